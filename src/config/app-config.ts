@@ -1,0 +1,99 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** The settings a process needs to reach Postgres (the CLI needs no more than this). */
+export class DatabaseConfig {
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
+  DATABASE_URL!: string;
+}
+
+/** Every setting Personae reads from the environment, validated once at boot. */
+export class AppConfig extends DatabaseConfig {
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL!: string;
+
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  ADMIN_TOKEN!: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  @IsIn(ROLES, { message: `must be one of ${ROLES.join(', ')}` })
+  ROLE: Role = 'all';
+
+  /** Redis key prefix for every BullMQ queue; tests and several installations sharing a Redis use their own. */
+  @Matches(/^[A-Za-z0-9_{}-]+$/, { message: 'may only contain letters, digits, _, -, { and }' })
+  QUEUE_PREFIX: string = 'personae';
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** Where people reach this service from outside (used in links such as unsubscribe URLs). */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http:// or https:// URL' })
+  PUBLIC_URL?: string;
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** How long shutdown waits for in-flight requests and jobs before giving up. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS: number = 10_000;
+
+  get publicUrl(): string {
+    return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Environment = Record<string, string | undefined>;
+
+/** Reads and validates the configuration; throws ConfigError naming every bad or missing variable. */
+export function loadConfig(env: Environment = process.env): AppConfig {
+  return validateInto(AppConfig, env);
+}
+
+export function loadDatabaseConfig(env: Environment = process.env): DatabaseConfig {
+  return validateInto(DatabaseConfig, env);
+}
+
+function validateInto<T extends object>(cls: new () => T, env: Environment): T {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const config = plainToInstance(cls, present, { exposeDefaultValues: true, excludeExtraneousValues: false });
+  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((error) => {
+      const value = (present as Record<string, unknown>)[error.property];
+      const reasons = Object.values(error.constraints ?? {});
+      return value === undefined
+        ? [`${error.property} is required (${reasons.join('; ')})`]
+        : reasons.map((reason) => `${error.property} ${reason}`);
+    });
+    throw new ConfigError(problems);
+  }
+  return config;
+}

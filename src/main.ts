@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { createPersonae } from './app.factory';
+import { ConfigError, loadConfig } from './config/app-config';
+import { seedDemo } from './demo/demo-seed';
+
+async function main(): Promise<void> {
+  // A local .env is a convenience for development; real deployments set the environment.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = loadConfig();
+  const personae = await createPersonae(config);
+  const { http } = personae;
+  if (http) await http.listen(config.PORT, config.HOST);
+
+  // Whatever hangs during shutdown (a stuck job, a slow client) must not keep the process alive forever.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS).unref());
+  }
+
+  const where = http ? `listening on ${config.publicUrl}` : 'processing jobs';
+  process.stdout.write(`Personae (${config.ROLE}) ${where}\n`);
+  if (process.env.PERSONAE_DEMO === '1') await seedDemo(personae);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`Personae failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { hashToken, newApiToken, newWriteKey } from '../auth/credentials';
+import { CreatedWorkspaceView, SourceView, WorkspaceView } from './workspaces.dto';
+import { SourceRow, WorkspacesRepository } from './workspaces.repository';
+
+@Injectable()
+export class WorkspacesService {
+  constructor(private readonly repository: WorkspacesRepository) {}
+
+  async create(name: string, sourceName = 'Default'): Promise<CreatedWorkspaceView> {
+    const apiToken = newApiToken();
+    const { workspace, source } = await this.repository.createWithCredentials({
+      name,
+      sourceName,
+      writeKey: newWriteKey(),
+      tokenName: 'Initial token',
+      tokenHash: hashToken(apiToken),
+    });
+    return { workspace: { id: workspace.id, name: workspace.name }, source: toSourceView(source), apiToken };
+  }
+
+  /** Mints another API token for a workspace (the demo prints a fresh one at every start). */
+  async issueApiToken(workspaceId: string, name: string): Promise<string> {
+    const apiToken = newApiToken();
+    await this.repository.createApiToken(workspaceId, name, hashToken(apiToken));
+    return apiToken;
+  }
+
+  async get(workspaceId: string): Promise<WorkspaceView> {
+    const workspace = await this.repository.findWorkspace(workspaceId);
+    if (!workspace) throw new NotFoundException('workspace not found');
+    return { id: workspace.id, name: workspace.name };
+  }
+
+  async findByName(name: string): Promise<WorkspaceView | null> {
+    const workspace = await this.repository.findWorkspaceByName(name);
+    return workspace && { id: workspace.id, name: workspace.name };
+  }
+
+  async listSources(workspaceId: string): Promise<SourceView[]> {
+    return (await this.repository.listSources(workspaceId)).map(toSourceView);
+  }
+
+  async createSource(workspaceId: string, name: string): Promise<SourceView> {
+    return toSourceView(await this.repository.createSource(workspaceId, name, newWriteKey()));
+  }
+}
+
+function toSourceView(source: SourceRow): SourceView {
+  return { id: source.id, name: source.name, writeKey: source.writeKey };
+}
