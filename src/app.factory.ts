@@ -2,10 +2,11 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { LogController } from 'fastify';
 import { AppModule, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
 import { createValidationPipe } from './common/validation';
+import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 
 /** Bodies up to 500 KB are accepted by the tracking API; management bodies are far smaller. */
 const BODY_LIMIT_BYTES = 512 * 1024;
@@ -21,20 +22,36 @@ export interface Personae {
 /** Builds (but does not listen) the Personae process for `config.ROLE`. */
 export async function createPersonae(config: AppConfig): Promise<Personae> {
   const module = AppModule.forRoot(config);
+  const rootLogger = createRootLogger(config.LOG_LEVEL);
+  const logger = new PinoNestLogger(rootLogger);
   if (!runsApi(config.ROLE)) {
-    const app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
-    app.useLogger(app.get(Logger));
-    app.enableShutdownHooks();
+    const app = await NestFactory.createApplicationContext(module, { logger });
     return { config, app, close: () => app.close() };
   }
   const http = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: true }),
-    { bufferLogs: true },
+    new FastifyAdapter({
+      bodyLimit: BODY_LIMIT_BYTES,
+      trustProxy: true,
+      loggerInstance: rootLogger,
+      genReqId: requestId,
+      requestIdHeader: false,
+      logController: new LogController({
+        requestIdLogLabel: 'requestId',
+        // Probes and scrapes every few seconds would drown the log.
+        disableRequestLogging: (request) =>
+          request.url === '/health' || request.url.startsWith('/health/') || request.url === '/metrics',
+      }),
+    }),
+    { logger },
   );
-  http.useLogger(http.get(Logger));
+  http
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
   http.useGlobalPipes(createValidationPipe());
-  http.enableShutdownHooks();
   setUpOpenApi(http);
   await http.init();
   await http.getHttpAdapter().getInstance().ready();

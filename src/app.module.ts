@@ -1,6 +1,4 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -11,7 +9,6 @@ import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
 /** Modules that serve HTTP. */
-const apiModules: Type[] = [HealthModule, WorkspacesModule];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
 const workerModules: Type[] = [];
@@ -31,20 +28,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.LOG_LEVEL,
-            // Honour a caller's request id so one id follows a request across services.
-            genReqId: (request, reply) => {
-              const given = request.headers['x-request-id'];
-              const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-              reply.setHeader('x-request-id', id);
-              return id;
-            },
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/metrics' },
-          },
-        }),
         PrismaModule,
         RedisModule,
         QueuesModule,

@@ -12,9 +12,16 @@ async function main(): Promise<void> {
   const { http } = personae;
   if (http) await http.listen(config.PORT, config.HOST);
 
-  // Whatever hangs during shutdown (a stuck job, a slow client) must not keep the process alive forever.
+  // Graceful shutdown: stop taking requests and jobs, let in-flight ones finish (app.close drains
+  // Fastify and closes BullMQ workers), then exit. A stuck job or client must not keep us alive forever.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS).unref());
+    process.once(signal, () => {
+      setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS).unref();
+      personae.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
   }
 
   const where = http ? `listening on ${config.publicUrl}` : 'processing jobs';
@@ -26,7 +33,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`Personae failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `Personae failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -24,7 +24,9 @@ export function TextField(options: FieldOptions & { maxLength?: number; pattern?
     MaxLength(maxLength, { message: `$property must be at most ${maxLength} characters` }),
   ];
   if (options.pattern) {
-    decorators.push(Matches(options.pattern, { message: `$property ${options.patternHint ?? 'has an invalid format'}` }));
+    decorators.push(
+      Matches(options.pattern, { message: `$property ${options.patternHint ?? 'has an invalid format'}` }),
+    );
   }
   return applyDecorators(...decorators);
 }
@@ -34,8 +36,10 @@ export function IntField(options: FieldOptions & { min?: number; max?: number })
     documented(options, Number, { minimum: options.min, maximum: options.max }),
     IsInt({ message: '$property must be an integer' }),
   ];
-  if (options.min !== undefined) decorators.push(Min(options.min, { message: `$property must be at least ${options.min}` }));
-  if (options.max !== undefined) decorators.push(Max(options.max, { message: `$property must be at most ${options.max}` }));
+  if (options.min !== undefined)
+    decorators.push(Min(options.min, { message: `$property must be at least ${options.min}` }));
+  if (options.max !== undefined)
+    decorators.push(Max(options.max, { message: `$property must be at most ${options.max}` }));
   return applyDecorators(...decorators);
 }
 

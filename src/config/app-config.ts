@@ -21,14 +21,14 @@ export class AppConfig extends DatabaseConfig {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL!: string;
 
-  @IsString()
   @MinLength(16, { message: 'must be at least 16 characters' })
   ADMIN_TOKEN!: string;
 
+  // class-validator runs a property's decorators bottom-up; with stopAtFirstError, the type check goes last.
   @Transform(toInt)
+  @Min(0, { message: 'must be between 0 and 65535' })
+  @Max(65535, { message: 'must be between 0 and 65535' })
   @IsInt({ message: 'must be an integer' })
-  @Min(0)
-  @Max(65535)
   PORT: number = 3000;
 
   @IsString()
@@ -55,8 +55,8 @@ export class AppConfig extends DatabaseConfig {
 
   /** How long shutdown waits for in-flight requests and jobs before giving up. */
   @Transform(toInt)
+  @Min(0, { message: 'must not be negative' })
   @IsInt({ message: 'must be an integer' })
-  @Min(0)
   SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
   get publicUrl(): string {
@@ -84,16 +84,14 @@ export function loadDatabaseConfig(env: Environment = process.env): DatabaseConf
 function validateInto<T extends object>(cls: new () => T, env: Environment): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const config = plainToInstance(cls, present, { exposeDefaultValues: true, excludeExtraneousValues: false });
-  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: false });
+  const errors = validateSync(config, { forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) {
-    const problems = errors.flatMap((error) => {
-      const value = (present as Record<string, unknown>)[error.property];
-      const reasons = Object.values(error.constraints ?? {});
-      return value === undefined
-        ? [`${error.property} is required (${reasons.join('; ')})`]
-        : reasons.map((reason) => `${error.property} ${reason}`);
+    const problems = errors.map((error) => {
+      const reason = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+      const given = (present as Record<string, unknown>)[error.property] !== undefined;
+      return given ? `${error.property} ${reason}` : `${error.property} is required (${reason})`;
     });
-    throw new ConfigError(problems);
+    throw new ConfigError(problems.sort());
   }
   return config;
 }

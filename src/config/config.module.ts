@@ -18,6 +18,10 @@ export class ConfigModule {
 
   /** For processes that only talk to Postgres (the CLI). */
   static forDatabase(config: DatabaseConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: DatabaseConfig, useValue: config }], exports: [DatabaseConfig] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: DatabaseConfig, useValue: config }],
+      exports: [DatabaseConfig],
+    };
   }
 }

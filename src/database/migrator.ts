@@ -108,7 +108,7 @@ export async function pendingMigrations(databaseUrl: string, dir: string = DEFAU
   await client.connect();
   try {
     const { rows } = await client.query<{ exists: boolean }>(
-      "SELECT to_regclass('\"_prisma_migrations\"') IS NOT NULL AS exists",
+      'SELECT to_regclass(\'"_prisma_migrations"\') IS NOT NULL AS exists',
     );
     if (!rows[0]?.exists) return migrations.map((m) => m.name);
     const applied = await client.query<AppliedRow>(

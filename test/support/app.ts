@@ -1,14 +1,21 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createPersonae, Personae } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { QueueName } from '../../src/queues/queue-names';
 import { createTestDatabase, TestDatabase } from './database';
+import { waitFor } from './wait-for';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** Environment for a Personae process of its own: own database, own queue prefix. */
-export function testEnvironment(database: TestDatabase, overrides: Record<string, string> = {}): Record<string, string> {
+export function testEnvironment(
+  database: TestDatabase,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   return {
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -64,11 +71,23 @@ export async function createWorkspace(app: TestApp, name = 'Test workspace'): Pr
     .set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
     .send({ name })
     .expect(201);
-  const body = response.body as { workspace: { id: string }; source: { id: string; writeKey: string }; apiToken: string };
+  const body = response.body as {
+    workspace: { id: string };
+    source: { id: string; writeKey: string };
+    apiToken: string;
+  };
   return {
     workspaceId: body.workspace.id,
     sourceId: body.source.id,
     writeKey: body.source.writeKey,
     apiToken: body.apiToken,
   };
+}
+
+/** Resolves once every static queue answers Redis again (after a Redis restart, say). */
+export async function waitForQueues(app: TestApp): Promise<void> {
+  for (const name of Object.values(QueueName)) {
+    const queue = app.personae.app.get<Queue>(getQueueToken(name));
+    await waitFor(() => queue.getJobCounts().then(() => true), { what: `queue ${name} to reconnect` });
+  }
 }

@@ -34,7 +34,8 @@ export async function createEmptyDatabase(prefix = 'personae_test'): Promise<Tes
   return {
     name,
     url: urlFor(name),
-    drop: () => onServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      onServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
 

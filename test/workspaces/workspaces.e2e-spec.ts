@@ -21,7 +21,11 @@ describe('workspaces and credentials', () => {
       .expect(201);
     expect(response.body).toEqual({
       workspace: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Acme' },
-      source: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Default', writeKey: expect.stringMatching(/^wk_/) },
+      source: {
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        name: 'Default',
+        writeKey: expect.stringMatching(/^wk_/),
+      },
       apiToken: expect.stringMatching(/^prs_[\w-]{43}$/),
     });
   });
