@@ -45,4 +45,5 @@ module.exports = {
   // Every test file works in its own database and Redis prefix, so files run in parallel safely.
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

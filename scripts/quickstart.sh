@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `npm run quickstart`: install, start local services if needed, migrate, build, seed a demo
+# workspace and run Personae (API + worker) in the foreground. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Personae needs Node.js 20.19 or newer"); process.exit(1) }'
+
+if [ ! -f .env ]; then
+  admin_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')
+  cat > .env <<ENV
+# Written by the quick start; edit freely. Real deployments set these in the environment.
+DATABASE_URL=postgresql://postgres@127.0.0.1:5432/personae
+REDIS_URL=redis://127.0.0.1:6379
+ADMIN_TOKEN=${admin_token}
+PORT=3000
+ENV
+  echo "wrote .env with a new ADMIN_TOKEN"
+fi
+set -a
+# shellcheck disable=SC1091
+. ./.env
+set +a
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+bash scripts/ensure-services.sh
+node scripts/ensure-database.cjs
+npm run --silent db:migrate
+npm run --silent build
+
+echo "admin token (for POST /api/workspaces): ${ADMIN_TOKEN}"
+PERSONAE_DEMO=1 exec node dist/main.js
