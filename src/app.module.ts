@@ -9,6 +9,7 @@ import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
 /** Modules that serve HTTP. */
+const apiModules: Type[] = [HealthModule, WorkspacesModule];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
 const workerModules: Type[] = [];
