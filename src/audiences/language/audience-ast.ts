@@ -1,0 +1,224 @@
+/**
+ * The canonical form of an audience definition: a JSON-serialisable tree, discriminated on `type`.
+ * The text language (audience-parser.ts) parses to it and audience-printer.ts prints it back; the
+ * compiler turns it into SQL and reference-evaluator.ts evaluates it in memory. GRAMMAR.md states
+ * the meaning of every node.
+ *
+ * Optional fields are omitted rather than set to undefined or to an empty list, so that an AST that
+ * went through JSON, the printer and the parser deep-equals the original.
+ */
+
+export const DURATION_UNITS = ['minutes', 'hours', 'days', 'weeks'] as const;
+export type DurationUnit = (typeof DURATION_UNITS)[number];
+
+/** A length of time; kept as written so that `2 weeks` prints back as `2 weeks`, not `14 days`. */
+export interface Duration {
+  /** A positive whole number. */
+  amount: number;
+  unit: DurationUnit;
+}
+
+export const SECONDS_PER_UNIT: Readonly<Record<DurationUnit, number>> = {
+  minutes: 60,
+  hours: 3_600,
+  days: 86_400,
+  weeks: 604_800,
+};
+
+export function durationSeconds(duration: Duration): number {
+  return duration.amount * SECONDS_PER_UNIT[duration.unit];
+}
+
+/**
+ * When something happened, relative to `now` or between two instants:
+ * - within d:       now - d <  t <= now
+ * - before d (ago):           t <= now - d
+ * - between a and b:      a <= t <  b      (a and b are date literals, see DateLiteral)
+ */
+export type TimeWindow =
+  | { kind: 'within'; duration: Duration }
+  | { kind: 'before'; duration: Duration }
+  | { kind: 'between'; from: string; to: string };
+
+/**
+ * A date (`2026-01-01`, midnight UTC) or an instant (`2026-01-01T10:30:00Z`, `…+05:30`; no offset
+ * means UTC). Wrapped in an object so that JSON can tell it from the string "2026-01-01".
+ */
+export interface DateLiteral {
+  date: string;
+}
+
+export type Literal = string | number | boolean | DateLiteral;
+
+export const COMPARISON_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'] as const;
+export type ComparisonOp = (typeof COMPARISON_OPS)[number];
+export type OrderingOp = Exclude<ComparisonOp, 'eq' | 'neq'>;
+
+/** A test on one JSON value (an event property or a profile trait). */
+export type ValueTest =
+  | { op: 'eq' | 'neq'; value: Literal }
+  | { op: OrderingOp; value: string | number | DateLiteral }
+  | { op: 'contains' | 'starts_with'; value: string }
+  | { op: 'exists' }
+  | { op: 'in'; values: Literal[] }
+  | { op: 'within' | 'before'; duration: Duration };
+
+export type ValueTestOp = ValueTest['op'];
+
+/** `path` is a JSON path into properties or traits: ["address", "city"] is `address.city`. */
+export type PropertyFilter = { path: string[] } & ValueTest;
+
+export const COUNT_OPS = ['at_least', 'exactly', 'at_most'] as const;
+export type CountOp = (typeof COUNT_OPS)[number];
+
+export interface CountClause {
+  op: CountOp;
+  /** A whole number >= 0. */
+  value: number;
+}
+
+/** Matching events: track events with this name, in the window, passing every filter. */
+export interface PerformedCondition {
+  type: 'performed';
+  event: string;
+  /** Absent means "at least once". */
+  count?: CountClause;
+  window?: TimeWindow;
+  where?: PropertyFilter[];
+}
+
+/** No matching event (in the window, if one is given). */
+export interface NotPerformedCondition {
+  type: 'not_performed';
+  event: string;
+  window?: TimeWindow;
+  where?: PropertyFilter[];
+}
+
+/** The earliest (first_performed) or latest (last_performed) matching event falls in the window. */
+export interface FirstLastPerformedCondition {
+  type: 'first_performed' | 'last_performed';
+  event: string;
+  window: TimeWindow;
+  where?: PropertyFilter[];
+}
+
+/** At least one event of any type in the window. */
+export interface ActiveCondition {
+  type: 'active';
+  window: TimeWindow;
+}
+
+/** No event of any type within the last `duration`. */
+export interface InactiveCondition {
+  type: 'inactive';
+  duration: Duration;
+}
+
+/** The profile's first_seen_at / last_seen_at falls in the window. */
+export interface SeenCondition {
+  type: 'first_seen' | 'last_seen';
+  window: TimeWindow;
+}
+
+export type TraitCondition = { type: 'trait'; path: string[] } & ValueTest;
+
+export interface SequenceStep {
+  event: string;
+  where?: PropertyFilter[];
+}
+
+/**
+ * Steps performed in this order, each strictly after the previous one, the last one at most
+ * `conversionWindow` after the first. With `notFollowedBy` (a drop-off), the profile did the steps
+ * and then did not perform `notFollowedBy` before the window closed (and the window has closed).
+ */
+export interface SequenceCondition {
+  type: 'sequence';
+  steps: SequenceStep[];
+  notFollowedBy?: SequenceStep;
+  conversionWindow?: Duration;
+}
+
+/** The profile is a current member of the audience with this key (same workspace). */
+export interface InAudienceCondition {
+  type: 'in_audience';
+  audience: string;
+}
+
+export interface AndCondition {
+  type: 'and';
+  conditions: AudienceCondition[];
+}
+
+export interface OrCondition {
+  type: 'or';
+  conditions: AudienceCondition[];
+}
+
+export interface NotCondition {
+  type: 'not';
+  condition: AudienceCondition;
+}
+
+export type AudienceCondition =
+  | PerformedCondition
+  | NotPerformedCondition
+  | FirstLastPerformedCondition
+  | ActiveCondition
+  | InactiveCondition
+  | SeenCondition
+  | TraitCondition
+  | SequenceCondition
+  | InAudienceCondition
+  | AndCondition
+  | OrCondition
+  | NotCondition;
+
+/** A whole audience definition is one condition. */
+export type AudienceAst = AudienceCondition;
+
+export type AudienceConditionType = AudienceCondition['type'];
+
+export function isDateLiteral(value: Literal): value is DateLiteral {
+  return typeof value === 'object';
+}
+
+/** Used as the last statement of an exhaustive switch: it only compiles when every case is handled. */
+export function assertUnreachable(value: never): never {
+  throw new Error(`Unhandled audience node: ${JSON.stringify(value)}`);
+}
+
+/** The keys of every audience the definition refers to, in order of first appearance, without repeats. */
+export function referencedAudienceKeys(ast: AudienceAst): string[] {
+  const keys = new Set<string>();
+  const visit = (node: AudienceCondition): void => {
+    switch (node.type) {
+      case 'in_audience':
+        keys.add(node.audience);
+        return;
+      case 'and':
+      case 'or':
+        node.conditions.forEach(visit);
+        return;
+      case 'not':
+        visit(node.condition);
+        return;
+      case 'performed':
+      case 'not_performed':
+      case 'first_performed':
+      case 'last_performed':
+      case 'active':
+      case 'inactive':
+      case 'first_seen':
+      case 'last_seen':
+      case 'trait':
+      case 'sequence':
+        return;
+      default:
+        assertUnreachable(node);
+    }
+  };
+  visit(ast);
+  return [...keys];
+}

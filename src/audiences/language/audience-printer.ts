@@ -1,0 +1,171 @@
+import {
+  AudienceAst,
+  AudienceCondition,
+  CountClause,
+  Duration,
+  Literal,
+  PropertyFilter,
+  SequenceStep,
+  TimeWindow,
+  ValueTest,
+  assertUnreachable,
+  isDateLiteral,
+} from './audience-ast';
+
+/**
+ * Prints an AST in the text form. parseAudience(printAudience(ast)) deep-equals ast for every
+ * valid AST, so the printer parenthesises exactly where the structure would otherwise change:
+ * an `and` or `or` nested directly in another `and`/`or`, and any `and`/`or` under `not`.
+ */
+export function printAudience(ast: AudienceAst): string {
+  return condition(ast, 'top');
+}
+
+type Context = 'top' | 'or' | 'and' | 'not';
+
+function condition(node: AudienceCondition, context: Context): string {
+  switch (node.type) {
+    case 'and':
+    case 'or': {
+      const text = node.conditions.map((c) => condition(c, node.type)).join(` ${node.type} `);
+      const bare = context === 'top' || (context === 'or' && node.type === 'and');
+      return bare ? text : `(${text})`;
+    }
+    case 'not':
+      return `not ${condition(node.condition, 'not')}`;
+    case 'performed':
+      return join(
+        'performed',
+        quote(node.event),
+        node.count && count(node.count),
+        node.window && window(node.window),
+        node.where && where(node.where),
+      );
+    case 'not_performed':
+      return join(
+        'never performed',
+        quote(node.event),
+        node.window && window(node.window),
+        node.where && where(node.where),
+      );
+    case 'first_performed':
+    case 'last_performed':
+      return join(
+        node.type === 'first_performed' ? 'first performed' : 'last performed',
+        quote(node.event),
+        window(node.window),
+        node.where && where(node.where),
+      );
+    case 'first_seen':
+      return `first seen ${window(node.window)}`;
+    case 'last_seen':
+      return `last seen ${window(node.window)}`;
+    case 'active':
+      return `active ${window(node.window)}`;
+    case 'inactive':
+      return `inactive ${duration(node.duration)}`;
+    case 'trait':
+      return `trait ${filter(node)}`;
+    case 'sequence':
+      return join(
+        node.steps.map((s, i) => (i === 0 ? step(s) : `then ${step(s)}`)).join(' '),
+        node.notFollowedBy && `then not ${step(node.notFollowedBy)}`,
+        node.conversionWindow && `within ${duration(node.conversionWindow)}`,
+      );
+    case 'in_audience':
+      return `in audience ${quote(node.audience)}`;
+    default:
+      return assertUnreachable(node);
+  }
+}
+
+function join(...parts: (string | undefined)[]): string {
+  return parts.filter((p) => p !== undefined).join(' ');
+}
+
+function step(s: SequenceStep): string {
+  return join('performed', quote(s.event), s.where && where(s.where));
+}
+
+function count(c: CountClause): string {
+  const times = c.value === 1 ? 'time' : 'times';
+  switch (c.op) {
+    case 'at_least':
+      return `at least ${c.value} ${times}`;
+    case 'at_most':
+      return `at most ${c.value} ${times}`;
+    case 'exactly':
+      return `exactly ${c.value} ${times}`;
+    default:
+      return assertUnreachable(c.op);
+  }
+}
+
+function duration(d: Duration): string {
+  return `${d.amount} ${d.amount === 1 ? d.unit.slice(0, -1) : d.unit}`;
+}
+
+function window(w: TimeWindow): string {
+  switch (w.kind) {
+    case 'within':
+      return `within ${duration(w.duration)}`;
+    case 'before':
+      return `before ${duration(w.duration)} ago`;
+    case 'between':
+      return `between ${w.from} and ${w.to}`;
+    default:
+      return assertUnreachable(w);
+  }
+}
+
+function where(filters: PropertyFilter[]): string {
+  const text = filters.map(filter).join(' and ');
+  return filters.length === 1 ? `where ${text}` : `where (${text})`;
+}
+
+const BARE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function filter(f: PropertyFilter): string {
+  const path = f.path.map((segment) => (BARE_NAME.test(segment) ? segment : quote(segment))).join('.');
+  return `${path} ${test(f)}`;
+}
+
+const OPERATORS = { eq: '=', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
+
+function test(t: ValueTest): string {
+  switch (t.op) {
+    case 'eq':
+    case 'neq':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return `${OPERATORS[t.op]} ${literal(t.value)}`;
+    case 'contains':
+      return `contains ${quote(t.value)}`;
+    case 'starts_with':
+      return `starts with ${quote(t.value)}`;
+    case 'exists':
+      return 'exists';
+    case 'in':
+      return `in [${t.values.map(literal).join(', ')}]`;
+    case 'within':
+      return `within ${duration(t.duration)}`;
+    case 'before':
+      return `before ${duration(t.duration)} ago`;
+    default:
+      return assertUnreachable(t);
+  }
+}
+
+function literal(value: Literal): string {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (isDateLiteral(value)) return value.date;
+  return assertUnreachable(value);
+}
+
+export function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The SQL the compiler emits for one example of each kind of condition, committed under
+ * __snapshots__ so that a change to generated SQL shows up in review. After an intended change,
+ * update with `npx jest src/audiences/language/compiler/compiled-sql.snapshot.spec.ts -u`.
+ */
+import { parseAudience } from '../audience-parser';
+import { compileAudiencePredicate } from './audience-compiler';
+
+const ctx = {
+  workspaceId: '7d4a3f8e-1c2b-4e5f-9a6b-0c1d2e3f4a5b',
+  now: new Date('2026-11-22T12:00:00.000Z'),
+};
+
+const EXAMPLES = [
+  'never performed "Tutorial Viewed" and inactive 30 days',
+  'performed "Order Completed" at least 3 times within 90 days where total > 100',
+  'performed "Order Completed" at most 2 times between 2026-01-01 and 2026-02-01',
+  'performed "Signed Up" where (plan = "Pro Annual" and coupon exists and referrer starts with "https://")',
+  'active within 7 days or last seen before 30 days ago',
+  'first seen between 2026-01-01 and 2026-02-01T00:00:00+01:00',
+  'first performed "Order Completed" within 7 days and last performed "Login" before 14 days ago',
+  'trait plan in ["Pro", "Team", 3, true, 2026-01-01] and trait "Lifetime Value" >= 100',
+  'trait trial_ends_at within 2 weeks and not trait email contains "@example.com"',
+  'performed "Product Added" then not performed "Order Completed" within 1 hour',
+  'performed "Viewed Pricing" then performed "Started Trial" where plan != "Free" then performed "Upgraded" within 30 days',
+  'in audience "trial-users" and not (trait beta = true or trait "signup date" < 2026-01-01)',
+];
+
+describe('compiled SQL', () => {
+  it.each(EXAMPLES)('%s', (text) => {
+    const sql = compileAudiencePredicate(parseAudience(text), ctx);
+    expect({ sql: sql.sql, values: sql.values }).toMatchSnapshot();
+  });
+
+  it('restricts events, not traits, when historical data is excluded', () => {
+    const sql = compileAudiencePredicate(parseAudience('performed "Order Completed" and trait plan = "Pro"'), {
+      ...ctx,
+      eventsSince: new Date('2026-11-01T00:00:00.000Z'),
+    });
+    expect({ sql: sql.sql, values: sql.values }).toMatchSnapshot();
+  });
+});
