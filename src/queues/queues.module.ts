@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { DeliveryQueuesService } from './delivery-queues.service';
 import { bullOptions } from './queue-connection';
 import { QueueName } from './queue-names';
 
@@ -13,6 +14,7 @@ const queues = Object.values(QueueName).map((name) => ({ name }));
     BullModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => bullOptions(config) }),
     BullModule.registerQueue(...queues),
   ],
-  exports: [BullModule],
+  providers: [DeliveryQueuesService],
+  exports: [BullModule, DeliveryQueuesService],
 })
 export class QueuesModule {}
