@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
-import { AppModule, runsApi } from './app.module';
+import { AppModule, PersonaeOptions, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
@@ -20,8 +20,8 @@ export interface Personae {
 }
 
 /** Builds (but does not listen) the Personae process for `config.ROLE`. */
-export async function createPersonae(config: AppConfig): Promise<Personae> {
-  const module = AppModule.forRoot(config);
+export async function createPersonae(config: AppConfig, options: PersonaeOptions = {}): Promise<Personae> {
+  const module = AppModule.forRoot(config, options);
   const rootLogger = createRootLogger(config.LOG_LEVEL);
   const logger = new PinoNestLogger(rootLogger);
   if (!runsApi(config.ROLE)) {

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { Clock, SystemClock } from './common/clock';
 import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -22,11 +23,19 @@ export function runsWorkers(role: Role): boolean {
   return role === 'worker' || role === 'all';
 }
 
+export interface PersonaeOptions {
+  /** Replaces the system clock (tests move time forward without waiting). */
+  clock?: Clock;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, options: PersonaeOptions = {}): DynamicModule {
     return {
       module: AppModule,
+      global: true,
+      providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
+      exports: [Clock],
       imports: [
         ConfigModule.forRoot(config),
         PrismaModule,

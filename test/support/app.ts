@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createPersonae, Personae } from '../../src/app.factory';
+import type { PersonaeOptions } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { QueueName } from '../../src/queues/queue-names';
 import { createTestDatabase, TestDatabase } from './database';
@@ -36,10 +37,13 @@ export interface TestApp {
 }
 
 /** Starts the real application (HTTP + workers by default) against a fresh database. */
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, string> = {},
+  options: PersonaeOptions = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig(testEnvironment(database, overrides));
-  const personae = await createPersonae(config);
+  const personae = await createPersonae(config, options);
   const server = personae.http?.getHttpServer();
   return {
     personae,
