@@ -17,10 +17,11 @@ PORT=3000
 ENV
   echo "wrote .env with a new ADMIN_TOKEN"
 fi
-set -a
-# shellcheck disable=SC1091
-. ./.env
-set +a
+# Values already in the environment win over .env, as they do for the service itself.
+while IFS='=' read -r key value; do
+  case "$key" in '' | \#*) continue ;; esac
+  if [ -z "${!key:-}" ]; then export "$key=$value"; fi
+done < .env
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
