@@ -7,6 +7,8 @@ import { AppModule, PersonaeOptions, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
+import { MetricsService } from './ops/metrics.service';
+import { mountQueueDashboard } from './ops/queue-dashboard';
 
 /** Bodies up to 500 KB are accepted by the tracking API; management bodies are far smaller. */
 const BODY_LIMIT_BYTES = 512 * 1024;
@@ -52,10 +54,26 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
       void reply.header('x-request-id', request.id);
     });
   http.useGlobalPipes(createValidationPipe());
+  recordHttpMetrics(http);
+  mountQueueDashboard(http);
   setUpOpenApi(http);
   await http.init();
   await http.getHttpAdapter().getInstance().ready();
   return { config, app: http, http, close: () => http.close() };
+}
+
+function recordHttpMetrics(app: NestFastifyApplication): void {
+  const metrics = app.get(MetricsService);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.httpDuration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {

@@ -3,14 +3,18 @@ import { Clock, SystemClock } from './common/clock';
 import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { OpsCoreModule } from './ops/ops-core.module';
+import { OpsModule } from './ops/ops.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
 import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
+import { TrackingModule } from './tracking/tracking.module';
+import { ProfilesModule } from './profiles/profiles.module';
 
 /** Modules that serve HTTP. */
-const apiModules: Type[] = [HealthModule, WorkspacesModule];
+const apiModules: Type[] = [HealthModule, OpsModule, WorkspacesModule, TrackingModule, ProfilesModule];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
 const workerModules: Type[] = [];
@@ -42,6 +46,7 @@ export class AppModule {
         RedisModule,
         QueuesModule,
         WorkspacesCoreModule,
+        OpsCoreModule,
         ...(runsApi(config.ROLE) ? apiModules : []),
         ...(runsWorkers(config.ROLE) ? workerModules : []),
       ],

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:ingest` — sustained ingest through /v1/batch against a real listening server,
+ * next to a raw COPY of the same rows into the same table, then the latency of single /v1/track
+ * calls at moderate load. Prints a table and writes bench/results/ingest-<timestamp>.json.
+ *
+ * Knobs (env): BENCH_DURATION_S (20), BENCH_CONCURRENCY (8), BENCH_BATCH (100),
+ * BENCH_PEOPLE (50000), BENCH_LATENCY_RPS (100), BENCH_LATENCY_S (15), BENCH_KEEP_DB (unset).
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import { createPersonae } from '../src/app.factory';
+import { loadConfig } from '../src/config/app-config';
+import { createTestDatabase } from '../test/support/database';
+import { copyBaseline, copyRows } from './ingest/copy-baseline';
+import type { LoadJob, LoadResult } from './ingest/load-client';
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const DURATION_S = env('BENCH_DURATION_S', 20);
+const CONCURRENCY = env('BENCH_CONCURRENCY', 8);
+const BATCH = env('BENCH_BATCH', 100);
+const PEOPLE = env('BENCH_PEOPLE', 50_000);
+const LATENCY_RPS = env('BENCH_LATENCY_RPS', 100);
+const LATENCY_S = env('BENCH_LATENCY_S', 15);
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+function runLoad(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'ingest', 'load-client.ts'), [], {
+      execArgv: ['-r', '@swc-node/register'],
+    });
+    child.once('message', (result) => resolve(result as LoadResult));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load client exited with ${code}`))));
+    child.send(job);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const database = await createTestDatabase('personae_bench');
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    ADMIN_TOKEN,
+    QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+    ROLE: 'api',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const personae = await createPersonae(config);
+  const http = personae.http;
+  if (!http) throw new Error('the api role serves HTTP');
+  await http.listen(0, '127.0.0.1');
+  const { port } = http.getHttpServer().address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const sql = new Client({ connectionString: database.url });
+  await sql.connect();
+
+  try {
+    const created = await fetch(`${baseUrl}/api/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bench' }),
+    });
+    const { workspace, source } = (await created.json()) as {
+      workspace: { id: string };
+      source: { id: string; writeKey: string };
+    };
+    // The benchmark measures the write path, not the rate limiter's refusals.
+    await sql.query(`UPDATE workspaces SET settings = '{"tracking":{"rateLimitPerSecond":10000000}}' WHERE id = $1`, [
+      workspace.id,
+    ]);
+
+    const load = (mode: LoadJob['mode'], runId: string, durationMs: number): Promise<LoadResult> =>
+      runLoad({
+        mode,
+        baseUrl,
+        writeKey: source.writeKey,
+        runId,
+        durationMs,
+        concurrency: mode === 'latency' ? 4 : CONCURRENCY,
+        batchSize: BATCH,
+        ratePerSecond: LATENCY_RPS,
+        people: PEOPLE,
+      });
+
+    process.stdout.write(`warming up (people: ${PEOPLE}, batch: ${BATCH}, clients: ${CONCURRENCY})…\n`);
+    await load('throughput', 'warm', 5_000);
+
+    process.stdout.write(`ingest through /v1/batch for ${DURATION_S} s…\n`);
+    const eluBefore = performance.eventLoopUtilization();
+    const ingest = await load('throughput', 'api', DURATION_S * 1000);
+    // How busy the server's event loop was: near 1 means Node, not Postgres, is the bottleneck.
+    const serverEventLoop = performance.eventLoopUtilization(eluBefore).utilization;
+    const apiRate = (ingest.events * 1000) / ingest.elapsedMs;
+    const batchLatencies = [...ingest.latenciesMs].sort((a, b) => a - b);
+
+    const copyCount = Math.max(50_000, ingest.events);
+    const profileIds = (await sql.query<{ id: string }>('SELECT id FROM profiles LIMIT 50000')).rows.map((r) => r.id);
+    const chunks = copyRows(workspace.id, source.id, profileIds, 'copy', copyCount, PEOPLE);
+    process.stdout.write(`COPY of ${copyCount} rows…\n`);
+    const copy = await copyBaseline(database.url, chunks, copyCount);
+
+    process.stdout.write(`single /v1/track at ${LATENCY_RPS} requests/s for ${LATENCY_S} s…\n`);
+    const single = await load('latency', 'single', LATENCY_S * 1000);
+    const latencies = [...single.latenciesMs].sort((a, b) => a - b);
+
+    const stored = await sql.query<{ n: string }>('SELECT count(*) AS n FROM events');
+    const results = {
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      settings: {
+        durationSeconds: DURATION_S,
+        clients: CONCURRENCY,
+        batchSize: BATCH,
+        people: PEOPLE,
+        logLevel: config.LOG_LEVEL,
+      },
+      ingest: {
+        events: ingest.events,
+        requests: ingest.requests,
+        failures: ingest.failures,
+        statuses: ingest.statuses,
+        eventsPerSecond: Math.round(apiRate),
+        batchLatencyMs: { p50: percentile(batchLatencies, 50), p99: percentile(batchLatencies, 99) },
+        serverEventLoopUtilization: serverEventLoop,
+      },
+      copy: { rows: copyCount, eventsPerSecond: Math.round(copy.rowsPerSecond), elapsedMs: Math.round(copy.elapsedMs) },
+      ratio: apiRate / copy.rowsPerSecond,
+      singleTrack: {
+        requests: single.requests,
+        failures: single.failures,
+        ratePerSecond: LATENCY_RPS,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        maxMs: latencies[latencies.length - 1] ?? Number.NaN,
+      },
+      eventsStored: Number(stored.rows[0]?.n ?? 0),
+    };
+
+    const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+    const table = [
+      ['metric', 'value', 'target'],
+      ['ingest via /v1/batch (events/s)', fmt(results.ingest.eventsPerSecond), '≥ 20,000'],
+      ['raw COPY (events/s)', fmt(results.copy.eventsPerSecond), ''],
+      ['ingest / COPY', `${fmt(results.ratio * 100, 1)} %`, '≥ 30 %'],
+      [
+        'batch request p50 / p99 (ms)',
+        `${fmt(results.ingest.batchLatencyMs.p50, 1)} / ${fmt(results.ingest.batchLatencyMs.p99, 1)}`,
+        '',
+      ],
+      [`single /v1/track p50 (ms) @ ${LATENCY_RPS}/s`, fmt(results.singleTrack.p50Ms, 2), ''],
+      [`single /v1/track p99 (ms) @ ${LATENCY_RPS}/s`, fmt(results.singleTrack.p99Ms, 2), '≤ 20'],
+      ['server event loop busy during ingest', `${fmt(serverEventLoop * 100, 0)} %`, ''],
+      ['failed requests', String(results.ingest.failures + results.singleTrack.failures), '0'],
+    ];
+    const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => (row[c] ?? '').length)));
+    for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')}\n`);
+
+    const dir = join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `ingest-${results.at.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`wrote ${file}\n`);
+  } finally {
+    await sql.end();
+    await personae.close();
+    if (!process.env.BENCH_KEEP_DB) await database.drop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+/**
+ * Load generator, run as a child process so that building and sending requests does not share an
+ * event loop with the server under test. Protocol: one `LoadJob` message in, one `LoadResult` out.
+ */
+import { performance } from 'node:perf_hooks';
+import { benchMessage } from './payloads';
+
+export interface LoadJob {
+  mode: 'throughput' | 'latency';
+  baseUrl: string;
+  writeKey: string;
+  runId: string;
+  durationMs: number;
+  concurrency: number;
+  /** Messages per /v1/batch request (throughput mode). */
+  batchSize: number;
+  /** Total requests per second across all clients (latency mode). */
+  ratePerSecond: number;
+  people: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  events: number;
+  failures: number;
+  statuses: Record<string, number>;
+  elapsedMs: number;
+  latenciesMs: number[];
+}
+
+async function post(job: LoadJob, path: string, body: string): Promise<number> {
+  const response = await fetch(`${job.baseUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${job.writeKey}:`).toString('base64')}`,
+    },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  const result: LoadResult = { requests: 0, events: 0, failures: 0, statuses: {}, elapsedMs: 0, latenciesMs: [] };
+  let counter = 0;
+  const started = performance.now();
+  const deadline = started + job.durationMs;
+  const interval = job.mode === 'latency' ? (1000 * job.concurrency) / job.ratePerSecond : 0;
+
+  const client = async (index: number): Promise<void> => {
+    let next = started + (interval * index) / job.concurrency;
+    while (performance.now() < deadline) {
+      if (interval > 0) {
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        next += interval;
+      }
+      const size = job.mode === 'latency' ? 1 : job.batchSize;
+      const now = new Date();
+      const messages = Array.from({ length: size }, () => benchMessage(job.runId, counter++, job.people, now));
+      const path = job.mode === 'latency' ? '/v1/track' : '/v1/batch';
+      const body =
+        job.mode === 'latency'
+          ? JSON.stringify({ ...messages[0], type: undefined, event: 'Product Viewed' })
+          : JSON.stringify({ batch: messages, sentAt: now });
+      const sent = performance.now();
+      const status = await post(job, path, body).catch(() => 0);
+      result.latenciesMs.push(performance.now() - sent);
+      result.requests += 1;
+      result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+      if (status === 200) result.events += size;
+      else result.failures += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, (_, i) => client(i)));
+  result.elapsedMs = performance.now() - started;
+  return result;
+}
+
+process.once('message', (job: LoadJob) => {
+  run(job).then(
+    (result) => process.send?.(result, () => process.exit(0)),
+    (error: unknown) => {
+      process.stderr.write(`load client failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,71 @@
+import { IdentitySettings } from './identity-settings';
+
+export const USER_ID = 'user_id';
+export const ANONYMOUS_ID = 'anonymous_id';
+export const EMAIL = 'email';
+
+/** Longer values are not identifiers (they would bloat the unique index for no use). */
+export const MAX_IDENTIFIER_LENGTH = 255;
+
+export interface Identifier {
+  type: string;
+  value: string;
+}
+
+/** What identity resolution needs to know about one message. */
+export interface IdentitySubject {
+  userId?: string;
+  anonymousId?: string;
+  traits?: Record<string, unknown>;
+  contextTraits?: Record<string, unknown>;
+  /** The `previousId` of an alias call. */
+  previousId?: string;
+}
+
+export interface SubjectIdentifiers {
+  identifiers: Identifier[];
+  /** Resolved against existing identities: a known user_id, else an anonymous_id. */
+  previousId?: string;
+}
+
+export function identifierKey(identifier: Identifier): string {
+  return `${identifier.type}\u0000${identifier.value}`;
+}
+
+/** Trims and, for emails, lower-cases; undefined when the value is blocked or unusable. */
+export function normalizeIdentifier(type: string, raw: unknown, settings: IdentitySettings): string | undefined {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
+  const trimmed = String(raw).trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_IDENTIFIER_LENGTH) return undefined;
+  if (settings.blockedValues.includes(trimmed.toLowerCase())) return undefined;
+  return type === EMAIL ? trimmed.toLowerCase() : trimmed;
+}
+
+/** The identifiers a message carries, in priority order, without duplicates or blocked values. */
+export function identifiersOf(subject: IdentitySubject, settings: IdentitySettings): SubjectIdentifiers {
+  const found: Identifier[] = [];
+  const add = (type: string, raw: unknown): void => {
+    const value = normalizeIdentifier(type, raw, settings);
+    if (value !== undefined && !found.some((i) => i.type === type && i.value === value)) found.push({ type, value });
+  };
+  add(USER_ID, subject.userId);
+  add(EMAIL, subject.traits?.email);
+  add(EMAIL, subject.contextTraits?.email);
+  for (const extra of settings.extraIdentifiers) {
+    add(extra.type, subject.traits?.[extra.trait]);
+    add(extra.type, subject.contextTraits?.[extra.trait]);
+  }
+  add(ANONYMOUS_ID, subject.anonymousId);
+  const previousId = normalizeIdentifier(USER_ID, subject.previousId, settings);
+  return previousId === undefined ? { identifiers: found } : { identifiers: found, previousId };
+}
+
+/** Every identity row that could match a message, for the batched lookup. */
+export function lookupCandidates(subject: SubjectIdentifiers): Identifier[] {
+  if (subject.previousId === undefined) return subject.identifiers;
+  return [
+    ...subject.identifiers,
+    { type: USER_ID, value: subject.previousId },
+    { type: ANONYMOUS_ID, value: subject.previousId },
+  ];
+}

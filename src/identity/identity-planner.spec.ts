@@ -1,0 +1,141 @@
+import { Identifier } from './identifiers';
+import { KnownIdentity, KnownProfile, PlannedMessage, planResolution } from './identity-planner';
+import { DEFAULT_IDENTITY_SETTINGS, identitySettingsFrom } from './identity-settings';
+
+const at = new Date('2024-01-01T00:00:00Z');
+const message = (...identifiers: Identifier[]): PlannedMessage => ({ identity: { identifiers }, timestamp: at });
+const user = (value: string): Identifier => ({ type: 'user_id', value });
+const anon = (value: string): Identifier => ({ type: 'anonymous_id', value });
+const email = (value: string): Identifier => ({ type: 'email', value });
+
+function existing(id: string, createdAt: string, owns: Identifier[], extra: Partial<KnownProfile> = {}) {
+  const profile: KnownProfile = {
+    id,
+    createdAt: new Date(createdAt),
+    lastSeenAt: new Date(createdAt),
+    mergeCount: 0,
+    limited: owns.filter((i) => i.type === 'user_id'),
+    ...extra,
+  };
+  const identities: KnownIdentity[] = owns.map((i) => ({ ...i, profileId: id }));
+  return { profile, identities };
+}
+
+function counter(): () => string {
+  let n = 0;
+  return () => `new-${(n += 1)}`;
+}
+
+describe('planResolution', () => {
+  it('creates one profile for messages of one new person, however they are split', () => {
+    const plan = planResolution(
+      [message(anon('a')), message(anon('a'), user('u')), message(user('u'))],
+      [],
+      [],
+      DEFAULT_IDENTITY_SETTINGS,
+      counter(),
+    );
+    expect(plan.profileIds).toEqual(['new-1', 'new-1', 'new-1']);
+    expect([...plan.newProfileIds]).toEqual(['new-1']);
+    expect(plan.newIdentities).toEqual([
+      { type: 'anonymous_id', value: 'a', profileId: 'new-1' },
+      { type: 'user_id', value: 'u', profileId: 'new-1' },
+    ]);
+    expect(plan.guardedProfileIds.size).toBe(0);
+  });
+
+  it('folds batch-born profiles into an existing one without a database merge', () => {
+    const p = existing('p', '2023-01-01', [user('u')]);
+    const plan = planResolution(
+      [message(anon('x')), message(anon('x'), user('u'))],
+      p.identities,
+      [p.profile],
+      DEFAULT_IDENTITY_SETTINGS,
+      counter(),
+    );
+    expect(plan.profileIds).toEqual(['p', 'p']);
+    expect(plan.newProfileIds.size).toBe(0);
+    expect(plan.merges).toEqual([]);
+    expect(plan.newIdentities).toEqual([{ type: 'anonymous_id', value: 'x', profileId: 'p' }]);
+  });
+
+  it('merges existing profiles into the oldest and guards them', () => {
+    const old = existing('old', '2023-01-01', [anon('a')]);
+    const young = existing('young', '2023-06-01', [user('u')]);
+    const plan = planResolution(
+      [message(user('u')), message(user('u'), anon('a'))],
+      [...old.identities, ...young.identities],
+      [young.profile, old.profile],
+      DEFAULT_IDENTITY_SETTINGS,
+    );
+    expect(plan.profileIds).toEqual(['old', 'old']);
+    expect(plan.merges).toEqual([{ survivorId: 'old', loserIds: ['young'], identifiers: [user('u'), anon('a')] }]);
+    expect([...plan.guardedProfileIds].sort()).toEqual(['old', 'young']);
+  });
+
+  it('refuses a merge past a limit and attaches to the owner of the user_id', () => {
+    const one = existing('one', '2023-01-01', [user('u1'), anon('a1')]);
+    const two = existing('two', '2023-02-01', [user('u2')]);
+    const plan = planResolution(
+      [message(user('u2'), anon('a1'))],
+      [...one.identities, ...two.identities],
+      [one.profile, two.profile],
+      DEFAULT_IDENTITY_SETTINGS,
+    );
+    expect(plan.profileIds).toEqual(['two']);
+    expect(plan.merges).toEqual([]);
+    expect(plan.refusedMerges).toBe(1);
+  });
+
+  it('respects the merge cap', () => {
+    const settings = identitySettingsFrom({ identity: { maxMergesPerProfile: 2 } });
+    const hub = existing('hub', '2023-01-01', [email('h')], { mergeCount: 2 });
+    const spoke = existing('spoke', '2023-02-01', [anon('s')]);
+    const plan = planResolution(
+      [message(anon('s'), email('h'))],
+      [...hub.identities, ...spoke.identities],
+      [hub.profile, spoke.profile],
+      settings,
+    );
+    expect(plan.merges).toEqual([]);
+    expect(plan.refusedMerges).toBe(1);
+  });
+
+  it('resolves an alias previousId to a known user_id, else an anonymous_id', () => {
+    const known = existing('k', '2023-01-01', [user('old-user')]);
+    const settings = identitySettingsFrom({ identity: { limits: { user_id: 2 } } });
+    const plan = planResolution(
+      [{ identity: { identifiers: [user('new-user')], previousId: 'old-user' }, timestamp: at }],
+      known.identities,
+      [known.profile],
+      settings,
+    );
+    expect(plan.profileIds).toEqual(['k']);
+    const fresh = planResolution(
+      [{ identity: { identifiers: [user('u')], previousId: 'device' }, timestamp: at }],
+      [],
+      [],
+      settings,
+      counter(),
+    );
+    expect(fresh.newIdentities.map((i) => i.type)).toEqual(['user_id', 'anonymous_id']);
+  });
+});
+
+describe('identitySettingsFrom', () => {
+  it('falls back to defaults for malformed settings', () => {
+    expect(
+      identitySettingsFrom({
+        identity: {
+          extraIdentifiers: [{ type: 'Email' }, { type: 'phone', trait: 'phone' }],
+          limits: { user_id: -1 },
+          maxMergesPerProfile: 'x',
+        },
+      }),
+    ).toEqual({
+      ...DEFAULT_IDENTITY_SETTINGS,
+      extraIdentifiers: [{ type: 'phone', trait: 'phone' }],
+    });
+    expect(identitySettingsFrom(null)).toBe(DEFAULT_IDENTITY_SETTINGS);
+  });
+});

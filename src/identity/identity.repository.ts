@@ -1,0 +1,159 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service';
+import { Identifier } from './identifiers';
+import { KnownIdentity, KnownProfile, MergePlan } from './identity-planner';
+import type { Tx } from './transaction.repository';
+
+interface KnownRow {
+  type: string;
+  value: string;
+  profileId: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  mergeCount: number;
+  limited: Identifier[];
+}
+
+@Injectable()
+export class IdentityRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async findWorkspaceSettings(workspaceId: string): Promise<unknown> {
+    const workspace = await this.prisma.workspace.findUnique({
+      where: { id: workspaceId },
+      select: { settings: true },
+    });
+    return workspace?.settings ?? {};
+  }
+
+  /** The existing identities among `identifiers`, with their profiles and limited-type identities. */
+  async findKnown(
+    workspaceId: string,
+    identifiers: Identifier[],
+    limitedTypes: string[],
+  ): Promise<{ identities: KnownIdentity[]; profiles: KnownProfile[] }> {
+    if (identifiers.length === 0) return { identities: [], profiles: [] };
+    const rows = await this.prisma.$queryRaw<KnownRow[]>`
+      SELECT i.type, i.value, i.profile_id AS "profileId", p.created_at AS "createdAt",
+             p.last_seen_at AS "lastSeenAt", p.merge_count AS "mergeCount",
+             COALESCE((SELECT jsonb_agg(jsonb_build_object('type', l.type, 'value', l.value))
+                       FROM identities l WHERE l.profile_id = p.id AND l.type = ANY(${limitedTypes}::text[])), '[]') AS limited
+      FROM unnest(${identifiers.map((i) => i.type)}::text[], ${identifiers.map((i) => i.value)}::text[]) AS w(type, value)
+      -- LATERAL keeps this an index probe per identifier even when statistics are stale (a young
+      -- table looks empty, and a hash join over all identities of the workspace costs 100x more).
+      CROSS JOIN LATERAL (
+        SELECT x.type, x.value, x.profile_id FROM identities x
+        WHERE x.workspace_id = ${workspaceId}::uuid AND x.type = w.type AND x.value = w.value
+      ) AS i
+      JOIN profiles p ON p.id = i.profile_id`;
+    const profiles = new Map<string, KnownProfile>();
+    for (const row of rows) {
+      profiles.set(row.profileId, {
+        id: row.profileId,
+        createdAt: row.createdAt,
+        lastSeenAt: row.lastSeenAt,
+        mergeCount: row.mergeCount,
+        limited: row.limited,
+      });
+    }
+    return {
+      identities: rows.map((row) => ({ type: row.type, value: row.value, profileId: row.profileId })),
+      profiles: [...profiles.values()],
+    };
+  }
+
+  /**
+   * Locks the live (not merged, not erased) profiles among `profileIds` FOR UPDATE, in id order so
+   * two lockers never wait on each other in a cycle. Returns the ids it locked.
+   */
+  async lockLiveProfiles(tx: Tx, workspaceId: string, profileIds: string[]): Promise<string[]> {
+    if (profileIds.length === 0) return [];
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM profiles
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${profileIds}::uuid[]) AND merged_into_id IS NULL
+      ORDER BY id FOR UPDATE`;
+    return rows.map((row) => row.id);
+  }
+
+  /** Identities of the given types held by the profiles (read after locking them). */
+  async identitiesOfTypes(
+    tx: Tx,
+    workspaceId: string,
+    profileIds: string[],
+    types: string[],
+  ): Promise<KnownIdentity[]> {
+    if (profileIds.length === 0 || types.length === 0) return [];
+    return tx.$queryRaw<KnownIdentity[]>`
+      SELECT type, value, profile_id AS "profileId" FROM identities
+      WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[]) AND type = ANY(${types}::text[])`;
+  }
+
+  /**
+   * Moves everything the losers own to the survivor in one statement (the caller has locked both): events, identities, group
+   * memberships; traits merge with the most recently seen profile winning each key. Losers keep
+   * their row with merged_into_id set (so their ids still resolve); the merge is logged and every
+   * profile involved is queued for re-evaluation through the outbox.
+   */
+  async applyMerge(tx: Tx, workspaceId: string, merge: MergePlan): Promise<void> {
+    const { survivorId, loserIds } = merge;
+    const all = [survivorId, ...loserIds];
+    await tx.$queryRaw`
+      WITH involved AS (
+        SELECT p.id, p.traits, p.first_seen_at, p.last_seen_at, p.merge_count FROM profiles p
+        WHERE p.workspace_id = ${workspaceId}::uuid AND p.id = ANY(${all}::uuid[])
+        ORDER BY p.id FOR UPDATE
+      ),
+      merged_traits AS (
+        SELECT jsonb_object_agg(t.key, t.value ORDER BY i.last_seen_at, i.id = ${survivorId}::uuid) AS traits
+        FROM involved i CROSS JOIN LATERAL jsonb_each(i.traits) AS t
+      ),
+      survivor AS (
+        UPDATE profiles p SET
+          traits = COALESCE((SELECT traits FROM merged_traits), '{}'::jsonb),
+          first_seen_at = (SELECT min(first_seen_at) FROM involved),
+          last_seen_at = (SELECT max(last_seen_at) FROM involved),
+          merge_count = p.merge_count + (SELECT COALESCE(sum(merge_count + 1), 0) FROM involved WHERE id <> ${survivorId}::uuid),
+          updated_at = now()
+        WHERE p.id = ${survivorId}::uuid
+        RETURNING p.id
+      ),
+      losers AS (
+        UPDATE profiles p SET merged_into_id = ${survivorId}::uuid, updated_at = now()
+        WHERE p.workspace_id = ${workspaceId}::uuid
+          AND (p.id = ANY(${loserIds}::uuid[]) OR p.merged_into_id = ANY(${loserIds}::uuid[]))
+        RETURNING p.id
+      ),
+      moved_events AS (
+        UPDATE events SET profile_id = ${survivorId}::uuid
+        WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${loserIds}::uuid[])
+        RETURNING 1
+      ),
+      moved_identities AS (
+        UPDATE identities SET profile_id = ${survivorId}::uuid
+        WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${loserIds}::uuid[])
+        RETURNING 1
+      ),
+      copied_groups AS (
+        INSERT INTO group_memberships (group_id, profile_id, created_at)
+        SELECT group_id, ${survivorId}::uuid, min(created_at) FROM group_memberships
+        WHERE profile_id = ANY(${loserIds}::uuid[]) GROUP BY group_id
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ),
+      dropped_groups AS (
+        DELETE FROM group_memberships WHERE profile_id = ANY(${loserIds}::uuid[]) RETURNING 1
+      ),
+      logged AS (
+        INSERT INTO profile_merges (workspace_id, from_profile_id, into_profile_id, identifiers, created_at)
+        SELECT ${workspaceId}::uuid, loser, ${survivorId}::uuid, ${JSON.stringify(merge.identifiers)}::jsonb, now()
+        FROM unnest(${loserIds}::uuid[]) AS loser
+        RETURNING 1
+      ),
+      changes AS (
+        INSERT INTO profile_changes (workspace_id, profile_id, created_at)
+        SELECT ${workspaceId}::uuid, id, now() FROM unnest(${all}::uuid[]) AS id
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM survivor)::int AS survivors`;
+  }
+}

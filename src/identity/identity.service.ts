@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Identifier, identifierKey, lookupCandidates } from './identifiers';
+import { IdentityConflictError } from './identity.errors';
+import { KnownProfile, PlannedMessage, planResolution, ResolutionPlan } from './identity-planner';
+import { IdentitySettings } from './identity-settings';
+import { IdentityRepository } from './identity.repository';
+import type { Tx } from './transaction.repository';
+
+export interface Resolution {
+  plan: ResolutionPlan;
+  /** The profiles the plan was made against, as they were read. */
+  known: KnownProfile[];
+}
+
+/**
+ * Identity resolution for a batch, optimistic: read which profiles own the batch's identifiers
+ * (one query, no locks), plan in memory, and let the write detect lost races (a duplicate
+ * identity, a profile merged or erased meanwhile) so the caller runs the request again.
+ * Plans that merge or add a limited identifier take the slow path: `prepare` locks the profiles
+ * involved and re-checks what the plan assumed before anything is written.
+ */
+@Injectable()
+export class IdentityService {
+  constructor(private readonly repository: IdentityRepository) {}
+
+  async resolve(workspaceId: string, settings: IdentitySettings, messages: PlannedMessage[]): Promise<Resolution> {
+    const candidates = new Map<string, Identifier>();
+    for (const message of messages) {
+      for (const identifier of lookupCandidates(message.identity))
+        candidates.set(identifierKey(identifier), identifier);
+    }
+    const known = await this.repository.findKnown(workspaceId, [...candidates.values()], Object.keys(settings.limits));
+    return { plan: planResolution(messages, known.identities, known.profiles, settings), known: known.profiles };
+  }
+
+  /** Whether the plan must run in a transaction with `prepare` before its write. */
+  needsPreparation(resolution: Resolution): boolean {
+    return resolution.plan.guardedProfileIds.size > 0;
+  }
+
+  /** Locks the guarded profiles, checks they are as read, and applies the merges. */
+  async prepare(tx: Tx, workspaceId: string, settings: IdentitySettings, resolution: Resolution): Promise<void> {
+    const guarded = [...resolution.plan.guardedProfileIds].sort();
+    const live = await this.repository.lockLiveProfiles(tx, workspaceId, guarded);
+    if (live.length !== guarded.length) throw new IdentityConflictError('a profile was merged or erased meanwhile');
+
+    const limitedTypes = Object.keys(settings.limits);
+    const current = await this.repository.identitiesOfTypes(tx, workspaceId, guarded, limitedTypes);
+    const expected = resolution.known
+      .filter((profile) => resolution.plan.guardedProfileIds.has(profile.id))
+      .flatMap((profile) => profile.limited.map((i) => `${profile.id}\u0000${identifierKey(i)}`));
+    const now = current.map((i) => `${i.profileId}\u0000${identifierKey(i)}`);
+    if (now.length !== expected.length || !now.every((key) => expected.includes(key))) {
+      throw new IdentityConflictError('limited identities changed meanwhile');
+    }
+
+    for (const merge of resolution.plan.merges) await this.repository.applyMerge(tx, workspaceId, merge);
+  }
+}

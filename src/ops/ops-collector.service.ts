@@ -1,0 +1,77 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { Clock } from '../common/clock';
+import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { QueueName } from '../queues/queue-names';
+import { MetricsService } from './metrics.service';
+import { OpsRepository } from './ops.repository';
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+
+/** Fills the gauges that describe shared state (queues, audiences, deliveries) just before a scrape. */
+@Injectable()
+export class OpsCollector {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly repository: OpsRepository,
+    private readonly deliveryQueues: DeliveryQueuesService,
+    private readonly clock: Clock,
+    @InjectQueue(QueueName.Evaluate) private readonly evaluate: Queue,
+    @InjectQueue(QueueName.Compute) private readonly compute: Queue,
+    @InjectQueue(QueueName.Maintenance) private readonly maintenance: Queue,
+  ) {}
+
+  /** Every Personae queue: the static ones and one per destination. */
+  async queues(): Promise<Queue[]> {
+    const destinationIds = await this.repository.destinationIds();
+    return [
+      this.evaluate,
+      this.compute,
+      this.maintenance,
+      ...destinationIds.map((id) => this.deliveryQueues.queueFor(id)),
+    ];
+  }
+
+  async collect(): Promise<void> {
+    await Promise.all([this.collectQueues(), this.collectAudiences(), this.collectDeliveries(), this.collectOutbox()]);
+  }
+
+  private async collectQueues(): Promise<void> {
+    const queues = await this.queues();
+    const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...JOB_STATES)));
+    this.metrics.queueJobs.reset();
+    queues.forEach((queue, index) => {
+      for (const state of JOB_STATES)
+        this.metrics.queueJobs.set({ queue: queue.name, state }, counts[index]?.[state] ?? 0);
+    });
+  }
+
+  private async collectAudiences(): Promise<void> {
+    const now = this.clock.now().getTime();
+    const audiences = await this.repository.audiences();
+    this.metrics.audienceMembers.reset();
+    this.metrics.audienceStaleness.reset();
+    for (const audience of audiences) {
+      const labels = { workspace: audience.workspaceId, audience: audience.key };
+      this.metrics.audienceMembers.set(labels, audience.memberCount);
+      const age = audience.lastComputedAt ? (now - audience.lastComputedAt.getTime()) / 1000 : -1;
+      this.metrics.audienceStaleness.set(labels, age);
+    }
+  }
+
+  private async collectDeliveries(): Promise<void> {
+    const rows = await this.repository.deliveryCounts();
+    this.metrics.deliveries.reset();
+    for (const row of rows) {
+      this.metrics.deliveries.set(
+        { workspace: row.workspaceId, destination: row.destinationId, status: row.status },
+        row.count,
+      );
+    }
+  }
+
+  private async collectOutbox(): Promise<void> {
+    this.metrics.outboxBacklog.set((await this.repository.outboxBacklog()).count);
+  }
+}

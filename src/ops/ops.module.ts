@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { OpsCollector } from './ops-collector.service';
+import { OpsController } from './ops.controller';
+import { OpsRepository } from './ops.repository';
+import { StatusService } from './status.service';
+
+@Module({
+  controllers: [OpsController],
+  providers: [OpsCollector, OpsRepository, StatusService],
+  exports: [OpsCollector],
+})
+export class OpsModule {}

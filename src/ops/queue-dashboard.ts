@@ -1,0 +1,61 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { safeEqual } from '../auth/credentials';
+import { AppConfig } from '../config/app-config';
+import { OpsCollector } from './ops-collector.service';
+
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+const REFRESH_MS = 5_000;
+
+/** The admin token, given as a bearer token or as the password of HTTP Basic (so a browser can log in). */
+export function isAdmin(header: string | undefined, adminToken: string): boolean {
+  if (!header) return false;
+  const [scheme, value = ''] = header.split(/\s+/, 2);
+  if (scheme?.toLowerCase() === 'bearer') return safeEqual(value, adminToken);
+  if (scheme?.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    return safeEqual(decoded.slice(decoded.indexOf(':') + 1), adminToken);
+  }
+  return false;
+}
+
+/**
+ * bull-board at /admin/queues, behind the admin token. Delivery queues come and go with
+ * destinations, so the list is refreshed from Postgres at most every few seconds.
+ */
+export function mountQueueDashboard(app: NestFastifyApplication): void {
+  const config = app.get(AppConfig);
+  const collector = app.get(OpsCollector);
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
+  const board = createBullBoard({
+    queues: [],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Personae queues' } },
+  });
+  let refreshedAt = 0;
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!isAdmin(request.headers.authorization, config.ADMIN_TOKEN)) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="Personae queues", charset="UTF-8"')
+        .send({ statusCode: 401, error: 'Unauthorized', message: 'the admin token is required (HTTP Basic password)' });
+    }
+    if (Date.now() - refreshedAt > REFRESH_MS) {
+      board.replaceQueues((await collector.queues()).map((queue) => new BullMQAdapter(queue)));
+      refreshedAt = Date.now();
+    }
+  };
+
+  void app
+    .getHttpAdapter()
+    .getInstance()
+    .register(async (scope) => {
+      scope.addHook('onRequest', authenticate);
+      await scope.register(serverAdapter.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
+    });
+}

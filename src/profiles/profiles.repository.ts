@@ -1,0 +1,230 @@
+import { Injectable } from '@nestjs/common';
+import type { Tx } from '../identity/transaction.repository';
+import { PrismaService } from '../prisma/prisma.service';
+
+export interface ProfileRow {
+  id: string;
+  traits: unknown;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  mergedIntoId: string | null;
+  mergeCount: number;
+  createdAt: Date;
+}
+
+export interface IdentityRow {
+  type: string;
+  value: string;
+  createdAt: Date;
+}
+
+export interface MergeRow {
+  fromProfileId: string;
+  intoProfileId: string;
+  identifiers: unknown;
+  createdAt: Date;
+}
+
+export interface MembershipRow {
+  audienceId: string;
+  audienceKey: string;
+  enteredAt: Date;
+}
+
+export interface GroupMembershipRow {
+  groupId: string;
+  traits: unknown;
+  joinedAt: Date;
+}
+
+export interface EventRow {
+  id: bigint;
+  sourceId: string;
+  messageId: string;
+  type: string;
+  name: string | null;
+  userId: string | null;
+  anonymousId: string | null;
+  properties: unknown;
+  traits: unknown;
+  context: unknown;
+  integrations: unknown;
+  timestamp: Date;
+  originalTimestamp: Date | null;
+  sentAt: Date | null;
+  receivedAt: Date;
+}
+
+export interface EventCursor {
+  timestamp: Date;
+  id: bigint;
+}
+
+export interface ErasureCounts {
+  profiles: number;
+  identities: number;
+  events: number;
+  suppressedEmails: number;
+}
+
+const profileFields = {
+  id: true,
+  traits: true,
+  firstSeenAt: true,
+  lastSeenAt: true,
+  mergedIntoId: true,
+  mergeCount: true,
+  createdAt: true,
+} as const;
+
+@Injectable()
+export class ProfilesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async findProfileIdByIdentity(workspaceId: string, type: string, value: string): Promise<string | undefined> {
+    const identity = await this.prisma.identity.findUnique({
+      where: { workspaceId_type_value: { workspaceId, type, value } },
+      select: { profileId: true },
+    });
+    return identity?.profileId;
+  }
+
+  async findProfile(workspaceId: string, profileId: string): Promise<ProfileRow | null> {
+    return this.prisma.profile.findFirst({ where: { id: profileId, workspaceId }, select: profileFields });
+  }
+
+  async listIdentities(workspaceId: string, profileId: string): Promise<IdentityRow[]> {
+    return this.prisma.identity.findMany({
+      where: { workspaceId, profileId },
+      orderBy: [{ type: 'asc' }, { createdAt: 'asc' }],
+      select: { type: true, value: true, createdAt: true },
+    });
+  }
+
+  async listMerges(workspaceId: string, profileId: string): Promise<MergeRow[]> {
+    return this.prisma.profileMerge.findMany({
+      where: { workspaceId, OR: [{ intoProfileId: profileId }, { fromProfileId: profileId }] },
+      orderBy: { id: 'asc' },
+      select: { fromProfileId: true, intoProfileId: true, identifiers: true, createdAt: true },
+    });
+  }
+
+  async listMemberships(workspaceId: string, profileId: string): Promise<MembershipRow[]> {
+    return this.prisma.$queryRaw<MembershipRow[]>`
+      SELECT m.audience_id AS "audienceId", a.key AS "audienceKey", m.entered_at AS "enteredAt"
+      FROM audience_members m JOIN audiences a ON a.id = m.audience_id
+      WHERE a.workspace_id = ${workspaceId}::uuid AND m.profile_id = ${profileId}::uuid
+      ORDER BY m.entered_at, a.key`;
+  }
+
+  async listGroups(workspaceId: string, profileId: string): Promise<GroupMembershipRow[]> {
+    return this.prisma.$queryRaw<GroupMembershipRow[]>`
+      SELECT g.group_id AS "groupId", g.traits, m.created_at AS "joinedAt"
+      FROM group_memberships m JOIN groups g ON g.id = m.group_id
+      WHERE g.workspace_id = ${workspaceId}::uuid AND m.profile_id = ${profileId}::uuid
+      ORDER BY m.created_at, g.group_id`;
+  }
+
+  /** Newest first, keyset-paginated on (timestamp, id). */
+  async pageEvents(workspaceId: string, profileId: string, limit: number, after?: EventCursor): Promise<EventRow[]> {
+    return this.prisma.event.findMany({
+      where: {
+        workspaceId,
+        profileId,
+        ...(after && {
+          OR: [{ timestamp: { lt: after.timestamp } }, { timestamp: after.timestamp, id: { lt: after.id } }],
+        }),
+      },
+      orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
+      take: limit,
+      select: {
+        id: true,
+        sourceId: true,
+        messageId: true,
+        type: true,
+        name: true,
+        userId: true,
+        anonymousId: true,
+        properties: true,
+        traits: true,
+        context: true,
+        integrations: true,
+        timestamp: true,
+        originalTimestamp: true,
+        sentAt: true,
+        receivedAt: true,
+      },
+    });
+  }
+
+  async lockProfile(tx: Tx, workspaceId: string, profileId: string): Promise<boolean> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM profiles WHERE workspace_id = ${workspaceId}::uuid AND id = ${profileId}::uuid FOR UPDATE`;
+    return rows.length > 0;
+  }
+
+  /** The profile and every profile merged into it (merged_into_id is kept pointing at the survivor). */
+  async profileFamily(tx: Tx, workspaceId: string, profileId: string): Promise<string[]> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      WITH RECURSIVE family AS (
+        SELECT id FROM profiles WHERE workspace_id = ${workspaceId}::uuid AND id = ${profileId}::uuid
+        UNION
+        SELECT p.id FROM profiles p JOIN family f ON p.merged_into_id = f.id WHERE p.workspace_id = ${workspaceId}::uuid
+      )
+      SELECT id FROM family`;
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Erases profiles and everything about them in one statement. Their emails (identities and the
+   * `email` trait) go on the suppression list with reason `erased`, so no destination mails them
+   * again. The merge log rows naming them go too: they hold identifiers, which are personal data.
+   */
+  async erase(tx: Tx, workspaceId: string, profileIds: string[]): Promise<ErasureCounts> {
+    const [counts] = await tx.$queryRaw<ErasureCounts[]>`
+      WITH emails AS (
+        SELECT value AS email FROM identities
+        WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[]) AND type = 'email'
+        UNION
+        SELECT lower(trim(traits->>'email')) FROM profiles
+        WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${profileIds}::uuid[]) AND jsonb_typeof(traits->'email') = 'string'
+      ),
+      suppressed AS (
+        INSERT INTO suppressions (id, workspace_id, email, reason, created_at)
+        SELECT gen_random_uuid(), ${workspaceId}::uuid, email, 'erased', now() FROM emails WHERE email <> ''
+        ON CONFLICT (workspace_id, email) DO UPDATE SET reason = 'erased'
+        RETURNING 1
+      ),
+      events_gone AS (
+        DELETE FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[]) RETURNING 1
+      ),
+      identities_gone AS (
+        DELETE FROM identities WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[]) RETURNING 1
+      ),
+      groups_gone AS (
+        DELETE FROM group_memberships WHERE profile_id = ANY(${profileIds}::uuid[]) RETURNING 1
+      ),
+      members_gone AS (
+        DELETE FROM audience_members m USING audiences a
+        WHERE m.audience_id = a.id AND a.workspace_id = ${workspaceId}::uuid AND m.profile_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      merges_gone AS (
+        DELETE FROM profile_merges WHERE workspace_id = ${workspaceId}::uuid
+          AND (from_profile_id = ANY(${profileIds}::uuid[]) OR into_profile_id = ANY(${profileIds}::uuid[]))
+        RETURNING 1
+      ),
+      changes_gone AS (
+        DELETE FROM profile_changes WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      profiles_gone AS (
+        DELETE FROM profiles WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${profileIds}::uuid[]) RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM profiles_gone)::int AS profiles,
+             (SELECT count(*) FROM identities_gone)::int AS identities,
+             (SELECT count(*) FROM events_gone)::int AS events,
+             (SELECT count(*) FROM suppressed)::int AS "suppressedEmails"`;
+    return counts ?? { profiles: 0, identities: 0, events: 0, suppressedEmails: 0 };
+  }
+}

@@ -1,0 +1,81 @@
+import { IdentitySubject } from '../identity/identifiers';
+import { ResolutionPlan } from '../identity/identity-planner';
+import { GroupRow, IngestWrite, MembershipRow, NewProfileRow } from './tracking.repository';
+import { isJsonObject, NormalizedMessage } from './tracking-messages';
+
+/** The identity-relevant part of a message: group traits describe the group, not the person. */
+export function subjectOf(message: NormalizedMessage): IdentitySubject {
+  const subject: IdentitySubject = {};
+  if (message.userId !== null) subject.userId = message.userId;
+  if (message.anonymousId !== null) subject.anonymousId = message.anonymousId;
+  if (message.type === 'identify' && message.traits) subject.traits = message.traits;
+  if (isJsonObject(message.context.traits)) subject.contextTraits = message.context.traits;
+  if (message.previousId !== null) subject.previousId = message.previousId;
+  return subject;
+}
+
+function byTime(a: { message: NormalizedMessage }, b: { message: NormalizedMessage }): number {
+  return a.message.timestamp.getTime() - b.message.timestamp.getTime();
+}
+
+/** Turns resolved messages into the rows of the one write statement. */
+export function buildIngestWrite(
+  workspaceId: string,
+  sourceId: string,
+  messages: NormalizedMessage[],
+  plan: ResolutionPlan,
+): IngestWrite {
+  const resolved = messages.map((message, index) => {
+    const profileId = plan.profileIds[index];
+    if (profileId === undefined) throw new Error(`message ${index} was not resolved`);
+    return { message, profileId };
+  });
+  const inTimeOrder = [...resolved].sort(byTime);
+
+  const newProfiles = new Map<string, NewProfileRow>();
+  for (const { message, profileId } of inTimeOrder) {
+    if (!plan.newProfileIds.has(profileId)) continue;
+    const at = message.timestamp.toISOString();
+    const row = newProfiles.get(profileId) ?? { id: profileId, traits: {}, first_seen_at: at, last_seen_at: at };
+    row.last_seen_at = at;
+    if (message.type === 'identify' && message.traits) Object.assign(row.traits, message.traits);
+    newProfiles.set(profileId, row);
+  }
+
+  const groups = new Map<string, GroupRow>();
+  const memberships = new Map<string, MembershipRow>();
+  for (const { message, profileId } of inTimeOrder) {
+    if (message.type !== 'group' || message.groupId === null) continue;
+    const group = groups.get(message.groupId) ?? { group_id: message.groupId, traits: {} };
+    if (message.traits) Object.assign(group.traits, message.traits);
+    groups.set(message.groupId, group);
+    memberships.set(`${message.groupId}\u0000${profileId}`, { group_id: message.groupId, profile_id: profileId });
+  }
+
+  return {
+    workspaceId,
+    sourceId,
+    events: resolved.map(({ message, profileId }) => ({
+      profile_id: profileId,
+      message_id: message.messageId,
+      type: message.type,
+      name: message.name,
+      user_id: message.userId,
+      anonymous_id: message.anonymousId,
+      properties: message.properties,
+      traits: message.traits,
+      context: message.context,
+      integrations: message.integrations,
+      timestamp: message.timestamp.toISOString(),
+      original_timestamp: message.originalTimestamp?.toISOString() ?? null,
+      sent_at: message.sentAt?.toISOString() ?? null,
+      received_at: message.receivedAt.toISOString(),
+    })),
+    newProfiles: [...newProfiles.values()],
+    newIdentities: plan.newIdentities.map((i) => ({ profile_id: i.profileId, type: i.type, value: i.value })),
+    groups: [...groups.values()],
+    memberships: [...memberships.values()],
+    touchedProfileIds: [...new Set(plan.profileIds)],
+    existingProfileIds: [...new Set(plan.profileIds)].filter((id) => !plan.newProfileIds.has(id)),
+  };
+}

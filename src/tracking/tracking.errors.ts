@@ -1,0 +1,48 @@
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  PayloadTooLargeException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { badRequestFor, FieldProblem } from '../common/validation';
+
+/** The write key is missing or belongs to no source. */
+export class UnknownWriteKeyError extends UnauthorizedException {
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/** One or more messages are invalid; nothing of the request was stored. */
+export class InvalidMessagesError extends BadRequestException {
+  constructor(readonly problems: FieldProblem[]) {
+    super(badRequestFor(problems).getResponse());
+  }
+}
+
+/** A message exceeds 32 KB (or the request its limit); nothing of the request was stored. */
+export class MessageTooLargeError extends PayloadTooLargeException {
+  constructor(readonly problems: FieldProblem[]) {
+    super({
+      statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+      error: 'Payload Too Large',
+      message: problems.map((p) => `${p.field} ${p.reason}`).join('; '),
+      errors: problems,
+    });
+  }
+}
+
+/** The source sent more events this second than its limit; the client should retry later. */
+export class RateLimitedError extends HttpException {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      {
+        statusCode: HttpStatus.TOO_MANY_REQUESTS,
+        error: 'Too Many Requests',
+        message: `rate limit exceeded; retry after ${retryAfterSeconds} s`,
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { IdentityModule } from '../identity/identity.module';
+import { RateLimiterService } from './rate-limiter.service';
+import { SourceResolverService } from './source-resolver.service';
+import { TrackingController } from './tracking.controller';
+import { installTrackingHooks } from './tracking-http.hooks';
+import { TrackingRepository } from './tracking.repository';
+import { TrackingService } from './tracking.service';
+
+@Module({
+  imports: [IdentityModule],
+  controllers: [TrackingController],
+  providers: [TrackingService, TrackingRepository, SourceResolverService, RateLimiterService],
+})
+export class TrackingModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** Runs before Fastify is ready, which is when route hooks are bound. */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (fastify) installTrackingHooks(fastify);
+  }
+}

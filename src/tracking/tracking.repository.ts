@@ -1,0 +1,183 @@
+import { Injectable } from '@nestjs/common';
+import { IdentityConflictError } from '../identity/identity.errors';
+import { postgresErrorCode, type Tx } from '../identity/transaction.repository';
+import { PrismaService } from '../prisma/prisma.service';
+import { JsonObject } from './tracking-messages';
+
+export interface EventRow {
+  profile_id: string;
+  message_id: string;
+  type: string;
+  name: string | null;
+  user_id: string | null;
+  anonymous_id: string | null;
+  properties: JsonObject;
+  traits: JsonObject | null;
+  context: JsonObject;
+  integrations: JsonObject | null;
+  timestamp: string;
+  original_timestamp: string | null;
+  sent_at: string | null;
+  received_at: string;
+}
+
+export interface NewProfileRow {
+  id: string;
+  traits: JsonObject;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+export interface NewIdentityRow {
+  profile_id: string;
+  type: string;
+  value: string;
+}
+
+export interface GroupRow {
+  group_id: string;
+  traits: JsonObject;
+}
+
+export interface MembershipRow {
+  group_id: string;
+  profile_id: string;
+}
+
+/** Everything one request writes, as rows ready for set-based statements. */
+export interface IngestWrite {
+  workspaceId: string;
+  sourceId: string;
+  events: EventRow[];
+  newProfiles: NewProfileRow[];
+  newIdentities: NewIdentityRow[];
+  groups: GroupRow[];
+  memberships: MembershipRow[];
+  /** Profiles that get an outbox row (profile_changes). */
+  touchedProfileIds: string[];
+  /** Touched profiles that already existed: they must still be live when the write runs. */
+  existingProfileIds: string[];
+}
+
+/** The write's guard divides by zero to abort the statement; nothing else in it divides. */
+const GUARD_FAILED = '22012';
+
+@Injectable()
+export class TrackingRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Writes a whole request in ONE statement, whatever its number of events: new profiles and
+   * identities, events (a repeated messageId is skipped), traits and first/last seen of existing
+   * profiles (from the events actually inserted, so a duplicate changes nothing), groups and
+   * memberships, and the outbox rows. Rows travel as JSON arrays expanded by jsonb_to_recordset.
+   *
+   * Traits: identify traits apply in event-time order; an identify older than the profile's
+   * last_seen_at only fills keys the profile lacks, so a late, out-of-order call never overwrites
+   * newer values. New profiles get traits and first/last seen computed by the caller (a sibling
+   * statement cannot see rows inserted in the same statement). Returns how many events were new.
+   *
+   * Guard: the existing profiles are locked (in id order) and must all still be live, and every
+   * new identity must be inserted; otherwise a concurrent request won a race (merged or erased a
+   * profile, created the same identity first) and the statement aborts with IdentityConflictError.
+   * It runs on its own (autocommit) unless the caller passes a transaction.
+   */
+  async writeIngest(write: IngestWrite, tx: Tx = this.prisma): Promise<number> {
+    try {
+      return await this.write(tx, write);
+    } catch (error) {
+      if (postgresErrorCode(error) === GUARD_FAILED) throw new IdentityConflictError('the write lost a race');
+      throw error;
+    }
+  }
+
+  private async write(tx: Tx, write: IngestWrite): Promise<number> {
+    const ws = write.workspaceId;
+    const [result] = await tx.$queryRaw<{ inserted: number }[]>`
+      WITH locked AS (
+        SELECT id, last_seen_at FROM profiles
+        WHERE workspace_id = ${ws}::uuid AND id = ANY(${write.existingProfileIds}::uuid[]) AND merged_into_id IS NULL
+        ORDER BY id FOR NO KEY UPDATE
+      ),
+      new_profiles AS (
+        INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at, created_at, updated_at)
+        SELECT n.id, ${ws}::uuid, n.traits, n.first_seen_at, n.last_seen_at, now(), now()
+        FROM jsonb_to_recordset(${JSON.stringify(write.newProfiles)}::jsonb)
+          AS n(id uuid, traits jsonb, first_seen_at timestamptz, last_seen_at timestamptz)
+        RETURNING 1
+      ),
+      new_identities AS (
+        INSERT INTO identities (id, workspace_id, profile_id, type, value, created_at)
+        SELECT gen_random_uuid(), ${ws}::uuid, n.profile_id, n.type, n.value, now()
+        FROM jsonb_to_recordset(${JSON.stringify(write.newIdentities)}::jsonb) AS n(profile_id uuid, type text, value text)
+        ORDER BY n.type, n.value
+        ON CONFLICT (workspace_id, type, value) DO NOTHING
+        RETURNING 1
+      ),
+      inserted AS (
+        INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, user_id, anonymous_id,
+                            properties, traits, context, integrations, timestamp, original_timestamp, sent_at, received_at)
+        SELECT ${ws}::uuid, e.profile_id, ${write.sourceId}::uuid, e.message_id, e.type, e.name, e.user_id, e.anonymous_id,
+               COALESCE(e.properties, '{}'::jsonb), e.traits, COALESCE(e.context, '{}'::jsonb), e.integrations,
+               e.timestamp, e.original_timestamp, e.sent_at, e.received_at
+        FROM jsonb_to_recordset(${JSON.stringify(write.events)}::jsonb) AS e(
+          profile_id uuid, message_id text, type text, name text, user_id text, anonymous_id text, properties jsonb,
+          traits jsonb, context jsonb, integrations jsonb, timestamp timestamptz, original_timestamp timestamptz,
+          sent_at timestamptz, received_at timestamptz)
+        ORDER BY e.message_id
+        ON CONFLICT (workspace_id, message_id) DO NOTHING
+        RETURNING profile_id, type, traits, timestamp
+      ),
+      seen AS (
+        SELECT profile_id, min(timestamp) AS first_ts, max(timestamp) AS last_ts FROM inserted GROUP BY profile_id
+      ),
+      trait_updates AS (
+        SELECT i.profile_id,
+               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp < p.last_seen_at) AS older,
+               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp >= p.last_seen_at) AS newer
+        FROM inserted i
+        JOIN locked p ON p.id = i.profile_id
+        CROSS JOIN LATERAL jsonb_each(i.traits) AS t
+        WHERE i.type = 'identify' AND jsonb_typeof(i.traits) = 'object'
+        GROUP BY i.profile_id
+      ),
+      updated AS (
+        UPDATE profiles p SET
+          traits = (COALESCE(u.older, '{}'::jsonb) || p.traits) || COALESCE(u.newer, '{}'::jsonb),
+          first_seen_at = LEAST(p.first_seen_at, s.first_ts),
+          last_seen_at = GREATEST(p.last_seen_at, s.last_ts),
+          updated_at = now()
+        FROM locked l
+        LEFT JOIN seen s ON s.profile_id = l.id
+        LEFT JOIN trait_updates u ON u.profile_id = l.id
+        WHERE p.id = l.id
+        RETURNING 1
+      ),
+      upserted_groups AS (
+        INSERT INTO groups (id, workspace_id, group_id, traits, created_at, updated_at)
+        SELECT gen_random_uuid(), ${ws}::uuid, g.group_id, COALESCE(g.traits, '{}'::jsonb), now(), now()
+        FROM jsonb_to_recordset(${JSON.stringify(write.groups)}::jsonb) AS g(group_id text, traits jsonb)
+        ORDER BY g.group_id
+        ON CONFLICT (workspace_id, group_id) DO UPDATE SET traits = groups.traits || excluded.traits, updated_at = now()
+        RETURNING id, group_id
+      ),
+      memberships AS (
+        INSERT INTO group_memberships (group_id, profile_id, created_at)
+        SELECT g.id, m.profile_id, now()
+        FROM jsonb_to_recordset(${JSON.stringify(write.memberships)}::jsonb) AS m(group_id text, profile_id uuid)
+        JOIN upserted_groups g ON g.group_id = m.group_id
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ),
+      changes AS (
+        INSERT INTO profile_changes (workspace_id, profile_id, created_at)
+        SELECT ${ws}::uuid, id, now() FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+             1 / (CASE WHEN (SELECT count(*) FROM locked) = ${write.existingProfileIds.length}::int
+                        AND (SELECT count(*) FROM new_identities) = ${write.newIdentities.length}::int
+                       THEN 1 ELSE 0 END) AS guard`;
+    return result?.inserted ?? 0;
+  }
+}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { identifiersOf } from '../identity/identifiers';
+import { IdentityService } from '../identity/identity.service';
+import { TransactionRepository, withRetries } from '../identity/transaction.repository';
+import { buildIngestWrite, subjectOf } from './ingest-write';
+import { RateLimiterService } from './rate-limiter.service';
+import { SourceContext, SourceResolverService } from './source-resolver.service';
+import { UnknownWriteKeyError } from './tracking.errors';
+import { MessageType } from './tracking.dto';
+import { TrackingRepository } from './tracking.repository';
+import { batchMessages, bodyObject, NormalizedMessage, singleMessage } from './tracking-messages';
+
+/** What the HTTP layer passes on about a tracking request. */
+export interface TrackingRequest {
+  authorization?: string;
+  ip?: string;
+}
+
+/** The user name of `Authorization: Basic base64(writeKey:)`. */
+export function basicAuthUser(header: string | undefined): string | undefined {
+  const match = header ? /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header) : null;
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+  return user.length > 0 ? user : undefined;
+}
+
+@Injectable()
+export class TrackingService {
+  constructor(
+    private readonly sources: SourceResolverService,
+    private readonly rateLimiter: RateLimiterService,
+    private readonly identity: IdentityService,
+    private readonly transactions: TransactionRepository,
+    private readonly repository: TrackingRepository,
+  ) {}
+
+  /**
+   * Validates, authenticates and stores one request. When this returns, every event of the
+   * request is committed in Postgres (or was already there under its messageId).
+   */
+  async ingest(kind: MessageType | 'batch', body: unknown, request: TrackingRequest): Promise<void> {
+    const receivedAt = new Date();
+    const payload = bodyObject(body);
+    const source = await this.authenticate(request.authorization, payload.writeKey);
+    const meta = request.ip === undefined ? { receivedAt } : { receivedAt, ip: request.ip };
+    const messages = kind === 'batch' ? batchMessages(payload, meta) : [singleMessage(kind, payload, meta)];
+    await this.rateLimiter.consume(source.sourceId, messages.length, source.tracking.rateLimitPerSecond);
+    await this.store(source, messages);
+  }
+
+  private async authenticate(authorization: string | undefined, bodyWriteKey: unknown): Promise<SourceContext> {
+    const writeKey = basicAuthUser(authorization) ?? (typeof bodyWriteKey === 'string' ? bodyWriteKey : undefined);
+    if (!writeKey) {
+      throw new UnknownWriteKeyError('a write key is required: HTTP Basic user name, or writeKey in the body');
+    }
+    const source = await this.sources.resolve(writeKey);
+    if (!source) throw new UnknownWriteKeyError('the write key is not valid');
+    return source;
+  }
+
+  private async store(source: SourceContext, messages: NormalizedMessage[]): Promise<void> {
+    const planned = messages.map((message) => ({
+      identity: identifiersOf(subjectOf(message), source.identity),
+      timestamp: message.timestamp,
+    }));
+    // A request that lost a race to another (see IdentityService) wrote nothing and runs again.
+    await withRetries(async () => {
+      const resolution = await this.identity.resolve(source.workspaceId, source.identity, planned);
+      const write = buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan);
+      if (this.identity.needsPreparation(resolution)) {
+        await this.transactions.run(async (tx) => {
+          await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
+          await this.repository.writeIngest(write, tx);
+        });
+      } else if (write.newIdentities.length > 0) {
+        // Creating identities can lose a race (→ IdentityConflictError). Inside a transaction the
+        // failed statement only rolls back; outside one, the pool would discard the connection.
+        await this.transactions.run((tx) => this.repository.writeIngest(write, tx));
+      } else {
+        await this.repository.writeIngest(write);
+      }
+    });
+  }
+}
