@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { AppModule, PersonaeOptions, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
+import { DatabaseUnavailableFilter } from './common/database-unavailable.filter';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -54,6 +55,7 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
       void reply.header('x-request-id', request.id);
     });
   http.useGlobalPipes(createValidationPipe());
+  http.useGlobalFilters(new DatabaseUnavailableFilter(http.getHttpAdapter()));
   recordHttpMetrics(http);
   mountQueueDashboard(http);
   setUpOpenApi(http);

@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { OpsCoreModule } from './ops/ops-core.module';
 import { OpsModule } from './ops/ops.module';
+import { OpsWorkerModule } from './ops/ops-worker.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
@@ -17,7 +18,7 @@ import { ProfilesModule } from './profiles/profiles.module';
 const apiModules: Type[] = [HealthModule, OpsModule, WorkspacesModule, TrackingModule, ProfilesModule];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [];
+const workerModules: Type[] = [OpsWorkerModule];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

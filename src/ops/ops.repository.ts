@@ -22,6 +22,10 @@ export interface DeliveryCountRow {
 export class OpsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+
   async audiences(workspaceId?: string): Promise<AudienceFreshnessRow[]> {
     return this.prisma.audience.findMany({
       where: workspaceId ? { workspaceId } : {},

@@ -1,7 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { DiscoveryModule } from '@nestjs/core';
 import { DeliveryQueuesService } from './delivery-queues.service';
+import { QueueErrorsService } from './queue-errors.service';
+import { WorkerRegistry } from './worker-registry.service';
 import { bullOptions } from './queue-connection';
 import { QueueName } from './queue-names';
 
@@ -11,10 +14,11 @@ const queues = Object.values(QueueName).map((name) => ({ name }));
 @Global()
 @Module({
   imports: [
+    DiscoveryModule,
     BullModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => bullOptions(config) }),
     BullModule.registerQueue(...queues),
   ],
-  providers: [DeliveryQueuesService],
-  exports: [BullModule, DeliveryQueuesService],
+  providers: [DeliveryQueuesService, WorkerRegistry, QueueErrorsService],
+  exports: [BullModule, DeliveryQueuesService, WorkerRegistry],
 })
 export class QueuesModule {}

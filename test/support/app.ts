@@ -40,9 +40,12 @@ export interface TestApp {
 export async function startTestApp(
   overrides: Record<string, string> = {},
   options: PersonaeOptions = {},
+  /** How the application reaches the test database (e.g. through a proxy a test can cut). */
+  databaseUrlFor: (url: string) => string = (url) => url,
 ): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig(testEnvironment(database, overrides));
+  const env = testEnvironment(database, overrides);
+  const config = loadConfig({ ...env, DATABASE_URL: databaseUrlFor(env.DATABASE_URL ?? database.url) });
   const personae = await createPersonae(config, options);
   const server = personae.http?.getHttpServer();
   return {

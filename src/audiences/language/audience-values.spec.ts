@@ -13,7 +13,7 @@ import {
 describe('audience values', () => {
   it('uses the same patterns as the SQL functions in the migration', () => {
     const migration = readFileSync(
-      join(__dirname, '../../../prisma/migrations/20261122010000_audience_indexes/migration.sql'),
+      join(__dirname, '../../../prisma/migrations/20261122010000_audience_functions/migration.sql'),
       'utf8',
     );
     expect(migration).toContain(`'${NUMERIC_STRING_PATTERN}'`);

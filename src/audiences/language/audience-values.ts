@@ -1,6 +1,6 @@
 /**
  * How JSON values in traits and event properties are read as numbers and instants. The SQL side of
- * these rules lives in prisma/migrations/20261122010000_audience_indexes/migration.sql
+ * these rules lives in prisma/migrations/20261122010000_audience_functions/migration.sql
  * (personae_json_number, personae_json_instant); audience-values.spec.ts checks that both use the
  * same regular expressions, and the differential test checks that they agree on data.
  */
