@@ -5,7 +5,9 @@ import { TransactionRepository, withRetries } from '../identity/transaction.repo
 import { buildIngestWrite, subjectOf } from './ingest-write';
 import { RateLimiterService } from './rate-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
-import { UnknownWriteKeyError } from './tracking.errors';
+import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
+import { MetricsService } from '../ops/metrics.service';
+import { InvalidMessagesError, MessageTooLargeError, RateLimitedError, UnknownWriteKeyError } from './tracking.errors';
 import { MessageType } from './tracking.dto';
 import { TrackingRepository } from './tracking.repository';
 import { batchMessages, bodyObject, NormalizedMessage, singleMessage } from './tracking-messages';
@@ -33,6 +35,7 @@ export class TrackingService {
     private readonly identity: IdentityService,
     private readonly transactions: TransactionRepository,
     private readonly repository: TrackingRepository,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -40,6 +43,22 @@ export class TrackingService {
    * request is committed in Postgres (or was already there under its messageId).
    */
   async ingest(kind: MessageType | 'batch', body: unknown, request: TrackingRequest): Promise<void> {
+    const started = performance.now();
+    try {
+      const messages = await this.accept(kind, body, request);
+      this.metrics.ingestDuration.observe((performance.now() - started) / 1000);
+      for (const message of messages) this.metrics.eventsAccepted.inc({ type: message.type });
+    } catch (error) {
+      this.metrics.eventsRejected.inc({ reason: rejectionReason(error) });
+      throw error;
+    }
+  }
+
+  private async accept(
+    kind: MessageType | 'batch',
+    body: unknown,
+    request: TrackingRequest,
+  ): Promise<NormalizedMessage[]> {
     const receivedAt = new Date();
     const payload = bodyObject(body);
     const source = await this.authenticate(request.authorization, payload.writeKey);
@@ -47,6 +66,7 @@ export class TrackingService {
     const messages = kind === 'batch' ? batchMessages(payload, meta) : [singleMessage(kind, payload, meta)];
     await this.rateLimiter.consume(source.sourceId, messages.length, source.tracking.rateLimitPerSecond);
     await this.store(source, messages);
+    return messages;
   }
 
   private async authenticate(authorization: string | undefined, bodyWriteKey: unknown): Promise<SourceContext> {
@@ -82,4 +102,13 @@ export class TrackingService {
       }
     });
   }
+}
+
+function rejectionReason(error: unknown): string {
+  if (error instanceof UnknownWriteKeyError) return 'unauthorized';
+  if (error instanceof InvalidMessagesError) return 'validation';
+  if (error instanceof MessageTooLargeError) return 'too_large';
+  if (error instanceof RateLimitedError) return 'rate_limited';
+  if (isDatabaseUnavailable(error)) return 'unavailable';
+  return 'error';
 }

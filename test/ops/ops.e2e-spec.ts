@@ -86,6 +86,26 @@ describe('operations endpoints', () => {
       expect(text).toMatch(/^personae_process_nodejs_heap_size_used_bytes \d+/m);
     });
 
+    it('counts accepted and rejected events and times ingest after real tracking traffic', async () => {
+      const batch = {
+        batch: [
+          { type: 'track', event: 'Signed Up', userId: 'metrics-1' },
+          { type: 'track', event: 'Tutorial Viewed', userId: 'metrics-1' },
+          { type: 'identify', userId: 'metrics-1', traits: { plan: 'pro' } },
+        ],
+      };
+      await app.http().post('/v1/batch').auth(workspace.writeKey, '').send(batch).expect(200);
+      await app.http().post('/v1/track').auth(workspace.writeKey, '').send({ userId: 'x' }).expect(400);
+      await app.http().post('/v1/track').auth('wk_unknown', '').send({ userId: 'x', event: 'E' }).expect(401);
+      const text = (await app.http().get('/metrics').expect(200)).text;
+      expect(text).toMatch(/^personae_events_accepted_total\{type="track"\} 2$/m);
+      expect(text).toMatch(/^personae_events_accepted_total\{type="identify"\} 1$/m);
+      expect(text).toMatch(/^personae_events_rejected_total\{reason="validation"\} 1$/m);
+      expect(text).toMatch(/^personae_events_rejected_total\{reason="unauthorized"\} 1$/m);
+      expect(text).toMatch(/^personae_ingest_duration_seconds_count 1$/m);
+      expect(text).toMatch(/^personae_outbox_backlog \d+$/m);
+    });
+
     it('reports audience size, staleness and deliveries by status from Postgres', async () => {
       const audienceId = await insertAudience('metrics-audience', { memberCount: 42, computedSecondsAgo: 120 });
       const destinationId = await insertDestination('Metrics hook');
