@@ -13,9 +13,19 @@ import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { ProfilesModule } from './profiles/profiles.module';
+import { AudiencesModule } from './audiences/audiences.module';
+import { FunnelsModule } from './funnels/funnels.module';
 
 /** Modules that serve HTTP. */
-const apiModules: Type[] = [HealthModule, OpsModule, WorkspacesModule, TrackingModule, ProfilesModule];
+const apiModules: Type[] = [
+  HealthModule,
+  OpsModule,
+  WorkspacesModule,
+  TrackingModule,
+  ProfilesModule,
+  AudiencesModule,
+  FunnelsModule,
+];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
 const workerModules: Type[] = [OpsWorkerModule];

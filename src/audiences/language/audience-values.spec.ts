@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   INSTANT_STRING_PATTERN,
+  NUMERIC_STRING_MAX_LENGTH,
   NUMERIC_STRING_PATTERN,
   compareCodePoints,
   isValidDateLiteral,
@@ -12,12 +13,12 @@ import {
 
 describe('audience values', () => {
   it('uses the same patterns as the SQL functions in the migration', () => {
-    const migration = readFileSync(
-      join(__dirname, '../../../prisma/migrations/20261122010000_audience_functions/migration.sql'),
-      'utf8',
-    );
-    expect(migration).toContain(`'${NUMERIC_STRING_PATTERN}'`);
-    expect(migration).toContain(`'${INSTANT_STRING_PATTERN}'`);
+    const migration = (name: string) =>
+      readFileSync(join(__dirname, `../../../prisma/migrations/${name}/migration.sql`), 'utf8');
+    const number = migration('20261122030000_faster_json_number');
+    expect(number).toContain(`'${NUMERIC_STRING_PATTERN}'`);
+    expect(number).toContain(`length(value #>> '{}') <= ${NUMERIC_STRING_MAX_LENGTH}`);
+    expect(migration('20261122010000_audience_functions')).toContain(`'${INSTANT_STRING_PATTERN}'`);
   });
 
   it.each<[unknown, number | undefined]>([
@@ -25,6 +26,9 @@ describe('audience values', () => {
     ['42', 42],
     ['-0.5', -0.5],
     ['042', 42],
+    ['1'.repeat(300), Number('1'.repeat(300))],
+    ['1'.repeat(301), undefined],
+    [1e300, 1e300],
     ['42.', undefined],
     [' 42', undefined],
     ['4e2', undefined],

@@ -1,7 +1,7 @@
 /**
  * How JSON values in traits and event properties are read as numbers and instants. The SQL side of
- * these rules lives in prisma/migrations/20261122010000_audience_functions/migration.sql
- * (personae_json_number, personae_json_instant); audience-values.spec.ts checks that both use the
+ * these rules lives in prisma/migrations: personae_json_instant in 20261122010000_audience_functions,
+ * personae_json_number as replaced in 20261122030000_faster_json_number; audience-values.spec.ts checks that both use the
  * same regular expressions, and the differential test checks that they agree on data.
  */
 import type { DateLiteral, Duration } from './audience-ast';
@@ -9,10 +9,11 @@ import { durationSeconds } from './audience-ast';
 
 /**
  * A string that reads as a number: optional minus, digits, optional fraction. No exponent, no
- * spaces, no "+", at most 255 digits on either side so that every match converts to a finite
- * double without error in Postgres.
+ * spaces, no "+", and at most NUMERIC_STRING_MAX_LENGTH characters so that every match converts
+ * to a finite double without error in Postgres.
  */
-export const NUMERIC_STRING_PATTERN = '^-?[0-9]{1,255}(\\.[0-9]{1,255})?$';
+export const NUMERIC_STRING_PATTERN = '^-?[0-9]+(\\.[0-9]+)?$';
+export const NUMERIC_STRING_MAX_LENGTH = 300;
 const NUMERIC_STRING = new RegExp(NUMERIC_STRING_PATTERN);
 
 /**
@@ -33,7 +34,9 @@ export const DATE_LITERAL_PATTERN =
 /** The number a JSON value stands for, or undefined: JSON numbers, and strings that read as numbers. */
 export function jsonNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && NUMERIC_STRING.test(value)) return Number(value);
+  if (typeof value === 'string' && value.length <= NUMERIC_STRING_MAX_LENGTH && NUMERIC_STRING.test(value)) {
+    return Number(value);
+  }
   return undefined;
 }
 

@@ -70,12 +70,14 @@ export function compileNotPerformed(node: NotPerformedCondition, ctx: CompileCon
 }
 
 /**
- * The earliest or latest matching event falls in the window. An aggregate without GROUP BY under
- * HAVING yields one row exactly when the test holds (none when there is no event: min is NULL),
- * and Postgres answers min/max from the index without reading every event.
+ * The earliest or latest matching event falls in the window: the profiles whose matching events,
+ * grouped, have their min/max in it. One pass over events(workspace_id, name, timestamp) for a
+ * whole audience, like counts above; a per-profile aggregate (EXISTS … HAVING) cannot be turned
+ * into a join and ran once per profile, 4x slower than this at 100k profiles. For one profile
+ * Postgres pushes `profile_id = …` into the grouped subquery.
  */
 export function compileFirstLastPerformed(node: FirstLastPerformedCondition, ctx: CompileContext): Prisma.Sql {
   const at = node.type === 'first_performed' ? Prisma.sql`min(e.timestamp)` : Prisma.sql`max(e.timestamp)`;
-  const where = Prisma.sql`${namedEventScope('e', node.event, ctx)}${compileFilters('e', node.where, ctx)}`;
-  return Prisma.sql`EXISTS (SELECT 1 FROM events e WHERE ${where} HAVING ${windowTest(at, node.window, ctx, true)})`;
+  const where = Prisma.sql`${namedEventScope('e', node.event, ctx, false)}${compileFilters('e', node.where, ctx)}`;
+  return Prisma.sql`p.id IN (SELECT e.profile_id FROM events e WHERE ${where} GROUP BY e.profile_id HAVING ${windowTest(at, node.window, ctx, true)})`;
 }

@@ -32,7 +32,9 @@ export function compileSequence(node: SequenceCondition, ctx: CompileContext): P
     const previous = aliases[i - 1] as EventAlias;
     const e = alias(current);
     const within = deadline ? Prisma.sql` AND ${e}.timestamp <= ${deadline}` : Prisma.empty;
-    const where = Prisma.sql`${namedEventScope(current, step.event, ctx)}${compileFilters(current, step.where, ctx)} AND ${e}.timestamp > ${alias(previous)}.timestamp${within}${inner}`;
+    // Correlated with the first step's profile, not with p: a subquery that only refers to its
+    // parent lets Postgres plan the drop-off as an anti-join inside the semi-join on e1.
+    const where = Prisma.sql`${namedEventScope(current, step.event, ctx, false)} AND ${e}.profile_id = e1.profile_id${compileFilters(current, step.where, ctx)} AND ${e}.timestamp > ${alias(previous)}.timestamp${within}${inner}`;
     const negated = node.notFollowedBy !== undefined && i === steps.length - 1;
     inner = Prisma.sql` AND ${negated ? Prisma.sql`NOT EXISTS` : Prisma.sql`EXISTS`} (SELECT 1 FROM events ${e} WHERE ${where})`;
   }

@@ -1,0 +1,223 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { audienceCountQuery } from '../src/audiences/audiences.repository';
+import { parseAudience } from '../src/audiences/language/audience-parser';
+import { compileAudiencePredicate } from '../src/audiences/language/compiler/audience-compiler';
+import { AUDIENCE_CASES, AudienceBenchCase } from './audience/cases';
+import { prepareDataset } from './audience/dataset';
+import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from './generator/dataset';
+import { machineInfo, redactUrl } from './generator/report';
+
+const USAGE = `Times the COUNT of compiled audience SQL against hand-written SQL for the same audiences.
+
+usage: npm run bench:audience -- [options]
+  --profiles <n>        default 100000 (with --events 1000000); 1000000 with 10000000 for the large run
+  --events <n>          default 1000000
+  --seed <n>            generator seed (default ${DEFAULT_SEED})
+  --database-url <url>  default: $DATABASE_URL, else personae_bench (personae_bench_10m from 5M events on)
+  --repetitions <n>     timed runs of each query after one warm-up (default 5); the median is reported
+  --only <key,…>        run only these audiences
+  --results-dir <dir>   where the JSON report goes (default bench/results)`;
+
+const TARGET_RATIO = 1.3;
+const STATEMENT_TIMEOUT_MS = 300_000;
+
+interface Timing {
+  medianMs: number;
+  runsMs: number[];
+  count: number;
+}
+
+interface CaseResult {
+  key: string;
+  definition: string;
+  count: number;
+  countsAgree: boolean;
+  compiled: Timing;
+  handWritten: Timing;
+  ratio: number;
+  compiledSql: string;
+}
+
+function integer(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidDatasetOptionsError(`--${name} must be a positive integer, got "${value}"`);
+  }
+  return parsed;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+async function timeOnce(client: Client, text: string, values: unknown[]): Promise<{ ms: number; count: number }> {
+  const started = performance.now();
+  const { rows } = await client.query<{ count: number }>(text, values);
+  return { ms: performance.now() - started, count: rows[0]?.count ?? -1 };
+}
+
+async function runCase(
+  client: Client,
+  benchCase: AudienceBenchCase,
+  workspaceId: string,
+  now: Date,
+  repetitions: number,
+): Promise<CaseResult> {
+  const predicate = compileAudiencePredicate(parseAudience(benchCase.definition), { workspaceId, now });
+  const compiled = audienceCountQuery(workspaceId, predicate);
+  const hand = { text: benchCase.handWritten, values: [workspaceId, now.toISOString(), ...(benchCase.params ?? [])] };
+  // One warm-up each, then interleaved, each going first every other time: the second query of a
+  // pair finds the pages the first one read in shared buffers, which would favour it every time.
+  await timeOnce(client, compiled.text, compiled.values);
+  await timeOnce(client, hand.text, hand.values);
+  const compiledRuns: { ms: number; count: number }[] = [];
+  const handRuns: { ms: number; count: number }[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    if (i % 2 === 0) {
+      compiledRuns.push(await timeOnce(client, compiled.text, compiled.values));
+      handRuns.push(await timeOnce(client, hand.text, hand.values));
+    } else {
+      handRuns.push(await timeOnce(client, hand.text, hand.values));
+      compiledRuns.push(await timeOnce(client, compiled.text, compiled.values));
+    }
+  }
+  const timing = (runs: { ms: number; count: number }[]): Timing => ({
+    medianMs: round(median(runs.map((r) => r.ms))),
+    runsMs: runs.map((r) => round(r.ms)),
+    count: runs[0]?.count ?? -1,
+  });
+  const compiledTiming = timing(compiledRuns);
+  const handTiming = timing(handRuns);
+  const counts = new Set([...compiledRuns, ...handRuns].map((r) => r.count));
+  return {
+    key: benchCase.key,
+    definition: benchCase.definition,
+    count: compiledTiming.count,
+    countsAgree: counts.size === 1,
+    compiled: compiledTiming,
+    handWritten: handTiming,
+    ratio: round(compiledTiming.medianMs / Math.max(handTiming.medianMs, 0.001)),
+    compiledSql: compiled.text,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function formatTable(results: CaseResult[]): string {
+  const header = ['audience', 'compiled ms', 'hand-written ms', 'ratio', 'count', ''];
+  const rows = results.map((r) => [
+    r.key,
+    r.compiled.medianMs.toFixed(1),
+    r.handWritten.medianMs.toFixed(1),
+    `${r.ratio.toFixed(2)}x`,
+    r.count.toLocaleString('en-US'),
+    [
+      r.countsAgree ? '' : `COUNTS DIFFER (hand-written ${r.handWritten.count})`,
+      r.ratio > TARGET_RATIO ? `> ${TARGET_RATIO}x` : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  ]);
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === 0 || i === 5 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      profiles: { type: 'string' },
+      events: { type: 'string' },
+      seed: { type: 'string' },
+      'database-url': { type: 'string' },
+      repetitions: { type: 'string' },
+      only: { type: 'string' },
+      'results-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const profiles = integer('profiles', values.profiles, 100_000);
+  const events = integer('events', values.events, 1_000_000);
+  const repetitions = integer('repetitions', values.repetitions, 5);
+  const defaultDatabase = events >= 5_000_000 ? 'personae_bench_10m' : 'personae_bench';
+  const url =
+    values['database-url'] ?? process.env.DATABASE_URL ?? `postgresql://postgres@127.0.0.1:5432/${defaultDatabase}`;
+  const only = values.only?.split(',').map((key) => key.trim());
+  const cases = only ? AUDIENCE_CASES.filter((c) => only.includes(c.key)) : AUDIENCE_CASES;
+
+  const dataset = generateDataset({
+    profiles,
+    events,
+    seed: integer('seed', values.seed, DEFAULT_SEED),
+    now: DEFAULT_NOW,
+  });
+  const now = new Date(dataset.options.now);
+  console.error(
+    `dataset ${profiles.toLocaleString('en-US')} profiles / ${events.toLocaleString('en-US')} events in ${redactUrl(url)}`,
+  );
+  const prepared = await prepareDataset(dataset, url, (line) => console.error(line));
+  console.error(prepared.reused ? 'reusing the loaded dataset' : `loaded in ${prepared.loadSeconds.toFixed(0)} s`);
+
+  const client = new Client({ connectionString: url, application_name: 'personae-bench-audience' });
+  await client.connect();
+  const results: CaseResult[] = [];
+  try {
+    await client.query(`SET statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    for (const benchCase of cases) {
+      console.error(`  ${benchCase.key}…`);
+      results.push(await runCase(client, benchCase, prepared.workspaceId, now, repetitions));
+    }
+    console.log(`\nCOUNT of each audience at ${now.toISOString()}, median of ${repetitions} runs after a warm-up\n`);
+    console.log(formatTable(results));
+    const slow = results.filter((r) => r.ratio > TARGET_RATIO);
+    console.log(
+      slow.length === 0
+        ? `\nevery compiled query is within ${TARGET_RATIO}x of the hand-written one`
+        : `\nslower than ${TARGET_RATIO}x: ${slow.map((r) => r.key).join(', ')}`,
+    );
+    const report = {
+      kind: 'bench-audience',
+      startedAt: new Date().toISOString(),
+      dataset: dataset.options,
+      database: { url: redactUrl(url), serverVersion: rows[0]?.server_version ?? 'unknown', reused: prepared.reused },
+      machine: machineInfo(),
+      repetitions,
+      targetRatio: TARGET_RATIO,
+      results,
+    };
+    const dir = values['results-dir'] ?? join(__dirname, 'results');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `audience-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+    await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nreport: ${path}`);
+    if (results.some((r) => !r.countsAgree)) process.exitCode = 1;
+  } finally {
+    await client.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    error instanceof InvalidDatasetOptionsError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : error,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,92 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiTokenGuard } from '../auth/api-token.guard';
+import { CurrentWorkspace } from '../auth/workspace-request';
+import {
+  AudienceExplainView,
+  AudienceIdParamDto,
+  AudiencePreviewView,
+  AudienceView,
+  CreateAudienceDto,
+  PreviewAudienceDto,
+  UpdateAudienceDto,
+} from './audiences.dto';
+import { AudiencesService } from './audiences.service';
+
+@ApiTags('audiences')
+@ApiBearerAuth()
+@Controller('api/audiences')
+@UseGuards(ApiTokenGuard)
+export class AudiencesController {
+  constructor(private readonly audiences: AudiencesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Define an audience (text or AST) and start computing it' })
+  @ApiCreatedResponse({ type: AudienceView })
+  @ApiBadRequestResponse({ description: 'Invalid definition (with line and column), unknown audience, cycle' })
+  @ApiConflictResponse({ description: 'The key is taken' })
+  create(@CurrentWorkspace() workspaceId: string, @Body() body: CreateAudienceDto): Promise<AudienceView> {
+    return this.audiences.create(workspaceId, body);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: [AudienceView] })
+  list(@CurrentWorkspace() workspaceId: string): Promise<AudienceView[]> {
+    return this.audiences.list(workspaceId);
+  }
+
+  // Declared before ':id' routes so "preview" is never read as an id.
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Count and sample of a definition as of now, and its SQL, without saving it' })
+  @ApiOkResponse({ type: AudiencePreviewView })
+  preview(@CurrentWorkspace() workspaceId: string, @Body() body: PreviewAudienceDto): Promise<AudiencePreviewView> {
+    return this.audiences.preview(workspaceId, body);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: AudienceView })
+  @ApiNotFoundResponse()
+  get(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<AudienceView> {
+    return this.audiences.get(workspaceId, params.id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change name, definition, includeHistoricalData or refresh interval' })
+  @ApiOkResponse({ type: AudienceView })
+  @ApiNotFoundResponse()
+  update(
+    @CurrentWorkspace() workspaceId: string,
+    @Param() params: AudienceIdParamDto,
+    @Body() body: UpdateAudienceDto,
+  ): Promise<AudienceView> {
+    return this.audiences.update(workspaceId, params.id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: 'Other audiences refer to it; the answer names them' })
+  async delete(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<void> {
+    await this.audiences.delete(workspaceId, params.id);
+  }
+
+  @Get(':id/explain')
+  @ApiOperation({ summary: 'The SQL of the audience as of now and its EXPLAIN (FORMAT JSON) plan' })
+  @ApiOkResponse({ type: AudienceExplainView })
+  @ApiNotFoundResponse()
+  explain(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<AudienceExplainView> {
+    return this.audiences.explain(workspaceId, params.id);
+  }
+}

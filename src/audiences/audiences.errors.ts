@@ -1,0 +1,78 @@
+import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
+import type { FieldProblem } from '../common/validation';
+
+/**
+ * Domain errors of the audiences API, already in the HTTP error shape
+ * `{statusCode, error, message, errors: [{field, reason}]}` so the service can throw them as they are.
+ */
+
+function body(statusCode: number, error: string, problems: FieldProblem[]) {
+  return {
+    statusCode,
+    error,
+    message: problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
+    errors: problems,
+  };
+}
+
+/** Also what another workspace's token gets: 404 and no data. */
+export class AudienceNotFoundError extends NotFoundException {
+  constructor() {
+    super('audience not found');
+  }
+}
+
+/** The definition does not parse or validate; `problems` carry the parser's line and column. */
+export class InvalidDefinitionError extends BadRequestException {
+  constructor(readonly problems: FieldProblem[]) {
+    super(body(400, 'Bad Request', problems));
+  }
+}
+
+export class UnknownAudienceReferenceError extends InvalidDefinitionError {
+  constructor(
+    readonly keys: string[],
+    field = 'definition',
+  ) {
+    super(
+      keys.map((key) => ({
+        field,
+        reason: `refers to audience "${key}", which does not exist in this workspace`,
+      })),
+    );
+  }
+}
+
+export class AudienceCycleError extends InvalidDefinitionError {
+  constructor(
+    readonly cycle: string[],
+    field = 'definition',
+  ) {
+    const path = cycle.map((key) => `"${key}"`).join(' → ');
+    const reason =
+      cycle.length === 2 ? `an audience cannot refer to itself (${path})` : `would make a cycle of audiences: ${path}`;
+    super([{ field, reason }]);
+  }
+}
+
+export class DuplicateAudienceKeyError extends ConflictException {
+  constructor(readonly key: string) {
+    super(body(409, 'Conflict', [{ field: 'key', reason: `"${key}" is already the key of another audience` }]));
+  }
+}
+
+/** DELETE of an audience that other audiences use through `in audience "…"`. */
+export class AudienceInUseError extends ConflictException {
+  constructor(
+    readonly key: string,
+    readonly referrers: string[],
+  ) {
+    const names = referrers.map((referrer) => `"${referrer}"`).join(', ');
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `audience "${key}" is used by ${names}; change or delete ${referrers.length === 1 ? 'it' : 'them'} first`,
+      referencedBy: referrers,
+    });
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AudiencesController } from './audiences.controller';
+import { AudiencesRepository } from './audiences.repository';
+import { AudiencesService } from './audiences.service';
+
+/** Audience definitions over REST; the membership engine computes them from the `compute` queue. */
+@Module({
+  controllers: [AudiencesController],
+  providers: [AudiencesService, AudiencesRepository],
+  exports: [AudiencesService],
+})
+export class AudiencesModule {}

@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { postgresErrorCode, Tx } from '../identity/transaction.repository';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { DuplicateAudienceKeyError } from './audiences.errors';
+
+export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
+
+export interface AudienceRow {
+  id: string;
+  workspaceId: string;
+  key: string;
+  name: string;
+  definitionAst: Prisma.JsonValue;
+  definitionText: string;
+  includeHistoricalData: boolean;
+  historyStartsAt: Date | null;
+  refreshIntervalSeconds: number;
+  version: number;
+  status: AudienceStatus;
+  statusReason: string | null;
+  memberCount: number;
+  lastComputedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What the reference graph needs of every audience of a workspace. */
+export interface AudienceDefinitionRow {
+  id: string;
+  key: string;
+  definitionAst: Prisma.JsonValue;
+}
+
+export interface NewAudience {
+  key: string;
+  name: string;
+  definitionAst: Prisma.InputJsonValue;
+  definitionText: string;
+  includeHistoricalData: boolean;
+  historyStartsAt: Date | null;
+  refreshIntervalSeconds: number;
+  at: Date;
+}
+
+export interface AudienceChanges {
+  name?: string;
+  definitionAst?: Prisma.InputJsonValue;
+  definitionText?: string;
+  includeHistoricalData?: boolean;
+  historyStartsAt?: Date | null;
+  refreshIntervalSeconds?: number;
+  /** A new definition version: bumps `version` and puts the audience back to pending. */
+  bumpVersion: boolean;
+  at: Date;
+}
+
+export interface SampleRow {
+  profileId: string;
+  traits: Prisma.JsonValue;
+  identities: { type: string; value: string }[];
+}
+
+const audienceFields = {
+  id: true,
+  workspaceId: true,
+  key: true,
+  name: true,
+  definitionAst: true,
+  definitionText: true,
+  includeHistoricalData: true,
+  historyStartsAt: true,
+  refreshIntervalSeconds: true,
+  version: true,
+  status: true,
+  statusReason: true,
+  memberCount: true,
+  lastComputedAt: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+const UNIQUE_VIOLATION = '23505';
+
+/** The profiles an audience predicate (over `p`) selects: the workspace's live, unmerged profiles. */
+function matchingProfiles(workspaceId: string, predicate: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`FROM profiles p WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL AND ${predicate}`;
+}
+
+/** The count query of a compiled predicate; also what `explain` shows and the benchmark times. */
+export function audienceCountQuery(workspaceId: string, predicate: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`SELECT count(*)::int AS count ${matchingProfiles(workspaceId, predicate)}`;
+}
+
+/** Any `limit` matching profiles with their identities; no ORDER BY, so it stops at the limit. */
+export function audienceSampleQuery(workspaceId: string, predicate: Prisma.Sql, limit: number): Prisma.Sql {
+  return Prisma.sql`SELECT p.id AS "profileId", p.traits,
+    coalesce((SELECT jsonb_agg(jsonb_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.value)
+              FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id), '[]'::jsonb) AS identities
+    ${matchingProfiles(workspaceId, predicate)} LIMIT ${limit}`;
+}
+
+@Injectable()
+export class AudiencesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Runs `work` in a transaction holding the workspace's audience lock, so that two concurrent
+   * edits cannot each pass the cycle check and together close a cycle (or delete a referenced one).
+   */
+  async withWorkspaceLock<T>(workspaceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`audiences ${workspaceId}`}, 0))) AS l`;
+        return work(tx);
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
+  }
+
+  async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {
+    return tx.audience.findMany({ where: { workspaceId }, select: { id: true, key: true, definitionAst: true } });
+  }
+
+  async list(workspaceId: string): Promise<AudienceRow[]> {
+    return this.prisma.audience.findMany({ where: { workspaceId }, orderBy: { key: 'asc' }, select: audienceFields });
+  }
+
+  async find(workspaceId: string, id: string, tx: Tx = this.prisma): Promise<AudienceRow | null> {
+    return tx.audience.findFirst({ where: { id, workspaceId }, select: audienceFields });
+  }
+
+  async insert(workspaceId: string, audience: NewAudience, tx: Tx): Promise<AudienceRow> {
+    const { at, ...fields } = audience;
+    try {
+      return await tx.audience.create({
+        data: { workspaceId, ...fields, createdAt: at, updatedAt: at },
+        select: audienceFields,
+      });
+    } catch (error) {
+      if (postgresErrorCode(error) === UNIQUE_VIOLATION || isPrismaUniqueViolation(error)) {
+        throw new DuplicateAudienceKeyError(audience.key);
+      }
+      throw error;
+    }
+  }
+
+  async update(workspaceId: string, id: string, changes: AudienceChanges, tx: Tx): Promise<AudienceRow> {
+    const { bumpVersion, at, ...fields } = changes;
+    const result = await tx.audience.updateManyAndReturn({
+      where: { id, workspaceId },
+      data: {
+        ...fields,
+        updatedAt: at,
+        ...(bumpVersion && { version: { increment: 1 }, status: 'pending', statusReason: null }),
+      },
+      select: audienceFields,
+    });
+    const [row] = result;
+    if (!row) throw new Error(`audience ${id} vanished under the workspace lock`);
+    return row;
+  }
+
+  /** Members, transitions and destination links go with it (ON DELETE CASCADE). */
+  async delete(workspaceId: string, id: string, tx: Tx): Promise<void> {
+    await tx.audience.deleteMany({ where: { id, workspaceId } });
+  }
+
+  async count(workspaceId: string, predicate: Prisma.Sql): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ count: number }[]>(audienceCountQuery(workspaceId, predicate));
+    return row?.count ?? 0;
+  }
+
+  async sample(workspaceId: string, predicate: Prisma.Sql, limit: number): Promise<SampleRow[]> {
+    return this.prisma.$queryRaw<SampleRow[]>(audienceSampleQuery(workspaceId, predicate, limit));
+  }
+
+  /** EXPLAIN (FORMAT JSON) of the count query, without running it. */
+  async explainCount(workspaceId: string, predicate: Prisma.Sql): Promise<unknown> {
+    const [row] = await this.prisma.$queryRaw<{ 'QUERY PLAN': unknown }[]>(
+      Prisma.sql`EXPLAIN (FORMAT JSON) ${audienceCountQuery(workspaceId, predicate)}`,
+    );
+    return row?.['QUERY PLAN'];
+  }
+}
+
+function isPrismaUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}

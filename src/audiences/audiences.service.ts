@@ -1,0 +1,222 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { Clock } from '../common/clock';
+import type { Tx } from '../identity/transaction.repository';
+import { Prisma } from '../generated/prisma/client';
+import { QueueName } from '../queues/queue-names';
+import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
+import { readAudienceDefinition } from './language/audience-definition';
+import { compileAudiencePredicate } from './language/compiler/audience-compiler';
+import { AudienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
+import { COMPUTE_JOB_NAME, ComputeAudienceJob, computeJobId, deletedJobId } from './audience-jobs';
+import {
+  AudienceCycleError,
+  AudienceInUseError,
+  AudienceNotFoundError,
+  DuplicateAudienceKeyError,
+  InvalidDefinitionError,
+  UnknownAudienceReferenceError,
+} from './audiences.errors';
+import {
+  AudienceExplainView,
+  AudiencePreviewView,
+  AudienceView,
+  CreateAudienceDto,
+  DEFAULT_REFRESH_INTERVAL_SECONDS,
+  PREVIEW_SAMPLE_SIZE,
+  PreviewAudienceDto,
+  UpdateAudienceDto,
+} from './audiences.dto';
+import { AudienceChanges, AudienceRow, AudiencesRepository, audienceCountQuery } from './audiences.repository';
+
+/** A definition read and checked by the audience language: the AST and its canonical text. */
+interface Definition {
+  ast: AudienceAst;
+  text: string;
+}
+
+@Injectable()
+export class AudiencesService {
+  constructor(
+    private readonly repository: AudiencesRepository,
+    private readonly clock: Clock,
+    @InjectQueue(QueueName.Compute) private readonly computeQueue: Queue<ComputeAudienceJob>,
+  ) {}
+
+  /**
+   * Saves a new audience and asks the membership engine to compute it. Also the entry point for
+   * other modules (funnels save drop-off audiences through it). `definition` is text or AST JSON.
+   */
+  async create(workspaceId: string, input: CreateAudienceDto): Promise<AudienceView> {
+    const definition = readDefinition(input.definition);
+    const now = this.clock.now();
+    const includeHistoricalData = input.includeHistoricalData ?? true;
+    const row = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
+      const graph = await this.loadGraph(workspaceId, tx);
+      if (graph.has(input.key)) throw new DuplicateAudienceKeyError(input.key);
+      checkReferences(graph, input.key, definition.ast);
+      return this.repository.insert(
+        workspaceId,
+        {
+          key: input.key,
+          name: input.name,
+          definitionAst: toJson(definition.ast),
+          definitionText: definition.text,
+          includeHistoricalData,
+          // Segment's meaning: an audience without historical data starts seeing events now.
+          historyStartsAt: includeHistoricalData ? null : now,
+          refreshIntervalSeconds: input.refreshIntervalSeconds ?? DEFAULT_REFRESH_INTERVAL_SECONDS,
+          at: now,
+        },
+        tx,
+      );
+    });
+    await this.enqueue({ workspaceId, audienceId: row.id, reason: 'created' }, computeJobId(row.id, row.version));
+    return toView(row);
+  }
+
+  async list(workspaceId: string): Promise<AudienceView[]> {
+    return (await this.repository.list(workspaceId)).map(toView);
+  }
+
+  async get(workspaceId: string, id: string): Promise<AudienceView> {
+    return toView(await this.mustFind(workspaceId, id));
+  }
+
+  /**
+   * A new definition or a change of includeHistoricalData is a new version (the engine records
+   * transitions against it); the refresh interval is not. Any of the three asks for a computation.
+   */
+  async update(workspaceId: string, id: string, input: UpdateAudienceDto): Promise<AudienceView> {
+    const definition = input.definition === undefined ? undefined : readDefinition(input.definition);
+    const now = this.clock.now();
+    const { row, recompute } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
+      const current = await this.mustFind(workspaceId, id, tx);
+      const changes: AudienceChanges = { bumpVersion: false, at: now };
+      if (input.name !== undefined) changes.name = input.name;
+      // The printed text is canonical, so equal text means an equal AST.
+      if (definition && definition.text !== current.definitionText) {
+        checkReferences(await this.loadGraph(workspaceId, tx), current.key, definition.ast);
+        changes.definitionAst = toJson(definition.ast);
+        changes.definitionText = definition.text;
+        changes.bumpVersion = true;
+      }
+      if (input.includeHistoricalData !== undefined && input.includeHistoricalData !== current.includeHistoricalData) {
+        changes.includeHistoricalData = input.includeHistoricalData;
+        changes.historyStartsAt = input.includeHistoricalData ? null : now;
+        changes.bumpVersion = true;
+      }
+      const intervalChanged =
+        input.refreshIntervalSeconds !== undefined && input.refreshIntervalSeconds !== current.refreshIntervalSeconds;
+      if (intervalChanged) changes.refreshIntervalSeconds = input.refreshIntervalSeconds;
+      const updated = await this.repository.update(workspaceId, id, changes, tx);
+      return { row: updated, recompute: changes.bumpVersion || intervalChanged };
+    });
+    if (recompute) {
+      await this.enqueue({ workspaceId, audienceId: row.id, reason: 'updated' }, computeJobId(row.id, row.version));
+    }
+    return toView(row);
+  }
+
+  /** Refused while another audience refers to this one, so no definition is left dangling. */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
+      const current = await this.mustFind(workspaceId, id, tx);
+      const referrers = referrersOf(await this.loadGraph(workspaceId, tx), current.key);
+      if (referrers.length > 0) throw new AudienceInUseError(current.key, referrers);
+      await this.repository.delete(workspaceId, id, tx);
+    });
+    await this.enqueue({ workspaceId, audienceId: id, reason: 'deleted' }, deletedJobId(id));
+  }
+
+  /** Count and sample of a definition as of now, without saving anything. */
+  async preview(workspaceId: string, input: PreviewAudienceDto): Promise<AudiencePreviewView> {
+    const definition = readDefinition(input.definition);
+    const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
+    if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
+    const now = this.clock.now();
+    const predicate = compileAudiencePredicate(definition.ast, {
+      workspaceId,
+      now,
+      eventsSince: input.includeHistoricalData === false ? now : null,
+    });
+    const [count, sample] = await Promise.all([
+      this.repository.count(workspaceId, predicate),
+      this.repository.sample(workspaceId, predicate, PREVIEW_SAMPLE_SIZE),
+    ]);
+    return { count, sample, ...sqlView(workspaceId, predicate) };
+  }
+
+  /** The SQL a computation of the saved audience would run now, and Postgres's plan for it. */
+  async explain(workspaceId: string, id: string): Promise<AudienceExplainView> {
+    const row = await this.mustFind(workspaceId, id);
+    const predicate = compileAudiencePredicate(row.definitionAst as unknown as AudienceAst, {
+      workspaceId,
+      now: this.clock.now(),
+      eventsSince: row.includeHistoricalData ? null : row.historyStartsAt,
+    });
+    const plan = await this.repository.explainCount(workspaceId, predicate);
+    return { ...sqlView(workspaceId, predicate), plan };
+  }
+
+  private async mustFind(workspaceId: string, id: string, tx?: Tx): Promise<AudienceRow> {
+    const row = await this.repository.find(workspaceId, id, tx);
+    if (!row) throw new AudienceNotFoundError();
+    return row;
+  }
+
+  private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {
+    const rows = await this.repository.listDefinitions(workspaceId, tx);
+    // Stored ASTs were validated on the way in.
+    return new Map(rows.map((row) => [row.key, referencedAudienceKeys(row.definitionAst as unknown as AudienceAst)]));
+  }
+
+  private async enqueue(job: ComputeAudienceJob, jobId: string): Promise<void> {
+    await this.computeQueue.add(COMPUTE_JOB_NAME, job, { jobId });
+  }
+}
+
+function readDefinition(input: unknown): Definition {
+  const read = readAudienceDefinition(input, 'definition');
+  if (!read.ok) throw new InvalidDefinitionError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
+  return { ast: read.ast, text: read.text };
+}
+
+/** Every `in audience` must name an existing audience, and none may lead back to `key`. */
+function checkReferences(graph: AudienceGraph, key: string, ast: AudienceAst): void {
+  const references = referencedAudienceKeys(ast);
+  const unknown = unknownReferences(graph, references, key);
+  if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
+  const cycle = findCycle(graph, key, references);
+  if (cycle) throw new AudienceCycleError(cycle);
+}
+
+function toJson(ast: AudienceAst): Prisma.InputJsonValue {
+  return ast as unknown as Prisma.InputJsonValue;
+}
+
+function sqlView(workspaceId: string, predicate: Prisma.Sql): { sql: string; params: unknown[] } {
+  const query = audienceCountQuery(workspaceId, predicate);
+  return { sql: query.text, params: query.values };
+}
+
+function toView(row: AudienceRow): AudienceView {
+  return {
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    definitionText: row.definitionText,
+    definitionAst: row.definitionAst,
+    includeHistoricalData: row.includeHistoricalData,
+    historyStartsAt: row.historyStartsAt?.toISOString() ?? null,
+    refreshIntervalSeconds: row.refreshIntervalSeconds,
+    version: row.version,
+    status: row.status,
+    statusReason: row.statusReason,
+    memberCount: row.memberCount,
+    lastComputedAt: row.lastComputedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

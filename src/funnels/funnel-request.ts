@@ -1,0 +1,123 @@
+/**
+ * Reads a funnel request after class-validator has checked its shape: parses step filters with the
+ * audience language (so a filter means the same in funnels and audiences), resolves instants and
+ * breakdown paths. Every problem is a FunnelRequestError naming its field, e.g.
+ * `steps[2].where: line 1, col 5: expected a property name`.
+ */
+import { PropertyFilter } from '../audiences/language/audience-ast';
+import { AudienceParseError, parseAudience } from '../audiences/language/audience-parser';
+import { parseInstant } from '../audiences/language/audience-values';
+import { BreakdownSpec, BreakdownType, FUNNEL_LIMITS, FunnelStepSpec } from './funnel-spec';
+import { FunnelRequestError } from './funnels.errors';
+
+export interface StepInput {
+  event: string;
+  where?: string;
+}
+
+/** The audience-language text a `where` is parsed inside of; its length shifts error columns. */
+const FILTER_HOST = 'performed "step" where ';
+
+/**
+ * Parses `total > 100` or `(plan = "Pro" and total > 100)`. Several filters without parentheses
+ * (`plan = "Pro" and total > 100`) are accepted too: in a step there is no condition for `and` to
+ * start, so the parentheses the audience language needs are added here.
+ */
+export function parseStepFilters(text: string, field: string): PropertyFilter[] {
+  const wrap = !text.trimStart().startsWith('(');
+  const shift = FILTER_HOST.length + (wrap ? 1 : 0);
+  let parsed;
+  try {
+    parsed = parseAudience(`${FILTER_HOST}${wrap ? `(${text})` : text}`);
+  } catch (error) {
+    if (!(error instanceof AudienceParseError)) throw error;
+    const column = error.line === 1 ? Math.min(Math.max(error.column - shift, 1), [...text].length + 1) : error.column;
+    throw new FunnelRequestError(field, `line ${error.line}, col ${column}: ${error.reason}`);
+  }
+  if (parsed.type !== 'performed' || !parsed.where || parsed.count || parsed.window) {
+    throw new FunnelRequestError(
+      field,
+      'expected property filters only, such as `total > 100` or `(plan = "Pro" and total > 100)`',
+    );
+  }
+  return parsed.where;
+}
+
+export function readSteps(steps: readonly StepInput[]): FunnelStepSpec[] {
+  return steps.map((step, index) => {
+    const where = step.where === undefined ? [] : parseStepFilters(step.where, `steps[${index}].where`);
+    return step.where === undefined
+      ? { event: step.event, where }
+      : { event: step.event, whereText: step.where, where };
+  });
+}
+
+/** An instant as the audience language reads dates: `2026-10-01` is midnight UTC, no offset = UTC. */
+export function readInstant(text: string, field: string): Date {
+  const millis = parseInstant(text);
+  if (millis === undefined) {
+    throw new FunnelRequestError(
+      field,
+      'must be an ISO 8601 date or date-time, e.g. 2026-10-01 or 2026-10-01T12:00:00Z',
+    );
+  }
+  return new Date(millis);
+}
+
+export function readPeriod(fromText: string, toText: string): { from: Date; to: Date } {
+  const from = readInstant(fromText, 'from');
+  const to = readInstant(toText, 'to');
+  if (to.getTime() <= from.getTime()) throw new FunnelRequestError('to', 'must be after from');
+  if (to.getTime() - from.getTime() > FUNNEL_LIMITS.maxRangeDays * 86_400_000) {
+    throw new FunnelRequestError('to', `must be at most ${FUNNEL_LIMITS.maxRangeDays} days after from`);
+  }
+  return { from, to };
+}
+
+/**
+ * Short names for the context fields growth teams break funnels down by, as Segment's libraries
+ * fill them. Any other name is read as a path into the context (`campaign.source`, `page.url`).
+ */
+export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  referrer: ['page', 'referrer'],
+  url: ['page', 'url'],
+  path: ['page', 'path'],
+  utm_source: ['campaign', 'source'],
+  utm_medium: ['campaign', 'medium'],
+  utm_campaign: ['campaign', 'name'],
+  utm_term: ['campaign', 'term'],
+  utm_content: ['campaign', 'content'],
+  device_type: ['device', 'type'],
+  'device type': ['device', 'type'],
+  os: ['os', 'name'],
+  locale: ['locale'],
+  timezone: ['timezone'],
+  country: ['location', 'country'],
+  city: ['location', 'city'],
+  library: ['library', 'name'],
+};
+
+/** A property path in the audience language's syntax: `plan`, `address.city`, `"Lifetime Value"`. */
+export function parsePropertyPath(text: string, field: string): string[] {
+  try {
+    const parsed = parseAudience(`trait ${text} exists`);
+    if (parsed.type === 'trait') return parsed.path;
+  } catch (error) {
+    if (!(error instanceof AudienceParseError)) throw error;
+  }
+  throw new FunnelRequestError(
+    field,
+    'must be a property name or a path such as address.city; quote names with spaces: "Lifetime Value"',
+  );
+}
+
+export function readBreakdown(input: { type: BreakdownType; property: string; limit?: number }): BreakdownSpec {
+  const known = input.type === 'context' ? CONTEXT_FIELDS[input.property] : undefined;
+  const path = known ? [...known] : parsePropertyPath(input.property, 'breakdown.property');
+  return {
+    type: input.type,
+    property: input.property,
+    path,
+    limit: input.limit ?? FUNNEL_LIMITS.defaultBreakdownLimit,
+  };
+}
