@@ -15,6 +15,9 @@ import { TrackingModule } from './tracking/tracking.module';
 import { ProfilesModule } from './profiles/profiles.module';
 import { AudiencesModule } from './audiences/audiences.module';
 import { FunnelsModule } from './funnels/funnels.module';
+import { DestinationsModule } from './destinations/destinations.module';
+import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
+import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
 
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
@@ -25,10 +28,12 @@ const apiModules: Type[] = [
   ProfilesModule,
   AudiencesModule,
   FunnelsModule,
+  DestinationsModule,
+  UnsubscribeModule,
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [OpsWorkerModule];
+const workerModules: Type[] = [OpsWorkerModule, DeliveryWorkersModule];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { ConnectDestinationDto, ConnectionListView, ConnectionView } from './destinations.dto';
+import {
+  AlreadyConnectedError,
+  AudienceNotFoundForDestinationError,
+  ConnectionNotFoundError,
+  DestinationNotFoundError,
+} from './destinations.errors';
+import { DestinationsRepository } from './destinations.repository';
+
+const ENQUEUE_CHUNK = 1_000;
+
+@Injectable()
+export class AudienceDestinationsService {
+  constructor(
+    private readonly repository: DestinationsRepository,
+    private readonly queues: DeliveryQueuesService,
+    private readonly clock: Clock,
+  ) {}
+
+  async list(workspaceId: string, audienceId: string): Promise<ConnectionListView> {
+    await this.requireAudience(workspaceId, audienceId);
+    return { items: await this.repository.listConnections(workspaceId, audienceId) };
+  }
+
+  /**
+   * Connects from now on: the membership engine sends transitions at or after `connectedAt`.
+   * With backfill, everyone already in the audience is sent once, by a delivery row per member
+   * written after the connection committed, so that a member entering meanwhile is covered by one
+   * path or the other and the unique (destination, transition) key keeps it to one delivery.
+   */
+  async connect(workspaceId: string, audienceId: string, dto: ConnectDestinationDto): Promise<ConnectionView> {
+    await this.requireAudience(workspaceId, audienceId);
+    const destination = await this.repository.find(workspaceId, dto.destinationId);
+    if (!destination) throw new DestinationNotFoundError();
+    const send = dto.send ?? 'entered';
+    const backfill = dto.backfill ?? false;
+    const id = await this.repository.connect(audienceId, destination.id, backfill, send, this.clock.now());
+    if (!id) throw new AlreadyConnectedError();
+    let backfilled = 0;
+    if (backfill && send !== 'exited') {
+      const refs = await this.repository.backfill(workspaceId, audienceId, destination.id);
+      for (let start = 0; start < refs.length; start += ENQUEUE_CHUNK) {
+        await this.queues.enqueue(refs.slice(start, start + ENQUEUE_CHUNK));
+      }
+      backfilled = refs.length;
+    }
+    const connection = (await this.repository.listConnections(workspaceId, audienceId)).find((c) => c.id === id);
+    if (!connection) throw new ConnectionNotFoundError();
+    return { ...connection, backfilled };
+  }
+
+  async disconnect(workspaceId: string, audienceId: string, destinationId: string): Promise<void> {
+    await this.requireAudience(workspaceId, audienceId);
+    if (!(await this.repository.disconnect(workspaceId, audienceId, destinationId))) {
+      throw new ConnectionNotFoundError();
+    }
+  }
+
+  private async requireAudience(workspaceId: string, audienceId: string): Promise<void> {
+    if (!(await this.repository.audienceExists(workspaceId, audienceId))) {
+      throw new AudienceNotFoundForDestinationError();
+    }
+  }
+}

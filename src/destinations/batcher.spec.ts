@@ -1,0 +1,22 @@
+import { Batcher } from './batcher';
+
+describe('Batcher', () => {
+  it('runs calls of the same tick as one batch and hands each caller its own result', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher<number, number>(async (inputs) => {
+      batches.push(inputs);
+      return inputs.map((n) => n * 2);
+    }, 3);
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => batcher.call(n)));
+    expect(results).toEqual([2, 4, 6, 8, 10]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+  });
+
+  it('rejects every caller of a failed batch', async () => {
+    const batcher = new Batcher<number, number>(() => Promise.reject(new Error('db down')));
+    await expect(Promise.all([batcher.call(1), batcher.call(2)])).rejects.toThrow('db down');
+  });
+});

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
+import { DeliverySweeperService } from './delivery-sweeper.service';
+import { DeliveryWorkersService } from './delivery-workers.service';
+import { DeliveryProcessor } from './delivery.processor';
+import { DeliveryRepository } from './delivery.repository';
+import { EmailSender } from './email-sender';
+import { WebhookSender } from './webhook-sender';
+
+/** Worker role: per-destination delivery workers and the sweeper that rebuilds lost jobs from Postgres. */
+@Module({
+  providers: [
+    DeliveryWorkersService,
+    DeliverySweeperService,
+    DeliveryProcessor,
+    DeliveryRepository,
+    EmailSender,
+    WebhookSender,
+    UnsubscribeLinks,
+  ],
+  exports: [DeliveryWorkersService, DeliverySweeperService],
+})
+export class DeliveryWorkersModule {}

@@ -1,0 +1,157 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Job, Worker } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { bullOptions } from '../queues/queue-connection';
+import { deliveryQueueName } from '../queues/queue-names';
+import { DeliveryJob, DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { WorkerRegistry } from '../queues/worker-registry.service';
+import { DeliveryProcessor } from './delivery.processor';
+import { DeliveryRepository, WorkerDestination } from './delivery.repository';
+import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
+import { EmailSender } from './email-sender';
+
+/** How often the destinations table is read for destinations that came, went or changed. */
+export const DESTINATION_POLL_MS = 1_000;
+const WEBHOOK_CONCURRENCY = 10;
+/** Jobs in flight per SMTP connection: keeps every pooled connection busy while others wait on Postgres. */
+const JOBS_PER_CONNECTION = 10;
+
+interface Running {
+  worker: Worker<DeliveryJob>;
+  /** What the worker was built from; a change rebuilds it. */
+  shape: string;
+  version: number;
+}
+
+function workerShape(destination: WorkerDestination): { concurrency: number; rate: number | null; shape: string } {
+  const connections =
+    destination.type === 'email'
+      ? ((destination.config as EmailConfig).maxConnections ?? DEFAULT_MAX_CONNECTIONS)
+      : WEBHOOK_CONCURRENCY;
+  const concurrency = destination.type === 'email' ? connections * JOBS_PER_CONNECTION : connections;
+  const rate = destination.rateLimitPerSecond;
+  return { concurrency, rate, shape: `${concurrency}/${rate ?? '-'}` };
+}
+
+/**
+ * BullMQ's limiter counts jobs in fixed windows. `rate` jobs per 1 s window lets a whole second's
+ * worth go out in a burst at the end of one window and the next at the start of the following
+ * one, twice the rate over a sliding second, which is how providers measure. Smaller windows
+ * (at most 20 a second) spread the same rate evenly.
+ */
+export function evenLimiter(rate: number): { max: number; duration: number } {
+  const max = Math.max(1, Math.ceil(rate / 20));
+  return { max, duration: Math.round((1_000 * max) / rate) };
+}
+
+/**
+ * One BullMQ Worker per destination, on that destination's own queue with its own rate limiter,
+ * so a slow or failing destination only ever holds up itself. Workers follow the destinations
+ * table: started at boot, started for new destinations within a poll, rebuilt when the rate limit
+ * or pool size changes, closed (with their SMTP pool) when the destination is deleted.
+ */
+@Injectable()
+export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryWorkersService.name);
+  private readonly workers = new Map<string, Running>();
+  private timer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repository: DeliveryRepository,
+    private readonly processor: DeliveryProcessor,
+    private readonly email: EmailSender,
+    private readonly queues: DeliveryQueuesService,
+    private readonly registry: WorkerRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), DESTINATION_POLL_MS);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.refreshing;
+    await Promise.all([...this.workers.keys()].map((id) => this.stop(id)));
+  }
+
+  /** Destination ids served right now (for tests and the health of the worker role). */
+  served(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  private async tick(): Promise<void> {
+    if (this.refreshing || this.stopped) return;
+    this.refreshing = this.refresh().catch((error: unknown) =>
+      this.logger.error(
+        `could not refresh delivery workers: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+    await this.refreshing;
+    this.refreshing = undefined;
+  }
+
+  private async refresh(): Promise<void> {
+    const destinations = await this.repository.destinations();
+    const seen = new Set<string>();
+    for (const destination of destinations) {
+      if (this.stopped) return;
+      seen.add(destination.id);
+      const version = destination.updatedAt.getTime();
+      // A changed destination gets a new SMTP pool on its next message; the old pool is closed now.
+      this.email.release(destination.id, version);
+      const { concurrency, rate, shape } = workerShape(destination);
+      const running = this.workers.get(destination.id);
+      if (running?.shape === shape) {
+        running.version = version;
+        continue;
+      }
+      if (running) await this.stop(destination.id);
+      this.start(destination.id, concurrency, rate, shape, version);
+    }
+    for (const id of [...this.workers.keys()]) {
+      if (!seen.has(id)) {
+        await this.stop(id);
+        this.email.release(id);
+      }
+    }
+  }
+
+  private start(destinationId: string, concurrency: number, rate: number | null, shape: string, version: number): void {
+    const { prefix, connection } = bullOptions(this.config);
+    const worker = new Worker<DeliveryJob>(
+      deliveryQueueName(destinationId),
+      (job: Job<DeliveryJob>, token?: string) =>
+        this.processor.process(job, token, (ms) => this.queues.queueFor(destinationId).rateLimit(ms)),
+      {
+        prefix,
+        connection,
+        concurrency,
+        ...(rate !== null && { limiter: evenLimiter(rate) }),
+        // A killed worker's jobs go back to wait within ~20 s; the Postgres claim keeps them from
+        // being sent twice if the worker was only slow.
+        lockDuration: 15_000,
+        stalledInterval: 5_000,
+        maxStalledCount: 10,
+      },
+    );
+    worker.on('error', (error) => this.logger.warn(`delivery worker ${destinationId}: ${error.message}`));
+    worker.on('failed', (job, error) =>
+      this.logger.error(`delivery job ${job?.id ?? '?'} of destination ${destinationId} failed: ${error.message}`),
+    );
+    this.workers.set(destinationId, { worker, shape, version });
+    // Registered so that the database watchdog pauses it while Postgres is down.
+    this.registry.register(worker);
+  }
+
+  private async stop(destinationId: string): Promise<void> {
+    const running = this.workers.get(destinationId);
+    this.workers.delete(destinationId);
+    if (running) this.registry.unregister(running.worker);
+    await running?.worker.close();
+  }
+}

@@ -1,0 +1,163 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../prisma/prisma.service';
+import type { DestinationType } from './destination-config';
+import type { DeliveryStatus, QueuedRef } from './destinations.repository';
+
+/** Everything a worker needs to send one delivery, loaded in the same statement that claims it. */
+export interface ClaimedDelivery {
+  id: string;
+  workspaceId: string;
+  destinationId: string;
+  /** This attempt's number; also the fencing token of the claim. */
+  attempts: number;
+  kind: 'entered' | 'exited';
+  at: Date;
+  audienceId: string;
+  audienceKey: string;
+  audienceName: string;
+  destinationType: DestinationType;
+  config: unknown;
+  destinationVersion: Date;
+  profileId: string | null;
+  traits: Record<string, unknown> | null;
+  identities: { type: string; value: string }[];
+  email: string | null;
+  suppression: string | null;
+  connected: boolean;
+}
+
+export interface DeliveryState {
+  status: DeliveryStatus;
+  claimedUntil: Date | null;
+  nextAttemptAt: Date | null;
+}
+
+export interface WorkerDestination {
+  id: string;
+  type: DestinationType;
+  rateLimitPerSecond: number | null;
+  config: unknown;
+  updatedAt: Date;
+}
+
+export type FinalStatus = 'sent' | 'suppressed' | 'skipped' | 'dead';
+
+export interface FinishedAttempt {
+  id: string;
+  attempt: number;
+  status: FinalStatus;
+  error?: string;
+  providerMessageId?: string;
+}
+
+/** The queries of the delivery workers and the sweeper. A delivery id is global, so no workspace filter. */
+@Injectable()
+export class DeliveryRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Claims a delivery for one attempt: only a `queued` one, a `failed` one whose retry is due, or a
+   * `sending` one whose claim expired (its worker died). Two workers can never both hold it.
+   */
+  async claimMany(deliveryIds: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+    return this.prisma.$queryRaw<ClaimedDelivery[]>`
+      WITH claimed AS (
+        UPDATE deliveries
+        SET status = 'sending', attempts = attempts + 1, claimed_until = now() + ${leaseMs} * interval '1 millisecond',
+            next_attempt_at = NULL, updated_at = now()
+        WHERE id = ANY(${deliveryIds}::uuid[])
+          AND (status = 'queued'
+               OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
+               OR (status = 'sending' AND claimed_until < now()))
+        RETURNING id, workspace_id, destination_id, transition_id, attempts
+      )
+      SELECT c.id, c.workspace_id AS "workspaceId", c.destination_id AS "destinationId", c.attempts,
+             t.kind::text AS kind, t.at, t.audience_id AS "audienceId", a.key AS "audienceKey", a.name AS "audienceName",
+             dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
+             p.id AS "profileId", p.traits,
+             coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
+                       FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identities,
+             address.email,
+             (SELECT s.reason::text FROM suppressions s
+              WHERE s.workspace_id = c.workspace_id AND s.email = address.email) AS suppression,
+             EXISTS (SELECT 1 FROM audience_destinations ad
+                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected
+      FROM claimed c
+      JOIN audience_transitions t ON t.id = c.transition_id
+      JOIN audiences a ON a.id = t.audience_id
+      JOIN destinations dest ON dest.id = c.destination_id
+      LEFT JOIN profiles p0 ON p0.id = t.profile_id
+      LEFT JOIN profiles p ON p.id = coalesce(p0.merged_into_id, p0.id)
+      LEFT JOIN LATERAL (
+        SELECT lower(btrim(coalesce(
+          CASE WHEN jsonb_typeof(p.traits->'email') = 'string' THEN nullif(btrim(p.traits->>'email'), '') END,
+          (SELECT i.value FROM identities i WHERE i.profile_id = p.id AND i.type = 'email' ORDER BY i.created_at LIMIT 1)
+        ))) AS email
+      ) address ON true`;
+  }
+
+  async state(deliveryId: string): Promise<DeliveryState | undefined> {
+    const rows = await this.prisma.$queryRaw<DeliveryState[]>`
+      SELECT status::text AS status, claimed_until AS "claimedUntil", next_attempt_at AS "nextAttemptAt"
+      FROM deliveries WHERE id = ${deliveryId}::uuid`;
+    return rows[0];
+  }
+
+  /**
+   * Records the end of attempts, one row each. Fenced by the attempt number: a worker whose claim
+   * expired and was taken over records nothing for it (its id is not returned) instead of
+   * overwriting the newer attempt.
+   */
+  async finishMany(outcomes: FinishedAttempt[]): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE deliveries d
+      SET status = v.status::delivery_status, last_error = v.error,
+          provider_message_id = coalesce(v.message_id, d.provider_message_id),
+          sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
+          claimed_until = NULL, next_attempt_at = NULL, updated_at = now()
+      FROM unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => o.attempt)}::int[],
+                  ${outcomes.map((o) => o.status)}::text[], ${outcomes.map((o) => o.error ?? null)}::text[],
+                  ${outcomes.map((o) => o.providerMessageId ?? null)}::text[]) AS v(id, attempt, status, error, message_id)
+      WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempt
+      RETURNING d.id`;
+    return rows.map((row) => row.id);
+  }
+
+  /** A transient failure: `failed` until `retryAt`, when the delayed job (or the sweeper) tries again. */
+  async retryLater(deliveryId: string, attempt: number, error: string, retryAt: Date): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE deliveries
+      SET status = 'failed', last_error = ${error}, claimed_until = NULL, next_attempt_at = ${retryAt}, updated_at = now()
+      WHERE id = ${deliveryId}::uuid AND status = 'sending' AND attempts = ${attempt}`;
+    return count > 0;
+  }
+
+  async suppress(workspaceId: string, email: string, reason: 'bounced' | 'complained'): Promise<void> {
+    await this.prisma.$executeRaw`
+      INSERT INTO suppressions (id, workspace_id, email, reason, created_at)
+      VALUES (gen_random_uuid(), ${workspaceId}::uuid, ${email}, ${reason}::suppression_reason, now())
+      ON CONFLICT (workspace_id, email) DO NOTHING`;
+  }
+
+  async destinations(): Promise<WorkerDestination[]> {
+    return this.prisma.$queryRaw<WorkerDestination[]>`
+      SELECT id, type::text AS type, rate_limit_per_second AS "rateLimitPerSecond", config, updated_at AS "updatedAt"
+      FROM destinations ORDER BY id`;
+  }
+
+  /**
+   * Deliveries Redis may have lost: `queued` for longer than `graceMs`, `failed` and overdue by
+   * `graceMs`, or `sending` with an expired claim. Walks by id from `afterId` so that a big backlog
+   * is inspected a page at a time rather than the same first page every sweep.
+   */
+  async overdue(graceMs: number, afterId: string, limit: number): Promise<QueuedRef[]> {
+    return this.prisma.$queryRaw<QueuedRef[]>`
+      SELECT id, destination_id AS "destinationId" FROM deliveries
+      WHERE id > ${afterId}::uuid AND (
+        (status = 'queued' AND created_at < now() - ${graceMs} * interval '1 millisecond')
+        OR (status = 'failed' AND next_attempt_at < now() - ${graceMs} * interval '1 millisecond')
+        OR (status = 'sending' AND claimed_until < now()))
+      ORDER BY id
+      LIMIT ${limit}`;
+  }
+}

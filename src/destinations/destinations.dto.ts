@@ -1,0 +1,198 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { BoolField, TextField } from '../common/dto-fields';
+import { DELIVERY_STATUSES, DeliveryStatus, SendTransitions } from './destinations.repository';
+
+export const MAX_RATE_LIMIT = 10_000;
+export const DEFAULT_DELIVERIES_PAGE = 100;
+export const MAX_DELIVERIES_PAGE = 1_000;
+
+function RateLimitField() {
+  return applyDecorators(
+    ApiPropertyOptional({
+      description: 'Most messages a second this destination is sent, across all workers (null: no limit)',
+      type: Number,
+      nullable: true,
+      minimum: 1,
+      maximum: MAX_RATE_LIMIT,
+      example: 10,
+    }),
+    IsOptional(),
+    ValidateIf((_, value) => value !== null),
+    IsInt({ message: '$property must be an integer or null' }),
+    Min(1, { message: '$property must be at least 1' }),
+    Max(MAX_RATE_LIMIT, { message: `$property must be at most ${MAX_RATE_LIMIT}` }),
+  );
+}
+
+const CONFIG_DESCRIPTION =
+  'email: {smtpUrl? | host?, port?, secure?, auth?: {user, pass}, from, replyTo?, subject, html?, text?, maxConnections?} ' +
+  '(no smtpUrl and no host: the server SMTP_URL). webhook: {url, secret, headers?}. Templates are Liquid.';
+
+export class CreateDestinationDto {
+  @ApiProperty({ enum: ['email', 'webhook'] })
+  @IsIn(['email', 'webhook'], { message: '$property must be email or webhook' })
+  type!: 'email' | 'webhook';
+
+  @TextField({ description: 'Name shown in lists', example: 'Welcome email' })
+  name!: string;
+
+  @ApiProperty({
+    description: CONFIG_DESCRIPTION,
+    type: 'object',
+    additionalProperties: true,
+    example: {
+      from: 'Acme <hello@acme.com>',
+      subject: 'Welcome, {{ traits.name | default: "friend" }}',
+      html: '<p>Hi!</p>',
+    },
+  })
+  @IsObject({ message: '$property must be an object' })
+  config!: Record<string, unknown>;
+
+  @RateLimitField()
+  rateLimitPerSecond?: number | null;
+}
+
+export class UpdateDestinationDto {
+  @TextField({ description: 'Name shown in lists', optional: true })
+  name?: string;
+
+  @ApiPropertyOptional({
+    description: 'Keys to change: given keys replace, null removes, absent keys (secrets too) are kept',
+    type: 'object',
+    additionalProperties: true,
+  })
+  @IsOptional()
+  @IsObject({ message: '$property must be an object' })
+  config?: Record<string, unknown>;
+
+  @RateLimitField()
+  rateLimitPerSecond?: number | null;
+}
+
+export class DestinationIdParamDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: '$property must be a UUID' })
+  id!: string;
+}
+
+export class AudienceIdParamDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: '$property must be a UUID' })
+  id!: string;
+}
+
+export class AudienceDestinationParamDto extends AudienceIdParamDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: '$property must be a UUID' })
+  destinationId!: string;
+}
+
+export class ConnectDestinationDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: '$property must be a UUID' })
+  destinationId!: string;
+
+  @BoolField({ description: 'Also send to everyone already in the audience (once each)', optional: true })
+  backfill?: boolean;
+
+  @ApiPropertyOptional({ enum: ['entered', 'exited', 'both'], default: 'entered' })
+  @IsOptional()
+  @IsIn(['entered', 'exited', 'both'], { message: '$property must be entered, exited or both' })
+  send?: SendTransitions;
+}
+
+export class DeliveriesQueryDto {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES, { message: `$property must be one of ${DELIVERY_STATUSES.join(', ')}` })
+  status?: DeliveryStatus;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString({ message: '$property must be a string' })
+  @MaxLength(200, { message: '$property must be at most 200 characters' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_DELIVERIES_PAGE, default: DEFAULT_DELIVERIES_PAGE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: '$property must be an integer' })
+  @Min(1, { message: '$property must be at least 1' })
+  @Max(MAX_DELIVERIES_PAGE, { message: `$property must be at most ${MAX_DELIVERIES_PAGE}` })
+  limit?: number;
+}
+
+export class DeliveryCountsView {
+  @ApiProperty() queued!: number;
+  @ApiProperty() sending!: number;
+  @ApiProperty() sent!: number;
+  @ApiProperty({ description: 'Failed for now; retried at nextAttemptAt' }) failed!: number;
+  @ApiProperty() suppressed!: number;
+  @ApiProperty() skipped!: number;
+  @ApiProperty({ description: 'Gave up: a permanent failure, or the last attempt failed' }) dead!: number;
+}
+
+export class DestinationView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['email', 'webhook'] }) type!: 'email' | 'webhook';
+  @ApiProperty() name!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Secrets are never returned: smtpUrl has its password masked, auth shows hasPassword, webhooks hasSecret',
+  })
+  config!: Record<string, unknown>;
+  @ApiProperty({ type: Number, nullable: true }) rateLimitPerSecond!: number | null;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+  @ApiPropertyOptional({ type: DeliveryCountsView }) counts?: DeliveryCountsView;
+}
+
+export class DestinationListView {
+  @ApiProperty({ type: [DestinationView] }) items!: DestinationView[];
+}
+
+export class DeliveryView {
+  @ApiProperty({ format: 'uuid', description: 'Also the webhook messageId and part of the email Message-ID' })
+  id!: string;
+  @ApiProperty({ enum: DELIVERY_STATUSES }) status!: DeliveryStatus;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ type: String, nullable: true }) lastError!: string | null;
+  @ApiProperty({ type: String, nullable: true }) providerMessageId!: string | null;
+  @ApiProperty({ type: Date, nullable: true }) nextAttemptAt!: Date | null;
+  @ApiProperty({ type: Date, nullable: true }) sentAt!: Date | null;
+  @ApiProperty({ format: 'uuid' }) audienceId!: string;
+  @ApiProperty() audienceKey!: string;
+  @ApiProperty({ format: 'uuid' }) profileId!: string;
+  @ApiProperty({ description: 'Transition id (a 64-bit integer, as a string)' }) transitionId!: string;
+  @ApiProperty({ enum: ['entered', 'exited'] }) kind!: 'entered' | 'exited';
+  @ApiProperty({ description: 'When the profile entered or left the audience' }) at!: Date;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}
+
+export class DeliveryPageView {
+  @ApiProperty({ type: [DeliveryView] }) items!: DeliveryView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+}
+
+export class ConnectionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) audienceId!: string;
+  @ApiProperty({ format: 'uuid' }) destinationId!: string;
+  @ApiProperty() destinationName!: string;
+  @ApiProperty({ enum: ['email', 'webhook'] }) destinationType!: 'email' | 'webhook';
+  @ApiProperty() backfill!: boolean;
+  @ApiProperty({ enum: ['entered', 'exited', 'both'] }) send!: SendTransitions;
+  @ApiProperty() connectedAt!: Date;
+  @ApiPropertyOptional({ description: 'Deliveries the backfill queued (on connect only)' }) backfilled?: number;
+}
+
+export class ConnectionListView {
+  @ApiProperty({ type: [ConnectionView] }) items!: ConnectionView[];
+}

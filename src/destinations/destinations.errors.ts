@@ -1,0 +1,31 @@
+import { ConflictException, NotFoundException } from '@nestjs/common';
+import { badRequestFor } from '../common/validation';
+
+/** Also what another workspace's token gets: 404 and no data. */
+export class DestinationNotFoundError extends NotFoundException {
+  constructor() {
+    super('destination not found');
+  }
+}
+
+export class AudienceNotFoundForDestinationError extends NotFoundException {
+  constructor() {
+    super('audience not found');
+  }
+}
+
+export class ConnectionNotFoundError extends NotFoundException {
+  constructor() {
+    super('the audience is not connected to this destination');
+  }
+}
+
+export class AlreadyConnectedError extends ConflictException {
+  constructor() {
+    super('the audience is already connected to this destination; disconnect it first to connect it differently');
+  }
+}
+
+export function invalidDeliveryCursor() {
+  return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
+}

@@ -1,0 +1,224 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import type { DestinationType } from './destination-config';
+
+export const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'skipped', 'dead'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export type SendTransitions = 'entered' | 'exited' | 'both';
+
+export interface DestinationRow {
+  id: string;
+  type: DestinationType;
+  name: string;
+  config: unknown;
+  rateLimitPerSecond: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeliveryRow {
+  id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  providerMessageId: string | null;
+  nextAttemptAt: Date | null;
+  sentAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  transitionId: bigint;
+  audienceId: string;
+  audienceKey: string;
+  profileId: string;
+  kind: 'entered' | 'exited';
+  at: Date;
+}
+
+export interface DeliveryCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface ConnectionRow {
+  id: string;
+  audienceId: string;
+  destinationId: string;
+  destinationName: string;
+  destinationType: DestinationType;
+  backfill: boolean;
+  send: SendTransitions;
+  connectedAt: Date;
+}
+
+export interface QueuedRef {
+  id: string;
+  destinationId: string;
+}
+
+const destinationFields = {
+  id: true,
+  type: true,
+  name: true,
+  config: true,
+  rateLimitPerSecond: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+/** Every query of the destinations API; all of them are scoped by workspace. */
+@Injectable()
+export class DestinationsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(
+    workspaceId: string,
+    data: { type: DestinationType; name: string; config: object; rateLimitPerSecond: number | null },
+  ): Promise<DestinationRow> {
+    return this.prisma.destination.create({
+      data: { workspaceId, ...data },
+      select: destinationFields,
+    });
+  }
+
+  async list(workspaceId: string): Promise<DestinationRow[]> {
+    return this.prisma.destination.findMany({
+      where: { workspaceId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: destinationFields,
+    });
+  }
+
+  async find(workspaceId: string, id: string): Promise<DestinationRow | null> {
+    return this.prisma.destination.findFirst({ where: { id, workspaceId }, select: destinationFields });
+  }
+
+  async update(
+    workspaceId: string,
+    id: string,
+    data: { name?: string; config?: object; rateLimitPerSecond?: number | null },
+  ): Promise<DestinationRow | null> {
+    const { count } = await this.prisma.destination.updateMany({
+      where: { id, workspaceId },
+      data,
+    });
+    return count === 0 ? null : this.find(workspaceId, id);
+  }
+
+  async delete(workspaceId: string, id: string): Promise<boolean> {
+    const { count } = await this.prisma.destination.deleteMany({ where: { id, workspaceId } });
+    return count > 0;
+  }
+
+  async counts(workspaceId: string, destinationId: string): Promise<Record<string, number>> {
+    const rows = await this.prisma.$queryRaw<{ status: DeliveryStatus; count: number }[]>`
+      SELECT status, count(*)::int AS count FROM deliveries
+      WHERE workspace_id = ${workspaceId}::uuid AND destination_id = ${destinationId}::uuid
+      GROUP BY status`;
+    return Object.fromEntries(rows.map((row) => [row.status, row.count]));
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async pageDeliveries(
+    workspaceId: string,
+    destinationId: string,
+    limit: number,
+    status?: DeliveryStatus,
+    after?: DeliveryCursor,
+  ): Promise<DeliveryRow[]> {
+    const statusFilter = status ? Prisma.sql`AND d.status = ${status}::delivery_status` : Prisma.empty;
+    const keyset = after
+      ? Prisma.sql`AND (d.created_at, d.id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+      : Prisma.empty;
+    return this.prisma.$queryRaw<DeliveryRow[]>`
+      SELECT d.id, d.status::text AS status, d.attempts, d.last_error AS "lastError",
+             d.provider_message_id AS "providerMessageId", d.next_attempt_at AS "nextAttemptAt",
+             d.sent_at AS "sentAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
+             d.transition_id AS "transitionId", t.audience_id AS "audienceId", a.key AS "audienceKey",
+             t.profile_id AS "profileId", t.kind::text AS kind, t.at
+      FROM deliveries d
+      JOIN audience_transitions t ON t.id = d.transition_id
+      JOIN audiences a ON a.id = t.audience_id
+      WHERE d.workspace_id = ${workspaceId}::uuid AND d.destination_id = ${destinationId}::uuid
+        ${statusFilter} ${keyset}
+      ORDER BY d.created_at DESC, d.id DESC
+      LIMIT ${limit}`;
+  }
+
+  async audienceExists(workspaceId: string, audienceId: string): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM audiences WHERE id = ${audienceId}::uuid AND workspace_id = ${workspaceId}::uuid`;
+    return rows.length > 0;
+  }
+
+  async listConnections(workspaceId: string, audienceId: string): Promise<ConnectionRow[]> {
+    return this.prisma.$queryRaw<ConnectionRow[]>`
+      SELECT ad.id, ad.audience_id AS "audienceId", ad.destination_id AS "destinationId",
+             dest.name AS "destinationName", dest.type::text AS "destinationType",
+             ad.backfill, ad.send::text AS send, ad.connected_at AS "connectedAt"
+      FROM audience_destinations ad
+      JOIN destinations dest ON dest.id = ad.destination_id
+      WHERE ad.audience_id = ${audienceId}::uuid AND dest.workspace_id = ${workspaceId}::uuid
+      ORDER BY ad.connected_at, ad.id`;
+  }
+
+  /** Answers undefined when the pair is already connected. */
+  async connect(
+    audienceId: string,
+    destinationId: string,
+    backfill: boolean,
+    send: SendTransitions,
+    connectedAt: Date,
+  ): Promise<string | undefined> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
+      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, ${backfill}, ${send}::send_transitions, ${connectedAt})
+      ON CONFLICT (audience_id, destination_id) DO NOTHING
+      RETURNING id`;
+    return rows[0]?.id;
+  }
+
+  /**
+   * One delivery for each current member's latest `entered` transition. The unique
+   * (destination, transition) key makes it idempotent, also against the membership engine writing
+   * the same delivery for someone who entered after the connection.
+   */
+  async backfill(workspaceId: string, audienceId: string, destinationId: string): Promise<QueuedRef[]> {
+    return this.prisma.$queryRaw<QueuedRef[]>`
+      INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
+      SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
+      FROM audience_members m
+      CROSS JOIN LATERAL (
+        SELECT t.id FROM audience_transitions t
+        WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
+        ORDER BY t.at DESC, t.id DESC LIMIT 1
+      ) latest
+      WHERE m.audience_id = ${audienceId}::uuid
+      ON CONFLICT (destination_id, transition_id) DO NOTHING
+      RETURNING id, destination_id AS "destinationId"`;
+  }
+
+  /**
+   * Disconnects and skips what was still waiting. A delivery a worker is sending right now is let
+   * finish; the worker also re-checks the connection before it sends.
+   */
+  async disconnect(workspaceId: string, audienceId: string, destinationId: string): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ removed: number }[]>`
+      WITH removed AS (
+        DELETE FROM audience_destinations ad USING destinations dest
+        WHERE ad.audience_id = ${audienceId}::uuid AND ad.destination_id = ${destinationId}::uuid
+          AND dest.id = ad.destination_id AND dest.workspace_id = ${workspaceId}::uuid
+        RETURNING ad.id
+      ),
+      skipped AS (
+        UPDATE deliveries d SET status = 'skipped', last_error = 'disconnected', claimed_until = NULL,
+               next_attempt_at = NULL, updated_at = now()
+        FROM audience_transitions t
+        WHERE EXISTS (SELECT 1 FROM removed) AND d.transition_id = t.id AND t.audience_id = ${audienceId}::uuid
+          AND d.destination_id = ${destinationId}::uuid AND d.status IN ('queued', 'failed')
+        RETURNING d.id
+      )
+      SELECT (SELECT count(*) FROM removed)::int AS removed`;
+    return (row?.removed ?? 0) > 0;
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { badRequestFor } from '../common/validation';
+import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { mergeConfig, publicConfig, validateConfig } from './destination-config';
+import {
+  CreateDestinationDto,
+  DEFAULT_DELIVERIES_PAGE,
+  DeliveriesQueryDto,
+  DeliveryCountsView,
+  DeliveryPageView,
+  DestinationListView,
+  DestinationView,
+  UpdateDestinationDto,
+} from './destinations.dto';
+import { DestinationNotFoundError, invalidDeliveryCursor } from './destinations.errors';
+import {
+  DELIVERY_STATUSES,
+  DeliveryCursor,
+  DeliveryRow,
+  DestinationRow,
+  DestinationsRepository,
+} from './destinations.repository';
+
+export function encodeDeliveryCursor(row: Pick<DeliveryRow, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+export function decodeDeliveryCursor(cursor: string): DeliveryCursor {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (Number.isNaN(createdAt.getTime()) || !id || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidDeliveryCursor();
+  return { createdAt, id };
+}
+
+@Injectable()
+export class DestinationsService {
+  constructor(
+    private readonly repository: DestinationsRepository,
+    private readonly queues: DeliveryQueuesService,
+  ) {}
+
+  async create(workspaceId: string, dto: CreateDestinationDto): Promise<DestinationView> {
+    const result = validateConfig(dto.type, dto.config);
+    if (!('config' in result)) throw badRequestFor(result.problems);
+    const row = await this.repository.create(workspaceId, {
+      type: dto.type,
+      name: dto.name,
+      config: result.config,
+      rateLimitPerSecond: dto.rateLimitPerSecond ?? null,
+    });
+    return view(row);
+  }
+
+  async list(workspaceId: string): Promise<DestinationListView> {
+    return { items: (await this.repository.list(workspaceId)).map(view) };
+  }
+
+  async get(workspaceId: string, id: string): Promise<DestinationView> {
+    const row = await this.repository.find(workspaceId, id);
+    if (!row) throw new DestinationNotFoundError();
+    return { ...view(row), counts: await this.counts(workspaceId, id) };
+  }
+
+  async update(workspaceId: string, id: string, dto: UpdateDestinationDto): Promise<DestinationView> {
+    const row = await this.repository.find(workspaceId, id);
+    if (!row) throw new DestinationNotFoundError();
+    let config: object | undefined;
+    if (dto.config) {
+      const result = validateConfig(row.type, mergeConfig(row.config as object, dto.config));
+      if (!('config' in result)) throw badRequestFor(result.problems);
+      config = result.config;
+    }
+    const updated = await this.repository.update(workspaceId, id, {
+      name: dto.name,
+      config,
+      rateLimitPerSecond: dto.rateLimitPerSecond,
+    });
+    if (!updated) throw new DestinationNotFoundError();
+    return { ...view(updated), counts: await this.counts(workspaceId, id) };
+  }
+
+  /** Deletes the destination with its connections and deliveries, and drops its queue from Redis. */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    if (!(await this.repository.delete(workspaceId, id))) throw new DestinationNotFoundError();
+    await this.queues.queueFor(id).obliterate({ force: true });
+    await this.queues.release(id);
+  }
+
+  async deliveries(workspaceId: string, id: string, query: DeliveriesQueryDto): Promise<DeliveryPageView> {
+    const after = query.cursor ? decodeDeliveryCursor(query.cursor) : undefined;
+    if (!(await this.repository.find(workspaceId, id))) throw new DestinationNotFoundError();
+    const size = query.limit ?? DEFAULT_DELIVERIES_PAGE;
+    const rows = await this.repository.pageDeliveries(workspaceId, id, size + 1, query.status, after);
+    const page = rows.slice(0, size);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => ({ ...row, transitionId: row.transitionId.toString() })),
+      nextCursor: rows.length > size && last ? encodeDeliveryCursor(last) : null,
+    };
+  }
+
+  private async counts(workspaceId: string, id: string): Promise<DeliveryCountsView> {
+    const found = await this.repository.counts(workspaceId, id);
+    return Object.fromEntries(
+      DELIVERY_STATUSES.map((status) => [status, found[status] ?? 0]),
+    ) as unknown as DeliveryCountsView;
+  }
+}
+
+function view(row: DestinationRow): DestinationView {
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    config: publicConfig(row.type, row.config),
+    rateLimitPerSecond: row.rateLimitPerSecond,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

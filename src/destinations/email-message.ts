@@ -1,0 +1,72 @@
+import type { ClaimedDelivery } from './delivery.repository';
+import type { EmailConfig } from './destination-config';
+import { headerSafe, renderTemplate, TemplateScope } from './templates';
+
+export interface EmailMessage {
+  from: string;
+  replyTo?: string;
+  to: string;
+  subject: string;
+  html?: string;
+  text?: string;
+  /** `<delivery-id@sender-domain>`: the same on every attempt, so a receiver can drop a resend. */
+  messageId: string;
+  headers: Record<string, string>;
+}
+
+/** The first value of each identity type, for `{{ identities.user_id }}`. */
+function identityMap(identities: { type: string; value: string }[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const { type, value } of identities) map[type] ??= value;
+  return map;
+}
+
+export function templateScope(delivery: ClaimedDelivery, unsubscribeUrl: string): TemplateScope {
+  const traits = delivery.traits ?? {};
+  return {
+    profile: { id: delivery.profileId ?? '', traits, identities: delivery.identities },
+    traits,
+    identities: identityMap(delivery.identities),
+    email: delivery.email,
+    audience: { id: delivery.audienceId, key: delivery.audienceKey, name: delivery.audienceName },
+    transition: { kind: delivery.kind, at: delivery.at.toISOString() },
+    unsubscribe_url: unsubscribeUrl,
+  };
+}
+
+export function messageIdFor(deliveryId: string, from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'personae.invalid';
+  return `<${deliveryId}@${domain}>`;
+}
+
+/**
+ * Renders the destination's templates for one recipient. Throws TemplateError (the delivery fails
+ * with the reason) rather than sending a half-rendered email. The subject is rendered as text and
+ * loses any line break a trait smuggled in, so a trait can never add a header.
+ */
+export async function buildEmail(
+  delivery: ClaimedDelivery,
+  config: EmailConfig,
+  to: string,
+  unsubscribeUrl: string,
+): Promise<EmailMessage> {
+  const scope = templateScope(delivery, unsubscribeUrl);
+  const [subject, html, text] = await Promise.all([
+    renderTemplate(config.subject, 'text', scope),
+    config.html === undefined ? undefined : renderTemplate(config.html, 'html', scope),
+    config.text === undefined ? undefined : renderTemplate(config.text, 'text', scope),
+  ]);
+  return {
+    from: config.from,
+    replyTo: config.replyTo,
+    to,
+    subject: headerSafe(subject),
+    html,
+    text,
+    messageId: messageIdFor(delivery.id, config.from),
+    headers: {
+      'List-Unsubscribe': `<${unsubscribeUrl}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { ClaimedDelivery } from './delivery.repository';
+
+/** A Segment-style `track` call, so a receiver that already speaks Segment can take it as is. */
+export interface WebhookPayload {
+  type: 'track';
+  event: 'Audience Entered' | 'Audience Exited';
+  userId: string | null;
+  anonymousId: string | null;
+  /** The delivery id: the same on every attempt, the receiver's idempotency key. */
+  messageId: string;
+  /** When the profile entered or left the audience. */
+  timestamp: string;
+  properties: Record<string, unknown>;
+  context: {
+    library: { name: 'personae'; version: string };
+    traits: Record<string, unknown>;
+    personas: {
+      computation_class: 'audience';
+      computation_id: string;
+      computation_key: string;
+      computation_name: string;
+      space_id: string;
+      destination_id: string;
+      profile_id: string | null;
+    };
+  };
+}
+
+function identity(delivery: ClaimedDelivery, type: string): string | null {
+  return delivery.identities.find((i) => i.type === type)?.value ?? null;
+}
+
+export function webhookPayload(delivery: ClaimedDelivery): WebhookPayload {
+  const entered = delivery.kind === 'entered';
+  const traits: Record<string, unknown> = { ...(delivery.traits ?? {}) };
+  if (delivery.email && traits.email === undefined) traits.email = delivery.email;
+  return {
+    type: 'track',
+    event: entered ? 'Audience Entered' : 'Audience Exited',
+    userId: identity(delivery, 'user_id'),
+    anonymousId: identity(delivery, 'anonymous_id'),
+    messageId: delivery.id,
+    timestamp: delivery.at.toISOString(),
+    properties: { audience_key: delivery.audienceKey, [delivery.audienceKey]: entered },
+    context: {
+      library: { name: 'personae', version: '0.1.0' },
+      traits,
+      personas: {
+        computation_class: 'audience',
+        computation_id: delivery.audienceId,
+        computation_key: delivery.audienceKey,
+        computation_name: delivery.audienceName,
+        space_id: delivery.workspaceId,
+        destination_id: delivery.destinationId,
+        profile_id: delivery.profileId,
+      },
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { createWorkspace, startTestApp, testEnvironment, TestApp, WorkspaceCredentials } from '../support/app';
+import { runTs, Running } from '../support/processes';
+import { waitFor } from '../support/wait-for';
+import { destinationsApi } from './support/api';
+import { Seed } from './support/seed';
+import { SmtpTestServer } from './support/smtp-test-server';
+
+const RECIPIENTS = 30;
+
+/**
+ * The worker process is SIGKILLed while messages are in the middle of their SMTP transaction, then
+ * started again: every due email must reach the server exactly once.
+ */
+describe('a delivery worker killed mid-batch', () => {
+  let smtp: SmtpTestServer;
+  let app: TestApp;
+  let seed: Seed;
+  let ws: WorkspaceCredentials;
+  const workers: Running[] = [];
+
+  beforeAll(async () => {
+    // Slow: each message waits 400 ms between its data and the server's answer.
+    smtp = await SmtpTestServer.start({ delayMs: 400 });
+    // This process serves the API only; the deliveries are the child worker's job.
+    app = await startTestApp({ ROLE: 'api' });
+    seed = await Seed.connect(app.database.url, app);
+    ws = await createWorkspace(app);
+  });
+
+  afterAll(async () => {
+    for (const worker of workers) worker.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.finished));
+    await seed.close();
+    await app.close();
+    await smtp.close();
+  });
+
+  function startWorker(): Running {
+    const env = testEnvironment(app.database, {
+      ROLE: 'worker',
+      QUEUE_PREFIX: app.config.QUEUE_PREFIX,
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: 'https://crm.example.test',
+    });
+    const worker = runTs('src/main.ts', [], env);
+    workers.push(worker);
+    return worker;
+  }
+
+  it('sends every due email exactly once after a SIGKILL and a restart', async () => {
+    const api = destinationsApi(app, ws.apiToken);
+    const audienceId = await seed.audience(ws.workspaceId, 'crash');
+    const destinationId = await api.createEmail({
+      smtpUrl: smtp.url,
+      from: 'Acme <hello@acme.test>',
+      subject: 'Hi {{ traits.name }}',
+      text: 'Hello {{ traits.name }}',
+      maxConnections: 2,
+    });
+    await api.connect(audienceId, destinationId);
+    for (let i = 0; i < RECIPIENTS; i++) {
+      const p = await seed.profile(ws.workspaceId, { email: `crash${i}@example.test`, name: `C${i}` });
+      await seed.enter(ws.workspaceId, audienceId, p);
+    }
+
+    const first = startWorker();
+    await waitFor(() => first.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
+    // Kill while messages are inside their SMTP transaction, and well after the last acceptance
+    // (so that no accepted message is waiting for its `sent` to be written: that window is the
+    // documented one a crash can still duplicate).
+    await waitFor(() => smtp.accepted.length >= 6, { what: 'first emails', timeoutMs: 30_000 });
+    await waitFor(() => smtp.inFlight > 0 && Date.now() - smtp.lastAcceptedAt > 150, {
+      what: 'a moment mid-send',
+      intervalMs: 2,
+    });
+    first.kill('SIGKILL');
+    await first.finished;
+    const acceptedAtKill = smtp.accepted.length;
+    expect(acceptedAtKill).toBeLessThan(RECIPIENTS);
+    const atKill = await seed.statusCounts(destinationId);
+    expect(atKill.sending).toBeGreaterThan(0);
+    expect(atKill.sent).toBe(acceptedAtKill);
+
+    const second = startWorker();
+    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === RECIPIENTS, {
+      what: 'every delivery sent after the restart',
+      timeoutMs: 80_000,
+      intervalMs: 250,
+    });
+    expect(second.child.exitCode).toBeNull();
+    for (let i = 0; i < RECIPIENTS; i++) expect(smtp.to(`crash${i}@example.test`)).toHaveLength(1);
+    expect(smtp.accepted).toHaveLength(RECIPIENTS);
+    expect(new Set(smtp.accepted.map((m) => m.messageId)).size).toBe(RECIPIENTS);
+  }, 150_000);
+});
