@@ -1,3 +1,4 @@
+import { IdParamDto } from '../common/id-param.dto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -14,7 +15,6 @@ import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import {
   AudienceExplainView,
-  AudienceIdParamDto,
   AudiencePreviewView,
   AudienceView,
   CreateAudienceDto,
@@ -57,7 +57,7 @@ export class AudiencesController {
   @Get(':id')
   @ApiOkResponse({ type: AudienceView })
   @ApiNotFoundResponse()
-  get(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<AudienceView> {
+  get(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<AudienceView> {
     return this.audiences.get(workspaceId, params.id);
   }
 
@@ -67,7 +67,7 @@ export class AudiencesController {
   @ApiNotFoundResponse()
   update(
     @CurrentWorkspace() workspaceId: string,
-    @Param() params: AudienceIdParamDto,
+    @Param() params: IdParamDto,
     @Body() body: UpdateAudienceDto,
   ): Promise<AudienceView> {
     return this.audiences.update(workspaceId, params.id, body);
@@ -78,7 +78,7 @@ export class AudiencesController {
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: 'Other audiences refer to it; the answer names them' })
-  async delete(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<void> {
+  async delete(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<void> {
     await this.audiences.delete(workspaceId, params.id);
   }
 
@@ -86,7 +86,7 @@ export class AudiencesController {
   @ApiOperation({ summary: 'The SQL of the audience as of now and its EXPLAIN (FORMAT JSON) plan' })
   @ApiOkResponse({ type: AudienceExplainView })
   @ApiNotFoundResponse()
-  explain(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<AudienceExplainView> {
+  explain(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<AudienceExplainView> {
     return this.audiences.explain(workspaceId, params.id);
   }
 }

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsUUID, ValidateBy } from 'class-validator';
+import { IsOptional, ValidateBy } from 'class-validator';
 import { BoolField, IntField, TextField } from '../common/dto-fields';
 
 export const AUDIENCE_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -94,12 +94,6 @@ export class PreviewAudienceDto {
 
   @HistoricalDataField()
   includeHistoricalData?: boolean;
-}
-
-export class AudienceIdParamDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: '$property must be a UUID' })
-  id!: string;
 }
 
 export class AudienceView {

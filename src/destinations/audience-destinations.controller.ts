@@ -1,3 +1,4 @@
+import { IdParamDto } from '../common/id-param.dto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -14,7 +15,6 @@ import { CurrentWorkspace } from '../auth/workspace-request';
 import { AudienceDestinationsService } from './audience-destinations.service';
 import {
   AudienceDestinationParamDto,
-  AudienceIdParamDto,
   ConnectDestinationDto,
   ConnectionListView,
   ConnectionView,
@@ -34,7 +34,7 @@ export class AudienceDestinationsController {
   @ApiConflictResponse({ description: 'Already connected' })
   connect(
     @CurrentWorkspace() workspaceId: string,
-    @Param() params: AudienceIdParamDto,
+    @Param() params: IdParamDto,
     @Body() body: ConnectDestinationDto,
   ): Promise<ConnectionView> {
     return this.connections.connect(workspaceId, params.id, body);
@@ -44,7 +44,7 @@ export class AudienceDestinationsController {
   @ApiOperation({ summary: 'Destinations an audience is synced to' })
   @ApiOkResponse({ type: ConnectionListView })
   @ApiNotFoundResponse()
-  list(@CurrentWorkspace() workspaceId: string, @Param() params: AudienceIdParamDto): Promise<ConnectionListView> {
+  list(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<ConnectionListView> {
     return this.connections.list(workspaceId, params.id);
   }
 

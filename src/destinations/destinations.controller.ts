@@ -1,3 +1,4 @@
+import { IdParamDto } from '../common/id-param.dto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -14,7 +15,6 @@ import {
   CreateDestinationDto,
   DeliveriesQueryDto,
   DeliveryPageView,
-  DestinationIdParamDto,
   DestinationListView,
   DestinationView,
   UpdateDestinationDto,
@@ -46,7 +46,7 @@ export class DestinationsController {
   @ApiOperation({ summary: 'A destination with its delivery counts by status' })
   @ApiOkResponse({ type: DestinationView })
   @ApiNotFoundResponse()
-  get(@CurrentWorkspace() workspaceId: string, @Param() params: DestinationIdParamDto): Promise<DestinationView> {
+  get(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<DestinationView> {
     return this.destinations.get(workspaceId, params.id);
   }
 
@@ -56,7 +56,7 @@ export class DestinationsController {
   @ApiNotFoundResponse()
   update(
     @CurrentWorkspace() workspaceId: string,
-    @Param() params: DestinationIdParamDto,
+    @Param() params: IdParamDto,
     @Body() body: UpdateDestinationDto,
   ): Promise<DestinationView> {
     return this.destinations.update(workspaceId, params.id, body);
@@ -67,7 +67,7 @@ export class DestinationsController {
   @ApiOperation({ summary: 'Delete a destination, its connections and deliveries' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  delete(@CurrentWorkspace() workspaceId: string, @Param() params: DestinationIdParamDto): Promise<void> {
+  delete(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<void> {
     return this.destinations.delete(workspaceId, params.id);
   }
 
@@ -77,7 +77,7 @@ export class DestinationsController {
   @ApiNotFoundResponse()
   deliveries(
     @CurrentWorkspace() workspaceId: string,
-    @Param() params: DestinationIdParamDto,
+    @Param() params: IdParamDto,
     @Query() query: DeliveriesQueryDto,
   ): Promise<DeliveryPageView> {
     return this.destinations.deliveries(workspaceId, params.id, query);

@@ -1,3 +1,4 @@
+import { IdParamDto } from '../common/id-param.dto';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -73,19 +74,7 @@ export class UpdateDestinationDto {
   rateLimitPerSecond?: number | null;
 }
 
-export class DestinationIdParamDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: '$property must be a UUID' })
-  id!: string;
-}
-
-export class AudienceIdParamDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: '$property must be a UUID' })
-  id!: string;
-}
-
-export class AudienceDestinationParamDto extends AudienceIdParamDto {
+export class AudienceDestinationParamDto extends IdParamDto {
   @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: '$property must be a UUID' })
   destinationId!: string;

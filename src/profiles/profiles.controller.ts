@@ -1,3 +1,4 @@
+import { IdParamDto } from '../common/id-param.dto';
 import { Controller, Delete, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard';
@@ -6,7 +7,6 @@ import {
   ErasureView,
   ProfileEventsQueryDto,
   ProfileEventsView,
-  ProfileIdParamDto,
   ProfileListView,
   ProfileLookupQueryDto,
   ProfileView,
@@ -31,7 +31,7 @@ export class ProfilesController {
   @ApiOperation({ summary: 'A profile: traits, identities, merge history, audience memberships, groups' })
   @ApiOkResponse({ type: ProfileView, description: 'A merged-away id answers with its survivor and `resolvedFrom`' })
   @ApiNotFoundResponse()
-  get(@CurrentWorkspace() workspaceId: string, @Param() params: ProfileIdParamDto): Promise<ProfileView> {
+  get(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<ProfileView> {
     return this.profiles.get(workspaceId, params.id);
   }
 
@@ -41,7 +41,7 @@ export class ProfilesController {
   @ApiNotFoundResponse()
   events(
     @CurrentWorkspace() workspaceId: string,
-    @Param() params: ProfileIdParamDto,
+    @Param() params: IdParamDto,
     @Query() query: ProfileEventsQueryDto,
   ): Promise<ProfileEventsView> {
     return this.profiles.events(workspaceId, params.id, query.limit, query.cursor);
@@ -51,7 +51,7 @@ export class ProfilesController {
   @ApiOperation({ summary: 'Erase a person: profile, merged-away profiles, identities, events, memberships' })
   @ApiOkResponse({ type: ErasureView })
   @ApiNotFoundResponse()
-  erase(@CurrentWorkspace() workspaceId: string, @Param() params: ProfileIdParamDto): Promise<ErasureView> {
+  erase(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<ErasureView> {
     return this.profiles.erase(workspaceId, params.id);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { applyDecorators } from '@nestjs/common';
 
 export const MAX_EVENTS_PAGE = 1_000;
@@ -26,12 +26,6 @@ export class ProfileLookupQueryDto {
   @MaxLength(300, { message: '$property must be at most 300 characters' })
   @Matches(IDENTIFIER_PATTERN, { message: '$property must look like type:value, e.g. email:a@b.com' })
   identifier!: string;
-}
-
-export class ProfileIdParamDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: '$property must be a UUID' })
-  id!: string;
 }
 
 export class ProfileEventsQueryDto {
