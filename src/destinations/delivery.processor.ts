@@ -7,6 +7,7 @@ import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } fro
 import { isPlainEmail, type EmailConfig, type WebhookConfig } from './destination-config';
 import { backoffMs, LEASE_MS, MAX_ATTEMPTS, SendOutcome } from './delivery-policy';
 import { buildEmail } from './email-message';
+import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
 import { TemplateError } from './templates';
 import { WebhookSender } from './webhook-sender';
@@ -33,6 +34,7 @@ export class DeliveryProcessor {
     private readonly email: EmailSender,
     private readonly webhook: WebhookSender,
     private readonly links: UnsubscribeLinks,
+    private readonly metrics: MetricsService,
   ) {
     this.claims = new Batcher(async (ids) => {
       const rows = await this.repository.claimMany(ids, LEASE_MS);
@@ -57,7 +59,12 @@ export class DeliveryProcessor {
     const { deliveryId } = job.data;
     const delivery = await this.claims.call(deliveryId);
     if (!delivery) return this.unclaimable(job, token, deliveryId);
+    const started = performance.now();
     const outcome = await this.attempt(delivery);
+    this.metrics.deliveryDuration.observe(
+      { type: delivery.destinationType, outcome: outcome.kind },
+      (performance.now() - started) / 1000,
+    );
     return this.record(job, token, delivery, outcome, pause);
   }
 

@@ -78,6 +78,8 @@ describe('email destinations (SMTP on loopback)', () => {
     const page = await api.get(`/api/destinations/${destinationId}/deliveries?status=sent`).expect(200);
     expect(page.body.items).toHaveLength(2);
     expect(page.body.items[0].providerMessageId).toBeTruthy();
+    const metrics = (await app.http().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^personae_delivery_duration_seconds_count\{type="email",outcome="sent"\} [2-9]\d*$/m);
 
     // A job delivered again (same id re-added after completion, or a duplicate) sends nothing.
     await seed.enqueue([{ id: delivery!.id, destinationId }]);
