@@ -3,6 +3,8 @@
  * definitions over them, and both must pick the same profiles. Values are drawn from small pools
  * so that conditions actually hit the data: timestamps on window boundaries (to the millisecond),
  * offsets other than UTC, numbers stored as strings, nulls and missing keys, quotes and Unicode.
+ * Profiles keep the invariant ingest guarantees (first/last seen bracket their events, see
+ * seenAroundEvents), which the compiler relies on and the evaluator does not need.
  *
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: AUDIENCE_DIFF_RUNS=200 (each run is one dataset and AUDIENCE_DIFF_ASTS definitions).
@@ -280,10 +282,10 @@ describe('audience compiler vs reference evaluator', () => {
           // Fresh ids per run: shrinking replays datasets, and ids are only labels. A merged profile
           // needs a live one to be merged into.
           const anyLive = generated.profiles.some((p) => !p.merged);
-          const data: Dataset = {
+          const data: Dataset = seenAroundEvents({
             ...generated,
             profiles: generated.profiles.map((p) => ({ ...p, id: randomUUID(), merged: p.merged && anyLive })),
-          };
+          });
           const workspaceId = await insert(data);
           const eventsSince = data.eventsSince === null ? null : new Date(data.eventsSince);
           const inMemory = evaluatorData(data);
@@ -318,6 +320,25 @@ describe('audience compiler vs reference evaluator', () => {
     expect(discriminating).toBeGreaterThan(compared / 8);
   }, 300_000);
 });
+
+/**
+ * What ingest guarantees and the compiler relies on: a profile's first_seen_at is at or before each
+ * of its events and last_seen_at at or after (future-stamped ones included). Widens the generated
+ * first/last seen to cover the profile's events, keeping the generated instant (and its offset)
+ * where it already does.
+ */
+function seenAroundEvents(data: Dataset): Dataset {
+  const profiles = data.profiles.map((profile, index) => {
+    let { first_seen_at: first, last_seen_at: last } = profile;
+    for (const event of data.events) {
+      if (event.profile % data.profiles.length !== index) continue;
+      if (Date.parse(event.timestamp) < Date.parse(first)) first = event.timestamp;
+      if (Date.parse(event.timestamp) > Date.parse(last)) last = event.timestamp;
+    }
+    return { ...profile, first_seen_at: first, last_seen_at: last };
+  });
+  return { ...data, profiles };
+}
 
 function mismatch(ast: AudienceAst, fromSql: string[], fromEvaluator: string[], predicate: Prisma.Sql): string {
   return [

@@ -1,19 +1,56 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { ActiveCondition, InactiveCondition, SeenCondition } from '../audience-ast';
-import { minusDuration } from '../audience-values';
+import { ActiveCondition, InactiveCondition, SeenCondition, TimeWindow, assertUnreachable } from '../audience-ast';
+import { dateLiteralMillis, minusDuration } from '../audience-values';
 import { CompileContext, eventScope, instant, windowTest } from './compile-context';
 
 /**
  * Activity is any event of any type (track, page, screen, identify, group, alias): whatever the
  * profile's devices or servers sent. Served by events(workspace_id, profile_id, timestamp).
+ *
+ * The profile row narrows it down first. Ingest keeps `first_seen_at <= timestamp <= last_seen_at`
+ * for every event a profile owns (a merge takes the min and max of the profiles involved), so only
+ * a profile seen after `t` can have an event after `t`, and only one first seen at or before `t`
+ * can have one at or before `t`. That stays true whatever eventsSince hides (it only removes
+ * events) and for events stamped after now, which are never in a window. GRAMMAR.md states the
+ * invariant; data written around ingest must keep it.
  */
 export function compileActive(node: ActiveCondition, ctx: CompileContext): Prisma.Sql {
-  return Prisma.sql`EXISTS (SELECT 1 FROM events e WHERE ${eventScope('e', ctx)} AND ${windowTest(Prisma.sql`e.timestamp`, node.window, ctx, true)})`;
+  // A restriction on p: Postgres filters profiles (or range-scans profiles(workspace_id,
+  // last_seen_at)) before probing events, e.g. 1M probes become the ~26% seen in the last week.
+  return Prisma.sql`(${seenAround(node.window, ctx)} AND EXISTS (SELECT 1 FROM events e WHERE ${eventScope('e', ctx)} AND ${windowTest(Prisma.sql`e.timestamp`, node.window, ctx, true)}))`;
 }
 
-/** No event of any type within the duration, i.e. the negation of `active within`. */
+/**
+ * No event of any type within the duration, i.e. the negation of `active within`. A profile last
+ * seen at or before the cutoff is inactive without reading events, and the SQL says so by
+ * correlating on `CASE WHEN p.last_seen_at > cutoff THEN p.id END`, which is NULL for it: a btree
+ * scan with a NULL `=` key is known to match nothing and returns without reading the index, so
+ * the per-profile probes of events(workspace_id, profile_id, timestamp) only happen for profiles
+ * seen since the cutoff (at 1M profiles / 10M events, ~290k probes instead of ~770k; 2.8 s against
+ * 6.7 s in one run). A hash anti-join still joins on it (NULL matches nothing there either).
+ * Measured worse: `last_seen_at <= cutoff OR NOT EXISTS (…)`, which keeps Postgres from making an
+ * anti-join and runs a serial subplan per profile (6 s); and `p.last_seen_at > cutoff` inside the
+ * NOT EXISTS, a join filter that probes every profile or tips the plan into hashing the whole index
+ * (3.5 s at 10M events, and slower than plain probes at 1M).
+ */
 export function compileInactive(node: InactiveCondition, ctx: CompileContext): Prisma.Sql {
-  return Prisma.sql`NOT EXISTS (SELECT 1 FROM events e WHERE ${eventScope('e', ctx)} AND e.timestamp > ${instant(minusDuration(ctx.now, node.duration))})`;
+  const cutoff = instant(minusDuration(ctx.now, node.duration));
+  const seenSince = Prisma.sql`CASE WHEN p.last_seen_at > ${cutoff} THEN p.id END`;
+  return Prisma.sql`NOT EXISTS (SELECT 1 FROM events e WHERE ${eventScope('e', ctx, seenSince)} AND e.timestamp > ${cutoff})`;
+}
+
+/** What the profile's first/last seen must satisfy for it to own an event in the window. */
+function seenAround(window: TimeWindow, ctx: CompileContext): Prisma.Sql {
+  switch (window.kind) {
+    case 'within':
+      return Prisma.sql`p.last_seen_at > ${instant(minusDuration(ctx.now, window.duration))}`;
+    case 'before':
+      return Prisma.sql`p.first_seen_at <= ${instant(minusDuration(ctx.now, window.duration))}`;
+    case 'between':
+      return Prisma.sql`p.last_seen_at >= ${instant(dateLiteralMillis({ date: window.from }))} AND p.first_seen_at < ${instant(dateLiteralMillis({ date: window.to }))}`;
+    default:
+      return assertUnreachable(window);
+  }
 }
 
 /**

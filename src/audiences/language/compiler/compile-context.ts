@@ -42,11 +42,13 @@ export function instant(at: Date | number): Prisma.Sql {
  * The events a profile has as of `now`: its own, none stamped after `now` (they have not happened
  * yet as far as this computation is concerned), and none before `eventsSince` when set. Matches the
  * leading columns of events(workspace_id, profile_id, timestamp) and (…, name, timestamp).
- * `perProfile: false` leaves out the correlation with p, for subqueries grouped by profile.
+ * `perProfile: false` leaves out the correlation with p, for subqueries grouped by profile; an
+ * expression correlates with it instead of p.id.
  */
-export function eventScope(name: EventAlias, ctx: CompileContext, perProfile = true): Prisma.Sql {
+export function eventScope(name: EventAlias, ctx: CompileContext, perProfile: boolean | Prisma.Sql = true): Prisma.Sql {
   const e = alias(name);
-  const profile = perProfile ? Prisma.sql` AND ${e}.profile_id = p.id` : Prisma.empty;
+  const owner = perProfile === true ? Prisma.sql`p.id` : perProfile;
+  const profile = owner === false ? Prisma.empty : Prisma.sql` AND ${e}.profile_id = ${owner}`;
   const since = ctx.eventsSince ? Prisma.sql` AND ${e}.timestamp >= ${instant(ctx.eventsSince)}` : Prisma.empty;
   return Prisma.sql`${e}.workspace_id = ${ctx.workspaceId}::uuid${profile} AND ${e}.timestamp <= ${instant(ctx.now)}${since}`;
 }
