@@ -15,6 +15,8 @@ import { TrackingModule } from './tracking/tracking.module';
 import { ProfilesModule } from './profiles/profiles.module';
 import { AudiencesModule } from './audiences/audiences.module';
 import { FunnelsModule } from './funnels/funnels.module';
+import { MembershipModule } from './membership/membership.module';
+import { MembershipWorkerModule } from './membership/membership-worker.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
@@ -28,12 +30,13 @@ const apiModules: Type[] = [
   ProfilesModule,
   AudiencesModule,
   FunnelsModule,
+  MembershipModule,
   DestinationsModule,
   UnsubscribeModule,
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [OpsWorkerModule, DeliveryWorkersModule];
+const workerModules: Type[] = [OpsWorkerModule, MembershipWorkerModule, DeliveryWorkersModule];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

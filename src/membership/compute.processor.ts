@@ -1,0 +1,48 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { QueueName } from '../queues/queue-names';
+import { ComputeAudienceJob } from './membership-jobs';
+import { AudienceDefinitionError } from './membership.errors';
+import { MembershipRepository } from './membership.repository';
+import { ComputeOutcome, MembershipService } from './membership.service';
+
+/**
+ * Full computations. A killed worker's job is taken over by another once its lock expires
+ * (lockDuration), and the interrupted transaction left the previous membership intact.
+ */
+@Processor(QueueName.Compute, { concurrency: 2, lockDuration: 10_000, stalledInterval: 5_000 })
+export class ComputeProcessor extends WorkerHost {
+  private readonly logger = new Logger(ComputeProcessor.name);
+
+  constructor(
+    private readonly membership: MembershipService,
+    private readonly repository: MembershipRepository,
+  ) {
+    super();
+  }
+
+  async process(job: Job<ComputeAudienceJob>): Promise<ComputeOutcome> {
+    const { workspaceId, audienceId } = job.data;
+    try {
+      return await this.membership.compute(job.data);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const permanent = error instanceof AudienceDefinitionError;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (permanent || lastAttempt) {
+        // The audience shows why; the job still fails so that it is visible in the queue dashboard.
+        await this.repository.markFailed(workspaceId, audienceId, message);
+        this.logger.error(`computing audience ${audienceId} failed: ${message}`);
+      }
+      if (permanent) throw new UnrecoverableError(message);
+      throw error;
+    }
+  }
+
+  /** Connection errors (Redis restarting); the worker reconnects by itself. */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.logger.warn(`compute worker: ${error.message}`);
+  }
+}

@@ -1,0 +1,40 @@
+import { NotFoundException } from '@nestjs/common';
+import { badRequestFor } from '../common/validation';
+
+/** Also what another workspace's token gets: 404 and no data. */
+export class AudienceNotFoundError extends NotFoundException {
+  constructor() {
+    super('audience not found');
+  }
+}
+
+export function invalidCursor() {
+  return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
+}
+
+/** The stored definition no longer validates; computing it again cannot help. */
+export class AudienceDefinitionError extends Error {
+  constructor(
+    readonly audienceId: string,
+    readonly problems: string[],
+  ) {
+    super(`the definition of audience ${audienceId} is invalid: ${problems.join('; ')}`);
+    this.name = 'AudienceDefinitionError';
+  }
+}
+
+/** Some audiences could not be evaluated for a profile; the job is retried as a whole (it is idempotent). */
+export class ProfileEvaluationError extends Error {
+  constructor(
+    readonly profileIds: string[],
+    readonly failures: { audienceId: string; error: unknown }[],
+  ) {
+    super(
+      `evaluating ${profileIds.length} profile(s) failed for ${failures.length} audience(s): ` +
+        failures
+          .map((f) => `${f.audienceId}: ${f.error instanceof Error ? f.error.message : String(f.error)}`)
+          .join('; '),
+    );
+    this.name = 'ProfileEvaluationError';
+  }
+}

@@ -1,0 +1,45 @@
+import { Prisma } from '../generated/prisma/client';
+import type { PrismaService } from '../prisma/prisma.service';
+import { MembershipRepository, Tx } from './membership.repository';
+
+/** A transaction stand-in that records the statement instead of running it. */
+function recordingTx(): { tx: Tx; statements: Prisma.Sql[] } {
+  const statements: Prisma.Sql[] = [];
+  const capture = (strings: TemplateStringsArray, ...values: unknown[]) => {
+    statements.push(Prisma.sql(strings, ...values));
+    return Promise.resolve([{ entered: 0, exited: 0, id: null, destinationId: null }]);
+  };
+  return { tx: { $queryRaw: capture } as unknown as Tx, statements };
+}
+
+const repository = new MembershipRepository({} as PrismaService);
+const base = {
+  audienceId: '11111111-1111-4111-8111-111111111111',
+  workspaceId: '22222222-2222-4222-8222-222222222222',
+  version: 3,
+  now: new Date('2026-06-01T00:00:00.000Z'),
+  predicate: Prisma.sql`p.traits->>'plan' = ${'Pro'}`,
+};
+
+describe('MembershipRepository.applyDiff', () => {
+  it('is one statement with every value bound (full computation)', async () => {
+    const { tx, statements } = recordingTx();
+    await repository.applyDiff(tx, base);
+    expect(statements).toHaveLength(1);
+    const [statement] = statements;
+    expect(statement!.text).not.toContain(base.audienceId);
+    expect(statement!.text).not.toContain('Pro');
+    expect(statement!.values).toEqual(expect.arrayContaining([base.audienceId, base.workspaceId, 'Pro', 3]));
+    expect(statement!.text).toMatchSnapshot();
+  });
+
+  it('restricts target and members to the given profiles and adjusts member_count (evaluation)', async () => {
+    const { tx, statements } = recordingTx();
+    await repository.applyDiff(tx, { ...base, profileIds: ['33333333-3333-4333-8333-333333333333'] });
+    const [statement] = statements;
+    expect(statement!.text).toContain('p.id = ANY(');
+    expect(statement!.text).toContain('m.profile_id = ANY(');
+    expect(statement!.text).toContain('member_count = greatest(0, member_count');
+    expect(statement!.text).toMatchSnapshot();
+  });
+});

@@ -1,0 +1,308 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import type { DeliveryRef } from '../queues/delivery-queues.service';
+
+/** A transaction handle: the membership writes of one audience happen inside one. */
+export type Tx = Prisma.TransactionClient;
+
+export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
+
+export interface AudienceRecord {
+  id: string;
+  workspaceId: string;
+  key: string;
+  definitionAst: unknown;
+  includeHistoricalData: boolean;
+  historyStartsAt: Date | null;
+  refreshIntervalSeconds: number;
+  version: number;
+  status: AudienceStatus;
+  createdAt: Date;
+}
+
+export interface ScheduleRecord {
+  id: string;
+  workspaceId: string;
+  refreshIntervalSeconds: number;
+  version: number;
+  status: AudienceStatus;
+}
+
+export interface MembershipDiff {
+  audienceId: string;
+  workspaceId: string;
+  version: number;
+  now: Date;
+  /** The compiled definition: a predicate over the profile row `p`. */
+  predicate: Prisma.Sql;
+  /** Restricts the diff to these profiles (incremental evaluation); all profiles when absent. */
+  profileIds?: string[];
+}
+
+export interface DiffResult {
+  entered: number;
+  exited: number;
+  deliveries: DeliveryRef[];
+}
+
+export interface ProfileChangeRow {
+  id: bigint;
+  workspaceId: string;
+  profileId: string;
+}
+
+export interface MemberRow {
+  profileId: string;
+  enteredAt: Date;
+}
+
+export interface TransitionRow {
+  id: bigint;
+  profileId: string;
+  kind: 'entered' | 'exited';
+  at: Date;
+  audienceVersion: number;
+}
+
+export interface TransitionCursor {
+  at: Date;
+  id: bigint;
+}
+
+/**
+ * Advisory locks of this module live in their own class (the two-int form), apart from the
+ * migrator's single bigint key, so a hash can never collide with it.
+ */
+const AUDIENCE_LOCK_CLASS = 0x6d656d62; // "memb"
+
+/** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
+const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
+
+const audienceColumns = Prisma.sql`
+  id, workspace_id AS "workspaceId", key, definition_ast AS "definitionAst",
+  include_historical_data AS "includeHistoricalData", history_starts_at AS "historyStartsAt",
+  refresh_interval_seconds AS "refreshIntervalSeconds", version, status::text AS status,
+  created_at AS "createdAt"`;
+
+@Injectable()
+export class MembershipRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Runs `work` in one READ COMMITTED transaction holding the audience's advisory lock, so that
+   * computations and evaluations of one audience serialize. Each statement after the lock takes a
+   * fresh snapshot, so it sees everything committed before the lock was granted.
+   */
+  async withAudienceLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+        return work(tx);
+      },
+      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
+    );
+  }
+
+  async findAudience(workspaceId: string, audienceId: string, tx: Tx = this.prisma): Promise<AudienceRecord | null> {
+    const rows = await tx.$queryRaw<AudienceRecord[]>`
+      SELECT ${audienceColumns} FROM audiences
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ${audienceId}::uuid`;
+    return rows[0] ?? null;
+  }
+
+  async listWorkspaceAudiences(workspaceId: string): Promise<AudienceRecord[]> {
+    return this.prisma.$queryRaw<AudienceRecord[]>`
+      SELECT ${audienceColumns} FROM audiences WHERE workspace_id = ${workspaceId}::uuid ORDER BY key`;
+  }
+
+  /** Every audience of every workspace: the schedule reconciliation at worker start is installation-wide. */
+  async listAllSchedules(): Promise<ScheduleRecord[]> {
+    return this.prisma.$queryRaw<ScheduleRecord[]>`
+      SELECT id, workspace_id AS "workspaceId", refresh_interval_seconds AS "refreshIntervalSeconds",
+             version, status::text AS status
+      FROM audiences ORDER BY id`;
+  }
+
+  async audienceExists(workspaceId: string, audienceId: string): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ found: number }[]>`
+      SELECT 1 AS found FROM audiences WHERE workspace_id = ${workspaceId}::uuid AND id = ${audienceId}::uuid`;
+    return rows.length > 0;
+  }
+
+  /** Returns false when the audience no longer exists. */
+  async markComputing(workspaceId: string, audienceId: string): Promise<boolean> {
+    const updated = await this.prisma.$executeRaw`
+      UPDATE audiences SET status = 'computing', status_reason = NULL
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ${audienceId}::uuid`;
+    return updated > 0;
+  }
+
+  async markFailed(workspaceId: string, audienceId: string, reason: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE audiences SET status = 'failed', status_reason = ${reason.slice(0, 2_000)}
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ${audienceId}::uuid`;
+  }
+
+  /**
+   * The whole diff in one statement: the target set (the compiled predicate), members to add
+   * (target EXCEPT current) and to remove (current EXCEPT target) as hashed set operations (no
+   * per-row probes, whatever the planner guesses about the CTEs' sizes), one ledger row per change
+   * and one delivery row per change and connected destination. The data-modifying CTEs all see the
+   * same snapshot, so `entered` and `exited` are disjoint by construction. With `profileIds`, target and
+   * current members are restricted to those profiles and member_count moves by the difference
+   * (a full computation recounts instead, see finishComputation).
+   */
+  async applyDiff(tx: Tx, diff: MembershipDiff): Promise<DiffResult> {
+    const { audienceId, workspaceId, version, predicate, profileIds } = diff;
+    const now = diff.now.toISOString();
+    const onlyProfiles = profileIds ? Prisma.sql`AND p.id = ANY(${profileIds}::uuid[])` : Prisma.empty;
+    const onlyMembers = profileIds ? Prisma.sql`AND m.profile_id = ANY(${profileIds}::uuid[])` : Prisma.empty;
+    const countAdjustment = profileIds
+      ? Prisma.sql`,
+      counted AS (
+        UPDATE audiences
+        SET member_count = greatest(0, member_count + (SELECT count(*) FROM entered) - (SELECT count(*) FROM exited))
+        WHERE id = ${audienceId}::uuid AND EXISTS (SELECT 1 FROM transitions)
+        RETURNING 1
+      )`
+      : Prisma.empty;
+    // Evaluating a few profiles: `events` is shadowed by those profiles' events, so every event
+    // condition of the compiled predicate reads a handful of rows. Conditions the compiler writes as
+    // uncorrelated aggregates (`p.id IN (SELECT profile_id … GROUP BY profile_id HAVING …)`, the
+    // fast form for a whole audience) would otherwise aggregate the workspace's events for one
+    // person. Inside its own definition the name still means the table (the WITH is not RECURSIVE).
+    const profileEvents = profileIds
+      ? Prisma.sql`events AS MATERIALIZED (
+        SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+      ),`
+      : Prisma.empty;
+    const rows = await tx.$queryRaw<
+      { entered: number; exited: number; id: string | null; destinationId: string | null }[]
+    >`
+      WITH ${profileEvents} target AS MATERIALIZED (
+        SELECT p.id FROM profiles p
+        WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL ${onlyProfiles}
+          AND (${predicate})
+      ),
+      current AS MATERIALIZED (
+        SELECT m.profile_id AS id FROM audience_members m
+        WHERE m.audience_id = ${audienceId}::uuid ${onlyMembers}
+      ),
+      entered AS (
+        INSERT INTO audience_members (audience_id, profile_id, entered_at)
+        SELECT ${audienceId}::uuid, d.id, ${now}::timestamptz
+        FROM (SELECT id FROM target EXCEPT SELECT id FROM current) d
+        ON CONFLICT (audience_id, profile_id) DO NOTHING
+        RETURNING profile_id
+      ),
+      exited AS (
+        DELETE FROM audience_members m
+        USING (SELECT id FROM current EXCEPT SELECT id FROM target) d
+        WHERE m.audience_id = ${audienceId}::uuid AND m.profile_id = d.id
+        RETURNING m.profile_id
+      ),
+      transitions AS (
+        INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+        SELECT ${workspaceId}::uuid, ${audienceId}::uuid, profile_id, 'entered'::transition_kind, ${now}::timestamptz, ${version}::int
+        FROM entered
+        UNION ALL
+        SELECT ${workspaceId}::uuid, ${audienceId}::uuid, profile_id, 'exited'::transition_kind, ${now}::timestamptz, ${version}::int
+        FROM exited
+        RETURNING id, workspace_id, audience_id, kind, at
+      ),
+      deliveries AS (
+        INSERT INTO deliveries (id, workspace_id, destination_id, transition_id)
+        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id
+        FROM transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
+        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at
+        ON CONFLICT (destination_id, transition_id) DO NOTHING
+        RETURNING id, destination_id
+      )${countAdjustment},
+      summary AS (
+        SELECT (SELECT count(*) FROM entered)::int AS entered, (SELECT count(*) FROM exited)::int AS exited
+      )
+      SELECT s.entered, s.exited, d.id::text AS id, d.destination_id::text AS "destinationId"
+      FROM summary s LEFT JOIN deliveries d ON true`;
+    const first = rows[0];
+    return {
+      entered: first?.entered ?? 0,
+      exited: first?.exited ?? 0,
+      deliveries: rows.flatMap((row) =>
+        row.id !== null && row.destinationId !== null ? [{ id: row.id, destinationId: row.destinationId }] : [],
+      ),
+    };
+  }
+
+  /** After a full computation: ready, counted, stamped. Returns the member count. */
+  async finishComputation(tx: Tx, audienceId: string, now: Date): Promise<number> {
+    const rows = await tx.$queryRaw<{ memberCount: number }[]>`
+      UPDATE audiences
+      SET status = 'ready', status_reason = NULL, last_computed_at = ${now.toISOString()}::timestamptz,
+          member_count = (SELECT count(*) FROM audience_members WHERE audience_id = ${audienceId}::uuid)
+      WHERE id = ${audienceId}::uuid
+      RETURNING member_count AS "memberCount"`;
+    return rows[0]?.memberCount ?? 0;
+  }
+
+  /** Members in profile id order (the primary key's order), after `afterProfileId`. */
+  async pageMembers(
+    workspaceId: string,
+    audienceId: string,
+    limit: number,
+    afterProfileId?: string,
+  ): Promise<MemberRow[]> {
+    const after = afterProfileId ? Prisma.sql`AND m.profile_id > ${afterProfileId}::uuid` : Prisma.empty;
+    return this.prisma.$queryRaw<MemberRow[]>`
+      SELECT m.profile_id::text AS "profileId", m.entered_at AS "enteredAt"
+      FROM audience_members m JOIN audiences a ON a.id = m.audience_id
+      WHERE a.workspace_id = ${workspaceId}::uuid AND m.audience_id = ${audienceId}::uuid ${after}
+      ORDER BY m.profile_id
+      LIMIT ${limit}::int`;
+  }
+
+  /** The ledger in (at, id) order, served by audience_transitions(audience_id, at). */
+  async pageTransitions(
+    workspaceId: string,
+    audienceId: string,
+    limit: number,
+    options: { after?: TransitionCursor; profileId?: string } = {},
+  ): Promise<TransitionRow[]> {
+    const { after, profileId } = options;
+    const afterClause = after
+      ? Prisma.sql`AND (t.at, t.id) > (${after.at.toISOString()}::timestamptz, ${after.id}::bigint)`
+      : Prisma.empty;
+    const profileClause = profileId ? Prisma.sql`AND t.profile_id = ${profileId}::uuid` : Prisma.empty;
+    return this.prisma.$queryRaw<TransitionRow[]>`
+      SELECT t.id, t.profile_id::text AS "profileId", t.kind::text AS kind, t.at, t.audience_version AS "audienceVersion"
+      FROM audience_transitions t
+      WHERE t.workspace_id = ${workspaceId}::uuid AND t.audience_id = ${audienceId}::uuid ${profileClause} ${afterClause}
+      ORDER BY t.at, t.id
+      LIMIT ${limit}::int`;
+  }
+
+  /** Cheap probe so that an idle relay does not open a transaction every tick. */
+  async hasProfileChanges(): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ found: number }[]>`SELECT 1 AS found FROM profile_changes LIMIT 1`;
+    return rows.length > 0;
+  }
+
+  /**
+   * Takes up to `limit` outbox rows (skipping rows another relay holds), hands them to `publish`,
+   * and deletes them only if `publish` succeeds: when Redis is down the transaction rolls back and
+   * the rows stay for the next attempt.
+   */
+  async drainProfileChanges(limit: number, publish: (rows: ProfileChangeRow[]) => Promise<void>): Promise<number> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const rows = await tx.$queryRaw<ProfileChangeRow[]>`
+          DELETE FROM profile_changes
+          WHERE id IN (SELECT id FROM profile_changes ORDER BY id LIMIT ${limit}::int FOR UPDATE SKIP LOCKED)
+          RETURNING id, workspace_id::text AS "workspaceId", profile_id::text AS "profileId"`;
+        if (rows.length > 0) await publish(rows);
+        return rows.length;
+      },
+      { maxWait: 10_000, timeout: 60_000 },
+    );
+  }
+}

@@ -1,0 +1,169 @@
+import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { compileAudiencePredicate } from '../audiences/language/compiler/audience-compiler';
+import { Prisma } from '../generated/prisma/client';
+import { Clock } from '../common/clock';
+import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { QueueName } from '../queues/queue-names';
+import { AudienceSchedulesService } from './audience-schedules.service';
+import { dependencyOrder, directDependents, storedDefinition } from './audience-order';
+import { COMPUTE_JOB_OPTIONS, ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
+import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
+import { AudienceRecord, MembershipRepository } from './membership.repository';
+
+export type ComputeOutcome =
+  | { kind: 'skipped'; why: 'deleted' | 'missing' }
+  | { kind: 'computed'; version: number; entered: number; exited: number; memberCount: number; deliveries: number };
+
+export interface EvaluateOutcome {
+  audiences: number;
+  entered: number;
+  exited: number;
+  deliveries: number;
+}
+
+/**
+ * Keeps audience_members current. Both paths diff the compiled definition's target set against
+ * current members in one transaction under the audience's advisory lock (see MembershipRepository):
+ * `compute` for all profiles of one audience, `evaluateProfiles` for a few profiles against every
+ * audience of their workspace.
+ */
+@Injectable()
+export class MembershipService {
+  private readonly logger = new Logger(MembershipService.name);
+
+  constructor(
+    private readonly repository: MembershipRepository,
+    private readonly clock: Clock,
+    private readonly deliveries: DeliveryQueuesService,
+    private readonly schedules: AudienceSchedulesService,
+    @InjectQueue(QueueName.Compute) private readonly computeQueue: Queue<ComputeAudienceJob>,
+  ) {}
+
+  async compute(job: ComputeAudienceJob): Promise<ComputeOutcome> {
+    const { workspaceId, audienceId, reason } = job;
+    if (reason === 'deleted') {
+      await this.schedules.remove(audienceId);
+      return { kind: 'skipped', why: 'deleted' };
+    }
+    // Background refreshes leave a ready audience ready; a new or edited definition shows `computing`.
+    const quiet = reason === 'scheduled' || reason === 'dependency';
+    const exists = quiet
+      ? await this.repository.audienceExists(workspaceId, audienceId)
+      : await this.repository.markComputing(workspaceId, audienceId);
+    if (!exists) {
+      await this.schedules.remove(audienceId);
+      return { kind: 'skipped', why: 'missing' };
+    }
+
+    const result = await this.repository.withAudienceLock(audienceId, async (tx) => {
+      const audience = await this.repository.findAudience(workspaceId, audienceId, tx);
+      if (!audience) return null;
+      const now = this.clock.now();
+      const diff = await this.repository.applyDiff(tx, {
+        audienceId,
+        workspaceId,
+        version: audience.version,
+        now,
+        predicate: this.predicate(audience, now),
+      });
+      const memberCount = await this.repository.finishComputation(tx, audienceId, now);
+      return { audience, diff, memberCount, at: now.getTime() };
+    });
+    if (!result) {
+      await this.schedules.remove(audienceId);
+      return { kind: 'skipped', why: 'missing' };
+    }
+
+    const { audience, diff, memberCount } = result;
+    if (reason !== 'scheduled') await this.schedules.upsert(audience);
+    await this.deliveries.enqueue(diff.deliveries);
+    if (diff.entered + diff.exited > 0) await this.enqueueDependents(audience, result.at);
+    return {
+      kind: 'computed',
+      version: audience.version,
+      entered: diff.entered,
+      exited: diff.exited,
+      memberCount,
+      deliveries: diff.deliveries.length,
+    };
+  }
+
+  /**
+   * Re-evaluates a few profiles against every audience of their workspace, referenced audiences
+   * first so that `in audience` sees memberships this very evaluation changed. One transaction per
+   * audience, each under that audience's lock: a long full computation delays only its own audience.
+   * A merged-away or erased profile is in no target set, so it leaves every audience it was in.
+   */
+  async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
+    const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId));
+    const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+    const failures: { audienceId: string; error: unknown }[] = [];
+    for (const listed of audiences) {
+      try {
+        const diff = await this.repository.withAudienceLock(listed.id, async (tx) => {
+          const audience = await this.repository.findAudience(workspaceId, listed.id, tx);
+          if (!audience) return null;
+          const now = this.clock.now();
+          return this.repository.applyDiff(tx, {
+            audienceId: audience.id,
+            workspaceId,
+            version: audience.version,
+            now,
+            predicate: this.predicate(audience, now),
+            profileIds,
+          });
+        });
+        if (!diff) continue;
+        outcome.audiences += 1;
+        outcome.entered += diff.entered;
+        outcome.exited += diff.exited;
+        outcome.deliveries += diff.deliveries.length;
+        await this.deliveries.enqueue(diff.deliveries);
+      } catch (error) {
+        // An invalid stored definition is recorded on the audience by its compute job (status
+        // failed); it must not hold back the other audiences of every profile.
+        if (error instanceof AudienceDefinitionError) {
+          this.logger.debug(error.message);
+          continue;
+        }
+        failures.push({ audienceId: listed.id, error });
+      }
+    }
+    if (failures.length > 0) throw new ProfileEvaluationError(profileIds, failures);
+    return outcome;
+  }
+
+  private predicate(audience: AudienceRecord, now: Date): Prisma.Sql {
+    // includeHistoricalData false: event conditions see events from the audience's start only.
+    const eventsSince = audience.includeHistoricalData ? null : (audience.historyStartsAt ?? audience.createdAt);
+    return compileAudiencePredicate(storedDefinition(audience), {
+      workspaceId: audience.workspaceId,
+      now,
+      eventsSince,
+    });
+  }
+
+  /** Audiences that reference this one are computed after it; the API guarantees there is no cycle. */
+  private async enqueueDependents(audience: AudienceRecord, atMillis: number): Promise<void> {
+    const dependents = directDependents(
+      await this.repository.listWorkspaceAudiences(audience.workspaceId),
+      audience.key,
+    );
+    if (dependents.length === 0) return;
+    await this.computeQueue.addBulk(
+      dependents.map((dependent) => ({
+        name: COMPUTE_JOB_NAME,
+        data: { workspaceId: audience.workspaceId, audienceId: dependent.id, reason: 'dependency' as const },
+        opts: {
+          ...COMPUTE_JOB_OPTIONS,
+          jobId: dependencyComputeJobId(dependent.id, audience.id, atMillis),
+          // A burst of upstream changes computes a dependent once more, not once per change.
+          deduplication: { id: `compute-${dependent.id}-dependency`, keepLastIfActive: true },
+        },
+      })),
+    );
+  }
+}
