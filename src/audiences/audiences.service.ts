@@ -9,7 +9,14 @@ import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
 import { readAudienceDefinition } from './language/audience-definition';
 import { compileAudiencePredicate } from './language/compiler/audience-compiler';
 import { AudienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
-import { COMPUTE_JOB_NAME, ComputeAudienceJob, computeJobId, deletedJobId } from './audience-jobs';
+import {
+  COMPUTE_JOB_NAME,
+  COMPUTE_JOB_OPTIONS,
+  ComputeAudienceJob,
+  computeJobId,
+  deletedJobId,
+  intervalChangeJobId,
+} from './audience-jobs';
 import {
   AudienceCycleError,
   AudienceInUseError,
@@ -91,7 +98,7 @@ export class AudiencesService {
   async update(workspaceId: string, id: string, input: UpdateAudienceDto): Promise<AudienceView> {
     const definition = input.definition === undefined ? undefined : readDefinition(input.definition);
     const now = this.clock.now();
-    const { row, recompute } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
+    const { row, recompute, newVersion } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const current = await this.mustFind(workspaceId, id, tx);
       const changes: AudienceChanges = { bumpVersion: false, at: now };
       if (input.name !== undefined) changes.name = input.name;
@@ -111,10 +118,14 @@ export class AudiencesService {
         input.refreshIntervalSeconds !== undefined && input.refreshIntervalSeconds !== current.refreshIntervalSeconds;
       if (intervalChanged) changes.refreshIntervalSeconds = input.refreshIntervalSeconds;
       const updated = await this.repository.update(workspaceId, id, changes, tx);
-      return { row: updated, recompute: changes.bumpVersion || intervalChanged };
+      const recompute = changes.bumpVersion || intervalChanged;
+      return { row: updated, recompute, newVersion: changes.bumpVersion === true };
     });
     if (recompute) {
-      await this.enqueue({ workspaceId, audienceId: row.id, reason: 'updated' }, computeJobId(row.id, row.version));
+      const jobId = newVersion
+        ? computeJobId(row.id, row.version)
+        : intervalChangeJobId(row.id, row.version, row.refreshIntervalSeconds);
+      await this.enqueue({ workspaceId, audienceId: row.id, reason: 'updated' }, jobId);
     }
     return toView(row);
   }
@@ -173,7 +184,7 @@ export class AudiencesService {
   }
 
   private async enqueue(job: ComputeAudienceJob, jobId: string): Promise<void> {
-    await this.computeQueue.add(COMPUTE_JOB_NAME, job, { jobId });
+    await this.computeQueue.add(COMPUTE_JOB_NAME, job, { ...COMPUTE_JOB_OPTIONS, jobId });
   }
 }
 

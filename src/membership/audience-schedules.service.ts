@@ -1,10 +1,11 @@
+import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { COMPUTE_JOB_NAME, computeJobId } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueName } from '../queues/queue-names';
-import { COMPUTE_JOB_OPTIONS, ComputeAudienceJob, refreshSchedulerId } from './membership-jobs';
+import { ComputeAudienceJob, refreshSchedulerId } from './membership-jobs';
 import { MembershipRepository, ScheduleRecord } from './membership.repository';
 
 const SCHEDULER_PREFIX = refreshSchedulerId('');

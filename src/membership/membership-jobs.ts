@@ -21,17 +21,6 @@ export interface EvaluateProfileJob {
 
 export const EVALUATE_JOB_NAME = 'evaluate';
 
-/**
- * Retry policy of compute jobs. A computation is one transaction, so a failed attempt leaves the
- * previous membership intact and the next attempt starts from scratch.
- */
-export const COMPUTE_JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 2_000 },
-  removeOnComplete: 1_000,
-  removeOnFail: 5_000,
-} satisfies JobsOptions;
-
 export const EVALUATE_JOB_OPTIONS = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 500 },

@@ -1,10 +1,11 @@
+import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../queues/queue-names';
 import { DEFAULT_PAGE, ComputeQueuedView, MembersPageView, TransitionsPageView } from './membership.dto';
-import { COMPUTE_JOB_OPTIONS, ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
+import { ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
 import { AudienceNotFoundError, invalidCursor } from './membership.errors';
 import { MembershipRepository, TransitionCursor } from './membership.repository';
 

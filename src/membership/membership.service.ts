@@ -1,3 +1,5 @@
+import { MetricsService } from '../ops/metrics.service';
+import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
@@ -9,7 +11,7 @@ import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
 import { dependencyOrder, directDependents, storedDefinition } from './audience-order';
-import { COMPUTE_JOB_OPTIONS, ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
+import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
 import { AudienceRecord, MembershipRepository } from './membership.repository';
 
@@ -39,6 +41,7 @@ export class MembershipService {
     private readonly clock: Clock,
     private readonly deliveries: DeliveryQueuesService,
     private readonly schedules: AudienceSchedulesService,
+    private readonly metrics: MetricsService,
     @InjectQueue(QueueName.Compute) private readonly computeQueue: Queue<ComputeAudienceJob>,
   ) {}
 
@@ -78,6 +81,7 @@ export class MembershipService {
     }
 
     const { audience, diff, memberCount } = result;
+    this.countTransitions(diff);
     if (reason !== 'scheduled') await this.schedules.upsert(audience);
     await this.deliveries.enqueue(diff.deliveries);
     if (diff.entered + diff.exited > 0) await this.enqueueDependents(audience, result.at);
@@ -89,6 +93,11 @@ export class MembershipService {
       memberCount,
       deliveries: diff.deliveries.length,
     };
+  }
+
+  private countTransitions(diff: { entered: number; exited: number }): void {
+    if (diff.entered > 0) this.metrics.transitions.inc({ kind: 'entered' }, diff.entered);
+    if (diff.exited > 0) this.metrics.transitions.inc({ kind: 'exited' }, diff.exited);
   }
 
   /**
@@ -117,6 +126,7 @@ export class MembershipService {
           });
         });
         if (!diff) continue;
+        this.countTransitions(diff);
         outcome.audiences += 1;
         outcome.entered += diff.entered;
         outcome.exited += diff.exited;

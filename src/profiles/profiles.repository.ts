@@ -207,6 +207,19 @@ export class ProfilesRepository {
       members_gone AS (
         DELETE FROM audience_members m USING audiences a
         WHERE m.audience_id = a.id AND a.workspace_id = ${workspaceId}::uuid AND m.profile_id = ANY(${profileIds}::uuid[])
+        RETURNING m.audience_id, m.profile_id, a.version
+      ),
+      -- The ledger stays whole: every open membership of the erased person is closed by an exit.
+      -- No deliveries are made for these exits, since nothing is left to send about the person.
+      exits AS (
+        INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+        SELECT ${workspaceId}::uuid, audience_id, profile_id, 'exited', now(), version FROM members_gone
+        RETURNING 1
+      ),
+      member_counts AS (
+        UPDATE audiences a SET member_count = greatest(a.member_count - gone.n, 0)
+        FROM (SELECT audience_id, count(*)::int AS n FROM members_gone GROUP BY audience_id) gone
+        WHERE a.id = gone.audience_id
         RETURNING 1
       ),
       merges_gone AS (

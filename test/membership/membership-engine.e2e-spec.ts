@@ -211,6 +211,27 @@ describe('membership engine (ManualClock)', () => {
     for (const id of [once, twice]) expect(await ledgerProblems(sql, id)).toEqual([]);
   });
 
+  it('an erased profile leaves its audiences through the ledger, not by vanishing from it', async () => {
+    const workspace = await createWorkspace(app);
+    const f = new MembershipFixtures(sql, workspace.workspaceId, workspace.sourceId);
+    const erased = await f.profile();
+    const kept = await f.profile();
+    for (const p of [erased, kept]) await f.event(p, 'Order Completed', new Date(START.getTime() - DAY));
+    const buyers = await f.audience('erasure-buyers', 'performed "Order Completed"');
+    await compute(f, buyers, 'created');
+    expect(await f.audienceRow(buyers)).toMatchObject({ member_count: 2 });
+    const metrics = (await app.http().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^personae_audience_transitions_total\{kind="entered"\} [1-9]\d*$/m);
+
+    await app.http().delete(`/api/profiles/${erased}`).set('authorization', `Bearer ${workspace.apiToken}`).expect(200);
+
+    expect(await f.members(buyers)).toEqual([kept]);
+    expect(await f.audienceRow(buyers)).toMatchObject({ member_count: 1 });
+    const ofErased = (await f.transitions(buyers)).filter((t) => t.profile_id === erased).map((t) => t.kind);
+    expect(ofErased).toEqual(['entered', 'exited']);
+    expect(await ledgerProblems(sql, buyers)).toEqual([]);
+  });
+
   it('without historical data, event conditions only see events from the audience start', async () => {
     const f = await fixtures();
     const veteran = await f.profile({ traits: { plan: 'Pro' } });
