@@ -21,6 +21,8 @@ export async function seedDemo(personae: Personae): Promise<void> {
     `  API            ${url}`,
     `  API docs       ${url}/docs`,
     `  Health         ${url}/health`,
+    `  Queues         ${url}/admin/queues   (user: admin, password: ADMIN_TOKEN)`,
+    ...(personae.config.SMTP_URL ? [] : [`  Caught email   ${url}/dev/mail   (local SMTP sink on 127.0.0.1:1025)`]),
     `  Workspace      ${workspace.name} (${workspace.id})`,
     `  Write key      ${source?.writeKey ?? '(no source)'}`,
     `  API token      ${apiToken}`,
