@@ -4,7 +4,8 @@
  * calls at moderate load. Prints a table and writes bench/results/ingest-<timestamp>.json.
  *
  * Knobs (env): BENCH_DURATION_S (20), BENCH_CONCURRENCY (8), BENCH_BATCH (100),
- * BENCH_PEOPLE (50000), BENCH_LATENCY_RPS (100), BENCH_LATENCY_S (15), BENCH_KEEP_DB (unset).
+ * BENCH_PEOPLE (50000), BENCH_LATENCY_RPS (100), BENCH_LATENCY_S (15), BENCH_KEEP_DB (unset),
+ * BENCH_CPU_PROFILE (unset; a file to write the server's CPU profile of the ingest phase to).
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
@@ -19,6 +20,8 @@ import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
 import { createTestDatabase } from '../test/support/database';
 import { copyBaseline, copyRows } from './ingest/copy-baseline';
+import { startCpuProfile } from './ingest/cpu-profile';
+import { backendCpu, cpuBetween } from './ingest/postgres-cpu';
 import type { LoadJob, LoadResult } from './ingest/load-client';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -45,6 +48,15 @@ function runLoad(job: LoadJob): Promise<LoadResult> {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Transactions Postgres rolled back in this database (its statistics lag by up to a second). */
+async function rolledBack(sql: Client): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const { rows } = await sql.query<{ n: string }>(
+    'SELECT xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 async function main(): Promise<void> {
@@ -98,12 +110,23 @@ async function main(): Promise<void> {
     await load('throughput', 'warm', 5_000);
 
     process.stdout.write(`ingest through /v1/batch for ${DURATION_S} s…\n`);
+    const rollbacksBefore = await rolledBack(sql);
+    const profile = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : undefined;
     const eluBefore = performance.eventLoopUtilization();
+    const cpuBefore = process.cpuUsage();
+    const postgresBefore = await backendCpu(sql);
     const ingest = await load('throughput', 'api', DURATION_S * 1000);
     // How busy the server's event loop was: near 1 means Node, not Postgres, is the bottleneck.
     const serverEventLoop = performance.eventLoopUtilization(eluBefore).utilization;
+    // CPU the server spent per 1,000 events stored: unlike throughput, barely moved by other load.
+    const postgresMs = cpuBetween(postgresBefore, await backendCpu(sql));
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverCpuMsPer1000 = ingest.events > 0 ? (cpu.user + cpu.system) / ingest.events : Number.NaN;
     const apiRate = (ingest.events * 1000) / ingest.elapsedMs;
     const batchLatencies = [...ingest.latenciesMs].sort((a, b) => a - b);
+    if (profile && process.env.BENCH_CPU_PROFILE) await profile.stop(process.env.BENCH_CPU_PROFILE);
+    // Statements that lost a race (and ran again): every one is a whole batch written for nothing.
+    const lostRaces = (await rolledBack(sql)) - rollbacksBefore;
 
     const copyCount = Math.max(50_000, ingest.events);
     const profileIds = (await sql.query<{ id: string }>('SELECT id FROM profiles LIMIT 50000')).rows.map((r) => r.id);
@@ -134,8 +157,17 @@ async function main(): Promise<void> {
         eventsPerSecond: Math.round(apiRate),
         batchLatencyMs: { p50: percentile(batchLatencies, 50), p99: percentile(batchLatencies, 99) },
         serverEventLoopUtilization: serverEventLoop,
+        rolledBackStatements: lostRaces,
+        serverCpuMsPer1000Events: serverCpuMsPer1000,
+        loadClientCpuMsPer1000Events: (ingest.cpuMs * 1000) / Math.max(1, ingest.events),
+        postgresCpuMsPer1000Events: (postgresMs * 1000) / Math.max(1, ingest.events),
       },
-      copy: { rows: copyCount, eventsPerSecond: Math.round(copy.rowsPerSecond), elapsedMs: Math.round(copy.elapsedMs) },
+      copy: {
+        rows: copyCount,
+        eventsPerSecond: Math.round(copy.rowsPerSecond),
+        elapsedMs: Math.round(copy.elapsedMs),
+        postgresCpuMsPer1000Rows: (copy.postgresCpuMs * 1000) / copyCount,
+      },
       ratio: apiRate / copy.rowsPerSecond,
       singleTrack: {
         requests: single.requests,
@@ -162,6 +194,14 @@ async function main(): Promise<void> {
       [`single /v1/track p50 (ms) @ ${LATENCY_RPS}/s`, fmt(results.singleTrack.p50Ms, 2), ''],
       [`single /v1/track p99 (ms) @ ${LATENCY_RPS}/s`, fmt(results.singleTrack.p99Ms, 2), '≤ 20'],
       ['server event loop busy during ingest', `${fmt(serverEventLoop * 100, 0)} %`, ''],
+      ['server CPU per 1,000 events (ms)', fmt(serverCpuMsPer1000, 1), ''],
+      ['load client CPU per 1,000 events (ms)', fmt(results.ingest.loadClientCpuMsPer1000Events, 1), ''],
+      [
+        'Postgres CPU per 1,000 events (ms): API / COPY',
+        `${fmt(results.ingest.postgresCpuMsPer1000Events, 1)} / ${fmt(results.copy.postgresCpuMsPer1000Rows, 1)}`,
+        '',
+      ],
+      ['rolled-back writes (lost races) / requests', `${fmt(lostRaces)} / ${fmt(ingest.requests)}`, ''],
       ['failed requests', String(results.ingest.failures + results.singleTrack.failures), '0'],
     ];
     const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => (row[c] ?? '').length)));

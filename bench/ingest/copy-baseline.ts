@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { benchMessage } from './payloads';
+import { backendCpu, cpuBetween } from './postgres-cpu';
 
 const COLUMNS =
   'workspace_id, profile_id, source_id, message_id, type, name, user_id, anonymous_id, properties, traits, context, integrations, timestamp, original_timestamp, sent_at, received_at';
@@ -68,17 +69,22 @@ export async function copyBaseline(
   databaseUrl: string,
   chunks: Buffer[],
   rows: number,
-): Promise<{ elapsedMs: number; rowsPerSecond: number }> {
+): Promise<{ elapsedMs: number; rowsPerSecond: number; postgresCpuMs: number }> {
   const client = new Client({ connectionString: databaseUrl });
+  const observer = new Client({ connectionString: databaseUrl });
   await client.connect();
+  await observer.connect();
   try {
+    const cpuBefore = await backendCpu(observer);
     const started = performance.now();
     await client.query('BEGIN');
     await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY events (${COLUMNS}) FROM STDIN`)));
     await client.query('COMMIT');
     const elapsedMs = performance.now() - started;
-    return { elapsedMs, rowsPerSecond: (rows * 1000) / elapsedMs };
+    const postgresCpuMs = cpuBetween(cpuBefore, await backendCpu(observer));
+    return { elapsedMs, rowsPerSecond: (rows * 1000) / elapsedMs, postgresCpuMs };
   } finally {
     await client.end();
+    await observer.end();
   }
 }

@@ -1,18 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { Identifier } from './identifiers';
 import { KnownIdentity, KnownProfile, MergePlan } from './identity-planner';
 import type { Tx } from './transaction.repository';
 
-interface KnownRow {
-  type: string;
-  value: string;
-  profileId: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  mergeCount: number;
-  limited: Identifier[];
-}
+/** A found identity: type, value, profile id. */
+type KnownIdentityTuple = [string, string, string];
+/** A profile owning one: id, created_at, last_seen_at (JSON timestamps), merge_count, limited identities. */
+type KnownProfileTuple = [string, string, string, number, Identifier[]];
 
 @Injectable()
 export class IdentityRepository {
@@ -33,44 +29,57 @@ export class IdentityRepository {
     limitedTypes: string[],
   ): Promise<{ identities: KnownIdentity[]; profiles: KnownProfile[] }> {
     if (identifiers.length === 0) return { identities: [], profiles: [] };
-    const rows = await this.prisma.$queryRaw<KnownRow[]>`
-      SELECT i.type, i.value, i.profile_id AS "profileId", p.created_at AS "createdAt",
-             p.last_seen_at AS "lastSeenAt", p.merge_count AS "mergeCount",
-             COALESCE((SELECT jsonb_agg(jsonb_build_object('type', l.type, 'value', l.value))
-                       FROM identities l WHERE l.profile_id = p.id AND l.type = ANY(${limitedTypes}::text[])), '[]') AS limited
-      FROM unnest(${identifiers.map((i) => i.type)}::text[], ${identifiers.map((i) => i.value)}::text[]) AS w(type, value)
-      -- LATERAL keeps this an index probe per identifier even when statistics are stale (a young
-      -- table looks empty, and a hash join over all identities of the workspace costs 100x more).
-      CROSS JOIN LATERAL (
-        SELECT x.type, x.value, x.profile_id FROM identities x
-        WHERE x.workspace_id = ${workspaceId}::uuid AND x.type = w.type AND x.value = w.value
-      ) AS i
-      JOIN profiles p ON p.id = i.profile_id`;
-    const profiles = new Map<string, KnownProfile>();
-    for (const row of rows) {
-      profiles.set(row.profileId, {
-        id: row.profileId,
-        createdAt: row.createdAt,
-        lastSeenAt: row.lastSeenAt,
-        mergeCount: row.mergeCount,
-        limited: row.limited,
-      });
-    }
+    // Straight on the pool (this read runs for every tracking request), as two JSON arrays: one
+    // row per identity with its profile repeated cost more to send and parse than the query.
+    const [row] = await this.prisma.query<{ identities: KnownIdentityTuple[]; profiles: KnownProfileTuple[] }>(
+      Prisma.sql`
+      WITH found AS MATERIALIZED (
+        SELECT i.type, i.value, i.profile_id
+        FROM unnest(${identifiers.map((i) => i.type)}::text[], ${identifiers.map((i) => i.value)}::text[]) AS w(type, value)
+        -- One index probe per identifier even when statistics are stale (a young table looks empty,
+        -- and a hash join over all identities of the workspace costs 10x more, growing with it).
+        -- OFFSET 0 keeps the planner from flattening the LATERAL subquery into such a join.
+        CROSS JOIN LATERAL (
+          SELECT x.type, x.value, x.profile_id FROM identities x
+          WHERE x.workspace_id = ${workspaceId}::uuid AND x.type = w.type AND x.value = w.value
+          OFFSET 0
+        ) AS i
+      )
+      SELECT
+        (SELECT COALESCE(jsonb_agg(jsonb_build_array(f.type, f.value, f.profile_id)), '[]') FROM found f) AS identities,
+        (SELECT COALESCE(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_seen_at, p.merge_count,
+                  COALESCE((SELECT jsonb_agg(jsonb_build_object('type', l.type, 'value', l.value))
+                            FROM identities l WHERE l.profile_id = p.id AND l.type = ANY(${limitedTypes}::text[])), '[]'))), '[]')
+         FROM (SELECT DISTINCT profile_id FROM found) AS d
+         CROSS JOIN LATERAL (
+           SELECT id, created_at, last_seen_at, merge_count FROM profiles WHERE id = d.profile_id OFFSET 0
+         ) AS p) AS profiles`,
+      'identity_find_known',
+    );
     return {
-      identities: rows.map((row) => ({ type: row.type, value: row.value, profileId: row.profileId })),
-      profiles: [...profiles.values()],
+      identities: (row?.identities ?? []).map(([type, value, profileId]) => ({ type, value, profileId })),
+      profiles: (row?.profiles ?? []).map(([id, createdAt, lastSeenAt, mergeCount, limited]) => ({
+        id,
+        createdAt: new Date(createdAt),
+        lastSeenAt: new Date(lastSeenAt),
+        mergeCount,
+        limited,
+      })),
     };
   }
 
   /**
    * Locks the live (not merged, not erased) profiles among `profileIds` FOR UPDATE, in id order so
    * two lockers never wait on each other in a cycle. Returns the ids it locked.
+   *
+   * `(workspace_id = …) IS TRUE` (here and below) filters like `=` but cannot drive an index: with
+   * stale statistics the planner otherwise ANDs in a scan of every row of the workspace.
    */
   async lockLiveProfiles(tx: Tx, workspaceId: string, profileIds: string[]): Promise<string[]> {
     if (profileIds.length === 0) return [];
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM profiles
-      WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${profileIds}::uuid[]) AND merged_into_id IS NULL
+      WHERE id = ANY(${profileIds}::uuid[]) AND (workspace_id = ${workspaceId}::uuid) IS TRUE AND merged_into_id IS NULL
       ORDER BY id FOR UPDATE`;
     return rows.map((row) => row.id);
   }
@@ -85,7 +94,8 @@ export class IdentityRepository {
     if (profileIds.length === 0 || types.length === 0) return [];
     return tx.$queryRaw<KnownIdentity[]>`
       SELECT type, value, profile_id AS "profileId" FROM identities
-      WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[]) AND type = ANY(${types}::text[])`;
+      WHERE profile_id = ANY(${profileIds}::uuid[]) AND (workspace_id = ${workspaceId}::uuid) IS TRUE
+        AND type = ANY(${types}::text[])`;
   }
 
   /**

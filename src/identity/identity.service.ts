@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Identifier, identifierKey, lookupCandidates } from './identifiers';
+import { IdentityClaims } from './identity-claims';
 import { IdentityConflictError } from './identity.errors';
 import { KnownProfile, PlannedMessage, planResolution, ResolutionPlan } from './identity-planner';
 import { IdentitySettings } from './identity-settings';
@@ -21,7 +22,28 @@ export interface Resolution {
  */
 @Injectable()
 export class IdentityService {
+  private readonly claims = new IdentityClaims();
+
   constructor(private readonly repository: IdentityRepository) {}
+
+  /**
+   * Resolves the batch and claims, in this process, the identities its plan creates; the caller
+   * writes the plan and then calls `release` (also when the write fails). While another request
+   * of this process is creating one of them, or created one since the read, resolves again.
+   */
+  async resolveAndClaim(
+    workspaceId: string,
+    settings: IdentitySettings,
+    messages: PlannedMessage[],
+  ): Promise<{ resolution: Resolution; release: () => void }> {
+    for (;;) {
+      const readSince = this.claims.mark();
+      const resolution = await this.resolve(workspaceId, settings, messages);
+      const claim = this.claims.tryClaim(workspaceId, resolution.plan.newIdentities, readSince);
+      if ('release' in claim) return { resolution, release: claim.release };
+      await claim.busy;
+    }
+  }
 
   async resolve(workspaceId: string, settings: IdentitySettings, messages: PlannedMessage[]): Promise<Resolution> {
     const candidates = new Map<string, Identifier>();

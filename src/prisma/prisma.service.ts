@@ -1,16 +1,42 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { DatabaseConfig } from '../config/app-config';
-import { PrismaClient } from '../generated/prisma/client';
+import { Prisma, PrismaClient } from '../generated/prisma/client';
+
+/** Connections per process, shared by Prisma and the direct statements of `query`. */
+const POOL_SIZE = 10;
 
 /** The one Prisma client of a process. Only repositories inject it. */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  private readonly pool: Pool;
+
   constructor(config: DatabaseConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: 10 }) });
+    const pool = new Pool({ connectionString: config.DATABASE_URL, max: POOL_SIZE });
+    super({ adapter: new PrismaPg(pool) });
+    this.pool = pool;
+    // An idle connection that dies (Postgres restarted) must not crash the process: the next
+    // query opens a new one, or fails and says so.
+    pool.on('error', () => undefined);
+  }
+
+  /**
+   * Runs one statement on Prisma's own connection pool without Prisma's query engine, which
+   * costs more CPU than the statement for the large parameters of the ingest path (it copies and
+   * re-types every parameter and row). Autocommit; a failed statement leaves the connection usable.
+   * Rows come as `pg` parses them: timestamptz as Date, json/jsonb parsed, int4 as number.
+   *
+   * A `name` prepares the statement once per connection (its text must then never vary, only its
+   * values): parsing and planning a large statement each time cost Postgres more than running it.
+   */
+  async query<T>(statement: Prisma.Sql, name?: string): Promise<T[]> {
+    const result = await this.pool.query({ name, text: statement.text, values: statement.values });
+    return result.rows as T[];
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
+    await this.pool.end();
   }
 }

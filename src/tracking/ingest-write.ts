@@ -18,6 +18,20 @@ function byTime(a: { message: NormalizedMessage }, b: { message: NormalizedMessa
   return a.message.timestamp.getTime() - b.message.timestamp.getTime();
 }
 
+/** `toISOString`, remembering the last instant it formatted. */
+function memoizedIso(): (date: Date) => string {
+  let lastTime = Number.NaN;
+  let lastText = '';
+  return (date) => {
+    const time = date.getTime();
+    if (time !== lastTime) {
+      lastTime = time;
+      lastText = date.toISOString();
+    }
+    return lastText;
+  };
+}
+
 /** Turns resolved messages into the rows of the one write statement. */
 export function buildIngestWrite(
   workspaceId: string,
@@ -52,6 +66,8 @@ export function buildIngestWrite(
     memberships.set(`${message.groupId}\u0000${profileId}`, { group_id: message.groupId, profile_id: profileId });
   }
 
+  // Every message of a request shares its receivedAt (and a batch, usually its sentAt).
+  const iso = memoizedIso();
   return {
     workspaceId,
     sourceId,
@@ -62,14 +78,14 @@ export function buildIngestWrite(
       name: message.name,
       user_id: message.userId,
       anonymous_id: message.anonymousId,
-      properties: message.properties,
-      traits: message.traits,
-      context: message.context,
-      integrations: message.integrations,
-      timestamp: message.timestamp.toISOString(),
-      original_timestamp: message.originalTimestamp?.toISOString() ?? null,
-      sent_at: message.sentAt?.toISOString() ?? null,
-      received_at: message.receivedAt.toISOString(),
+      properties: message.json.properties,
+      traits: message.json.traits,
+      context: message.json.context,
+      integrations: message.json.integrations,
+      timestamp: iso(message.timestamp),
+      original_timestamp: message.originalTimestamp ? iso(message.originalTimestamp) : null,
+      sent_at: message.sentAt ? iso(message.sentAt) : null,
+      received_at: iso(message.receivedAt),
     })),
     newProfiles: [...newProfiles.values()],
     newIdentities: plan.newIdentities.map((i) => ({ profile_id: i.profileId, type: i.type, value: i.value })),

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { validateSync } from 'class-validator';
-import { FieldProblem, fieldProblems } from '../common/validation';
+import { FieldProblem } from '../common/validation';
+import { bytesOver, JsonObject, MessageTexts, serializeMessage, withKeyAppended } from './message-json';
+import { messageProblems } from './message-validation';
 import { InvalidMessagesError, MessageTooLargeError } from './tracking.errors';
 import { isIsoTimestamp } from './tracking-fields';
-import { MESSAGE_DTOS, MESSAGE_TYPES, MessageDto, MessageType } from './tracking.dto';
+import { MESSAGE_TYPES, MessageType } from './tracking.dto';
 
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 export const MAX_BATCH_MESSAGES = 2_500;
-
-export type JsonObject = Record<string, unknown>;
 
 /** What the request itself tells about its messages. */
 export interface RequestMeta {
@@ -33,12 +32,22 @@ export interface NormalizedMessage {
   receivedAt: Date;
   groupId: string | null;
   previousId: string | null;
+  /** The stored JSON columns as JSON text (null for SQL NULL). */
+  json: StoredJson;
+}
+
+export interface StoredJson {
+  properties: string;
+  traits: string | null;
+  context: string;
+  integrations: string | null;
 }
 
 /** Defaults a batch gives all its messages. */
 interface BatchDefaults {
   context?: JsonObject;
   integrations?: JsonObject;
+  integrationsJson?: string;
   sentAt?: string;
 }
 
@@ -62,11 +71,12 @@ export function bodyObject(body: unknown): JsonObject {
 
 /** Validates and normalizes the body of `/v1/<type>`. */
 export function singleMessage(type: MessageType, body: JsonObject, meta: RequestMeta): NormalizedMessage {
-  const tooLarge = sizeProblem(body, 'body');
+  const serialized = serializeMessage(body);
+  const tooLarge = sizeProblem(body, serialized.length, 'body');
   if (tooLarge) throw new MessageTooLargeError([tooLarge]);
-  const problems = validationProblems(type, body, '');
+  const problems = messageProblems(type, body, '');
   if (problems.length > 0) throw new InvalidMessagesError(problems);
-  return normalize(type, body, {}, meta);
+  return normalize(type, body, serialized.texts, {}, meta);
 }
 
 /** Validates and normalizes the body of `/v1/batch`; one bad message rejects the whole batch. */
@@ -82,23 +92,28 @@ export function batchMessages(body: JsonObject, meta: RequestMeta): NormalizedMe
   }
   const problems: FieldProblem[] = [];
   const tooLarge: FieldProblem[] = [];
+  const texts: MessageTexts[] = [];
   batch.forEach((item: unknown, index) => {
     const field = `batch[${index}]`;
     if (!isJsonObject(item)) {
       problems.push({ field, reason: 'must be an object' });
       return;
     }
-    const size = sizeProblem(item, field);
+    const serialized = serializeMessage(item);
+    texts[index] = serialized.texts;
+    const size = sizeProblem(item, serialized.length, field);
     if (size) tooLarge.push(size);
     if (typeof item.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(item.type)) {
       problems.push({ field: `${field}.type`, reason: `must be one of ${MESSAGE_TYPES.join(', ')}` });
       return;
     }
-    problems.push(...validationProblems(item.type as MessageType, item, field));
+    problems.push(...messageProblems(item.type as MessageType, item, field));
   });
   if (tooLarge.length > 0) throw new MessageTooLargeError(tooLarge);
   if (problems.length > 0) throw new InvalidMessagesError(problems);
-  return (batch as JsonObject[]).map((item) => normalize(item.type as MessageType, item, defaults, meta));
+  return (batch as JsonObject[]).map((item, index) =>
+    normalize(item.type as MessageType, item, texts[index] ?? {}, defaults, meta),
+  );
 }
 
 function batchDefaults(body: JsonObject): BatchDefaults {
@@ -109,8 +124,10 @@ function batchDefaults(body: JsonObject): BatchDefaults {
     else problems.push({ field: 'context', reason: 'must be an object' });
   }
   if (body.integrations !== undefined) {
-    if (isJsonObject(body.integrations)) defaults.integrations = body.integrations;
-    else problems.push({ field: 'integrations', reason: 'must be an object' });
+    if (isJsonObject(body.integrations)) {
+      defaults.integrations = body.integrations;
+      defaults.integrationsJson = JSON.stringify(body.integrations);
+    } else problems.push({ field: 'integrations', reason: 'must be an object' });
   }
   if (body.sentAt !== undefined && body.sentAt !== null) {
     const sentAt = body.sentAt;
@@ -121,22 +138,11 @@ function batchDefaults(body: JsonObject): BatchDefaults {
   return defaults;
 }
 
-function sizeProblem(message: JsonObject, field: string): FieldProblem | undefined {
-  const bytes = Buffer.byteLength(JSON.stringify(message));
-  return bytes > MAX_MESSAGE_BYTES
-    ? { field, reason: `is ${bytes} bytes; a message may be at most ${MAX_MESSAGE_BYTES} bytes (32 KB)` }
-    : undefined;
-}
-
-function validationProblems(type: MessageType, raw: JsonObject, field: string): FieldProblem[] {
-  // Validate a shallow copy as the DTO (plainToInstance would deep-copy properties and context).
-  const instance: MessageDto = Object.assign(new MESSAGE_DTOS[type](), raw);
-  const errors = validateSync(instance, {
-    forbidUnknownValues: false,
-    stopAtFirstError: true,
-    validationError: { target: false, value: false },
-  });
-  return errors.length === 0 ? [] : fieldProblems(errors, field);
+function sizeProblem(message: JsonObject, length: number, field: string): FieldProblem | undefined {
+  const bytes = bytesOver(message, length, MAX_MESSAGE_BYTES);
+  return bytes === undefined
+    ? undefined
+    : { field, reason: `is ${bytes} bytes; a message may be at most ${MAX_MESSAGE_BYTES} bytes (32 KB)` };
 }
 
 function optionalString(value: unknown): string | null {
@@ -164,11 +170,37 @@ export function eventTimestamp(
   return originalTimestamp ?? receivedAt;
 }
 
-function normalize(type: MessageType, raw: JsonObject, defaults: BatchDefaults, meta: RequestMeta): NormalizedMessage {
-  const ownContext = isJsonObject(raw.context) ? raw.context : {};
-  const context: JsonObject = defaults.context ? { ...defaults.context, ...ownContext } : { ...ownContext };
-  if (context.ip === undefined && meta.ip !== undefined) context.ip = meta.ip;
-  const integrations = isJsonObject(raw.integrations) ? raw.integrations : (defaults.integrations ?? null);
+/** The batch's context under the message's own, and the request's IP when it names none. */
+function storedContext(
+  raw: JsonObject,
+  texts: MessageTexts,
+  defaults: BatchDefaults,
+  meta: RequestMeta,
+): { context: JsonObject; json: string } {
+  const own = isJsonObject(raw.context) ? raw.context : undefined;
+  if (defaults.context) {
+    const context: JsonObject = { ...defaults.context, ...own };
+    if (context.ip === undefined && meta.ip !== undefined) context.ip = meta.ip;
+    return { context, json: JSON.stringify(context) };
+  }
+  const context: JsonObject = { ...own };
+  const ownJson = (own && texts.context) ?? '{}';
+  if (context.ip !== undefined || meta.ip === undefined) return { context, json: ownJson };
+  context.ip = meta.ip;
+  return { context, json: withKeyAppended(ownJson, 'ip', meta.ip) };
+}
+
+function normalize(
+  type: MessageType,
+  raw: JsonObject,
+  texts: MessageTexts,
+  defaults: BatchDefaults,
+  meta: RequestMeta,
+): NormalizedMessage {
+  const { context, json: contextJson } = storedContext(raw, texts, defaults, meta);
+  const ownIntegrations = isJsonObject(raw.integrations);
+  const integrations = ownIntegrations ? (raw.integrations as JsonObject) : (defaults.integrations ?? null);
+  const integrationsJson = ownIntegrations ? (texts.integrations ?? null) : (defaults.integrationsJson ?? null);
 
   const originalTimestamp = date(raw.originalTimestamp);
   const sentAt = date(raw.sentAt) ?? date(defaults.sentAt);
@@ -180,6 +212,7 @@ function normalize(type: MessageType, raw: JsonObject, defaults: BatchDefaults, 
 
   let name: string | null = null;
   let storedProperties = properties;
+  let propertiesJson = isJsonObject(raw.properties) ? (texts.properties ?? '{}') : '{}';
   switch (type) {
     case 'track':
       name = String(raw.event);
@@ -188,19 +221,25 @@ function normalize(type: MessageType, raw: JsonObject, defaults: BatchDefaults, 
     case 'screen': {
       name = optionalString(raw.name);
       const category = optionalString(raw.category);
-      if (category !== null && properties.category === undefined) storedProperties = { ...properties, category };
+      if (category !== null && properties.category === undefined) {
+        storedProperties = { ...properties, category };
+        propertiesJson = JSON.stringify(storedProperties);
+      }
       break;
     }
     case 'group':
       storedProperties = { groupId };
+      propertiesJson = JSON.stringify(storedProperties);
       break;
     case 'alias':
       storedProperties = { previousId };
+      propertiesJson = JSON.stringify(storedProperties);
       break;
     case 'identify':
       break;
   }
 
+  const storedTraits = type === 'identify' || type === 'group' ? traits : null;
   return {
     type,
     messageId: optionalString(raw.messageId) ?? `api-${randomUUID()}`,
@@ -208,7 +247,7 @@ function normalize(type: MessageType, raw: JsonObject, defaults: BatchDefaults, 
     anonymousId: optionalString(raw.anonymousId),
     name,
     properties: storedProperties,
-    traits: type === 'identify' || type === 'group' ? traits : null,
+    traits: storedTraits,
     context,
     integrations,
     timestamp: eventTimestamp(given, originalTimestamp, sentAt, meta.receivedAt),
@@ -217,5 +256,11 @@ function normalize(type: MessageType, raw: JsonObject, defaults: BatchDefaults, 
     receivedAt: meta.receivedAt,
     groupId,
     previousId,
+    json: {
+      properties: propertiesJson,
+      traits: storedTraits ? (texts.traits ?? JSON.stringify(storedTraits)) : null,
+      context: contextJson,
+      integrations: integrationsJson,
+    },
   };
 }

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityConflictError } from '../identity/identity.errors';
 import { postgresErrorCode, type Tx } from '../identity/transaction.repository';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { JsonObject } from './tracking-messages';
+import { JsonObject } from './message-json';
 
+/** A JSON value as JSON text. */
+export type JsonText = string;
+
+/** An event; its JSON columns arrive as text, serialized once when the message was checked. */
 export interface EventRow {
   profile_id: string;
   message_id: string;
@@ -11,10 +16,10 @@ export interface EventRow {
   name: string | null;
   user_id: string | null;
   anonymous_id: string | null;
-  properties: JsonObject;
-  traits: JsonObject | null;
-  context: JsonObject;
-  integrations: JsonObject | null;
+  properties: JsonText;
+  traits: JsonText | null;
+  context: JsonText;
+  integrations: JsonText | null;
   timestamp: string;
   original_timestamp: string | null;
   sent_at: string | null;
@@ -80,23 +85,46 @@ export class TrackingRepository {
    * Guard: the existing profiles are locked (in id order) and must all still be live, and every
    * new identity must be inserted; otherwise a concurrent request won a race (merged or erased a
    * profile, created the same identity first) and the statement aborts with IdentityConflictError.
-   * It runs on its own (autocommit) unless the caller passes a transaction.
+   * It runs on its own (autocommit, straight on the pool: the hot path) unless the caller passes a
+   * transaction.
    */
-  async writeIngest(write: IngestWrite, tx: Tx = this.prisma): Promise<number> {
+  async writeIngest(write: IngestWrite, tx?: Tx): Promise<number> {
+    const statement = ingestStatement(write);
     try {
-      return await this.write(tx, write);
+      const [result] = tx
+        ? await tx.$queryRaw<{ inserted: number }[]>(statement)
+        : await this.prisma.query<{ inserted: number }>(statement, 'tracking_write_ingest');
+      return result?.inserted ?? 0;
     } catch (error) {
       if (postgresErrorCode(error) === GUARD_FAILED) throw new IdentityConflictError('the write lost a race');
       throw error;
     }
   }
+}
 
-  private async write(tx: Tx, write: IngestWrite): Promise<number> {
-    const ws = write.workspaceId;
-    const [result] = await tx.$queryRaw<{ inserted: number }[]>`
+/** `JSON.stringify(events)` as if the JSON columns were objects: their texts are spliced in. */
+function eventsJson(events: EventRow[]): string {
+  const q = JSON.stringify;
+  const rows = events.map(
+    (e) =>
+      `{"profile_id":${q(e.profile_id)},"message_id":${q(e.message_id)},"type":${q(e.type)},"name":${q(e.name)},` +
+      `"user_id":${q(e.user_id)},"anonymous_id":${q(e.anonymous_id)},"properties":${e.properties},` +
+      `"traits":${e.traits ?? 'null'},"context":${e.context},"integrations":${e.integrations ?? 'null'},` +
+      `"timestamp":${q(e.timestamp)},"original_timestamp":${q(e.original_timestamp)},"sent_at":${q(e.sent_at)},` +
+      `"received_at":${q(e.received_at)}}`,
+  );
+  return `[${rows.join(',')}]`;
+}
+
+function ingestStatement(write: IngestWrite): Prisma.Sql {
+  const ws = write.workspaceId;
+  return Prisma.sql`
       WITH locked AS (
+        -- Primary-key probes only: "(…) IS TRUE" filters like "=" but cannot drive an index, which
+        -- with stale statistics the planner would use to scan every profile of the workspace.
         SELECT id, last_seen_at FROM profiles
-        WHERE workspace_id = ${ws}::uuid AND id = ANY(${write.existingProfileIds}::uuid[]) AND merged_into_id IS NULL
+        WHERE id = ANY(${write.existingProfileIds}::uuid[]) AND (workspace_id = ${ws}::uuid) IS TRUE
+          AND merged_into_id IS NULL
         ORDER BY id FOR NO KEY UPDATE
       ),
       new_profiles AS (
@@ -120,7 +148,7 @@ export class TrackingRepository {
         SELECT ${ws}::uuid, e.profile_id, ${write.sourceId}::uuid, e.message_id, e.type, e.name, e.user_id, e.anonymous_id,
                COALESCE(e.properties, '{}'::jsonb), e.traits, COALESCE(e.context, '{}'::jsonb), e.integrations,
                e.timestamp, e.original_timestamp, e.sent_at, e.received_at
-        FROM jsonb_to_recordset(${JSON.stringify(write.events)}::jsonb) AS e(
+        FROM jsonb_to_recordset(${eventsJson(write.events)}::jsonb) AS e(
           profile_id uuid, message_id text, type text, name text, user_id text, anonymous_id text, properties jsonb,
           traits jsonb, context jsonb, integrations jsonb, timestamp timestamptz, original_timestamp timestamptz,
           sent_at timestamptz, received_at timestamptz)
@@ -131,7 +159,9 @@ export class TrackingRepository {
       seen AS (
         SELECT profile_id, min(timestamp) AS first_ts, max(timestamp) AS last_ts FROM inserted GROUP BY profile_id
       ),
-      trait_updates AS (
+      -- MATERIALIZED: computed once; inlined, the planner (expecting one locked row) re-ran the
+      -- aggregate for every locked profile.
+      trait_updates AS MATERIALIZED (
         SELECT i.profile_id,
                jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp < p.last_seen_at) AS older,
                jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp >= p.last_seen_at) AS newer
@@ -178,6 +208,4 @@ export class TrackingRepository {
              1 / (CASE WHEN (SELECT count(*) FROM locked) = ${write.existingProfileIds.length}::int
                         AND (SELECT count(*) FROM new_identities) = ${write.newIdentities.length}::int
                        THEN 1 ELSE 0 END) AS guard`;
-    return result?.inserted ?? 0;
-  }
 }

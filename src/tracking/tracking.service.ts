@@ -86,19 +86,21 @@ export class TrackingService {
     }));
     // A request that lost a race to another (see IdentityService) wrote nothing and runs again.
     await withRetries(async () => {
-      const resolution = await this.identity.resolve(source.workspaceId, source.identity, planned);
-      const write = buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan);
-      if (this.identity.needsPreparation(resolution)) {
-        await this.transactions.run(async (tx) => {
-          await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
-          await this.repository.writeIngest(write, tx);
-        });
-      } else if (write.newIdentities.length > 0) {
-        // Creating identities can lose a race (→ IdentityConflictError). Inside a transaction the
-        // failed statement only rolls back; outside one, the pool would discard the connection.
-        await this.transactions.run((tx) => this.repository.writeIngest(write, tx));
-      } else {
-        await this.repository.writeIngest(write);
+      const { resolution, release } = await this.identity.resolveAndClaim(source.workspaceId, source.identity, planned);
+      try {
+        const write = buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan);
+        if (this.identity.needsPreparation(resolution)) {
+          await this.transactions.run(async (tx) => {
+            await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
+            await this.repository.writeIngest(write, tx);
+          });
+        } else {
+          // One autocommit statement: creating identities can still lose a race to another
+          // process (→ IdentityConflictError), and then the statement wrote nothing.
+          await this.repository.writeIngest(write);
+        }
+      } finally {
+        release();
       }
     });
   }

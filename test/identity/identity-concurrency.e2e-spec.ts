@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { createPersonae } from '../../src/app.factory';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';
 
@@ -74,6 +76,31 @@ describe('identity resolution under concurrency', () => {
     expect(await profileOf(sql, ws.workspaceId, 'anonymous_id', 'pair-anon')).toBe(
       await profileOf(sql, ws.workspaceId, 'user_id', 'pair-user'),
     );
+  });
+
+  it('creates one profile when two API processes see the same new person at once', async () => {
+    // A process waits for its own requests creating the same identity; across processes the
+    // write's guard decides, and the loser resolves again.
+    const ws = await createWorkspace(app);
+    const other = await createPersonae(app.config);
+    try {
+      const server = other.http?.getHttpServer();
+      if (!server) throw new Error('the api role serves HTTP');
+      const responses = await Promise.all(
+        Array.from({ length: PARALLEL }, (_, i) =>
+          (i % 2 === 0 ? app.http() : request(server))
+            .post('/v1/batch')
+            .set('authorization', basicAuth(ws.writeKey))
+            .send({ batch: [{ type: 'track', anonymousId: 'two-processes', userId: 'two-user', event: `E${i}` }] }),
+        ),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(PARALLEL).fill(200));
+    } finally {
+      await other.close();
+    }
+    expect(await count('SELECT count(*) FROM profiles WHERE workspace_id = $1', ws)).toBe(1);
+    expect(await count('SELECT count(*) FROM identities WHERE workspace_id = $1', ws)).toBe(2);
+    expect(await count('SELECT count(*) FROM events WHERE workspace_id = $1', ws)).toBe(PARALLEL);
   });
 
   it('keeps every event of overlapping concurrent batches on the profile that finally owns it', async () => {

@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { serializeMessage } from './message-json';
+import { MessageTooLargeError } from './tracking.errors';
+import { batchMessages, MAX_MESSAGE_BYTES, NormalizedMessage, singleMessage } from './tracking-messages';
+
+const receivedAt = new Date('2024-05-01T12:00:00.000Z');
+const jsonObject = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 });
+const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
+
+/** The shape JSON.parse gives: no undefined members. */
+function parsed<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function expectStoredJsonMatches(message: NormalizedMessage): void {
+  expect(message.json.properties).toBe(JSON.stringify(message.properties));
+  expect(message.json.context).toBe(JSON.stringify(message.context));
+  expect(message.json.traits).toBe(message.traits === null ? null : JSON.stringify(message.traits));
+  expect(message.json.integrations).toBe(message.integrations === null ? null : JSON.stringify(message.integrations));
+}
+
+describe('message serialization', () => {
+  it('measures exactly what JSON.stringify writes, and keeps the texts of the JSON fields', () => {
+    fc.assert(
+      fc.property(jsonObject, jsonObject, maybe(jsonObject), (message, context, traits) => {
+        const body = parsed({ ...message, context, traits });
+        const serialized = serializeMessage(body);
+        expect(serialized.length).toBe(JSON.stringify(body).length);
+        expect(serialized.texts.context).toBe(JSON.stringify(body.context));
+        expect(serialized.texts.traits).toBe(traits === undefined ? undefined : JSON.stringify(traits));
+      }),
+    );
+  });
+
+  it('stores the JSON columns as the text of the stored values', () => {
+    const message = fc.record(
+      {
+        type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias'),
+        anonymousId: fc.constant('a'),
+        event: fc.constant('E'),
+        groupId: fc.constant('g'),
+        previousId: fc.constant('p'),
+        category: fc.constantFrom('Docs', ''),
+        properties: fc.oneof(jsonObject, fc.constant({ category: 'own' })),
+        traits: jsonObject,
+        context: fc.oneof(jsonObject, fc.constant({}), fc.constant({ ip: '10.0.0.1', locale: 'en' })),
+        integrations: jsonObject,
+      },
+      { requiredKeys: ['type', 'anonymousId', 'event', 'groupId', 'previousId'] },
+    );
+    const batch = fc.record(
+      { batch: fc.array(message, { minLength: 1, maxLength: 5 }), context: jsonObject, integrations: jsonObject },
+      { requiredKeys: ['batch'] },
+    );
+    fc.assert(
+      fc.property(batch, maybe(fc.constantFrom('192.0.2.1', '2001:db8::1')), (body, ip) => {
+        const meta = ip === undefined ? { receivedAt } : { receivedAt, ip };
+        for (const stored of batchMessages(parsed(body), meta)) expectStoredJsonMatches(stored);
+        const first = parsed(body.batch[0]);
+        if (first) expectStoredJsonMatches(singleMessage('track', first, meta));
+      }),
+    );
+  });
+
+  it('refuses a message over 32 KB, counting UTF-8 bytes exactly', () => {
+    const message = (text: string) => ({ type: 'track', userId: 'u', event: 'E', properties: { text } });
+    const sized = (bytes: number, char = 'é') => {
+      const room = bytes - Buffer.byteLength(JSON.stringify(message('')));
+      const text = char.repeat(Math.floor(room / Buffer.byteLength(char)));
+      return message(text + 'x'.repeat(room - Buffer.byteLength(text)));
+    };
+    expect(Buffer.byteLength(JSON.stringify(sized(MAX_MESSAGE_BYTES)))).toBe(MAX_MESSAGE_BYTES);
+    expect(() => singleMessage('track', sized(MAX_MESSAGE_BYTES), { receivedAt })).not.toThrow();
+    expect(() => singleMessage('track', sized(MAX_MESSAGE_BYTES, '\u{1F600}'), { receivedAt })).not.toThrow();
+
+    let refused: unknown;
+    try {
+      batchMessages({ batch: [sized(MAX_MESSAGE_BYTES + 1)] }, { receivedAt });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(MessageTooLargeError);
+    expect((refused as MessageTooLargeError).problems).toEqual([
+      { field: 'batch[0]', reason: 'is 32769 bytes; a message may be at most 32768 bytes (32 KB)' },
+    ]);
+  });
+});
