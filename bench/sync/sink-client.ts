@@ -7,6 +7,8 @@ export class SinkClient {
   readonly acceptedAt = new Map<string, number[]>();
   count = 0;
   lastAt = 0;
+  /** Size of the messages accepted so far (as the server received them), to compare phases. */
+  bytes = 0;
   private waiters: { target: number; resolve: () => void }[] = [];
 
   private constructor(
@@ -15,9 +17,10 @@ export class SinkClient {
   ) {
     child.on('message', (message: SinkReport | { port: number }) => {
       if (!('accepted' in message)) return;
-      for (const { to, at } of message.accepted) {
+      for (const { to, at, bytes } of message.accepted) {
         this.acceptedAt.set(to, [...(this.acceptedAt.get(to) ?? []), at]);
         this.count += 1;
+        this.bytes += bytes;
         this.lastAt = Math.max(this.lastAt, at);
       }
       this.waiters = this.waiters.filter((w) => (this.count >= w.target ? (w.resolve(), false) : true));

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
 export interface SinkReport {
-  accepted: { to: string; at: number }[];
+  accepted: { to: string; at: number; bytes: number }[];
 }
 
 let pending: SinkReport['accepted'] = [];
@@ -17,10 +17,11 @@ const server = new SMTPServer({
   logger: false,
   maxClients: 1000,
   onData(stream, session, callback) {
-    stream.on('data', () => undefined);
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
     stream.on('end', () => {
       const at = Date.now();
-      for (const r of session.envelope.rcptTo) pending.push({ to: r.address.toLowerCase(), at });
+      for (const r of session.envelope.rcptTo) pending.push({ to: r.address.toLowerCase(), at, bytes });
       callback();
     });
   },

@@ -15,6 +15,28 @@ describe('Batcher', () => {
     ]);
   });
 
+  it('with a window, also batches calls of later ticks that come within it', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher<number, number>(
+      async (inputs) => {
+        batches.push(inputs);
+        return inputs;
+      },
+      100,
+      30,
+    );
+    const first = batcher.call(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = batcher.call(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+    // A full batch does not wait for the window.
+    const started = Date.now();
+    const full = new Batcher<number, number>(async (inputs) => inputs, 2, 10_000);
+    expect(await Promise.all([full.call(3), full.call(4)])).toEqual([3, 4]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('rejects every caller of a failed batch', async () => {
     const batcher = new Batcher<number, number>(() => Promise.reject(new Error('db down')));
     await expect(Promise.all([batcher.call(1), batcher.call(2)])).rejects.toThrow('db down');

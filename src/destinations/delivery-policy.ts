@@ -9,6 +9,13 @@ export const LEASE_MS = 30_000;
 /** nodemailer timeouts: connecting, waiting for the greeting, and silence on an open socket. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 8_000, greetingTimeout: 8_000, socketTimeout: 12_000 } as const;
 
+/**
+ * Outcomes are written to Postgres in batches, at most this long after the first of a batch came
+ * in: one statement for several emails, at the price of this much more time between the server's
+ * `250` and the row's `sent` (the window in which a crash can still cause a resend).
+ */
+export const RECORD_WINDOW_MS = 5;
+
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** Attempts before a delivery that keeps failing transiently is given up as `dead`. */

@@ -55,15 +55,18 @@ export class DeliverySweeperService implements OnApplicationBootstrap, OnModuleD
   async sweep(): Promise<number> {
     const refs = await this.repository.overdue(SWEEP_GRACE_MS, this.cursor, PAGE);
     this.cursor = refs.length < PAGE ? FIRST_ID : (refs[refs.length - 1]?.id ?? FIRST_ID);
-    const lost = [];
+    const lost = new Map<string, { id: string }[]>();
     for (const ref of refs) {
       const queue = this.queues.queueFor(ref.destinationId);
       const state = await queue.getJobState(ref.id);
       if (state === 'completed' || state === 'failed') await queue.remove(ref.id);
       else if (state !== 'unknown') continue;
-      lost.push(ref);
+      lost.set(ref.destinationId, [...(lost.get(ref.destinationId) ?? []), { id: ref.id }]);
     }
-    await this.queues.enqueue(lost);
-    return lost.length;
+    // One job each, under the delivery id, so that the next sweep finds them. A delivery that
+    // waits in a batch job (whose id is not its own) for longer than the grace gets one too: the
+    // claim keeps the two jobs from sending it twice.
+    await Promise.all([...lost].map(([destinationId, singles]) => this.queues.enqueueSingles(destinationId, singles)));
+    return [...lost.values()].reduce((n, singles) => n + singles.length, 0);
   }
 }

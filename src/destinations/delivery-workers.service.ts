@@ -3,9 +3,9 @@ import { Job, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { bullOptions } from '../queues/queue-connection';
 import { deliveryQueueName } from '../queues/queue-names';
-import { DeliveryJob, DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { DELIVERIES_PER_JOB, DeliveryJob, DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { WorkerRegistry } from '../queues/worker-registry.service';
-import { DeliveryProcessor } from './delivery.processor';
+import { DeliveryProcessor, DeliveryQueueContext } from './delivery.processor';
 import { DeliveryRepository, WorkerDestination } from './delivery.repository';
 import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { EmailSender } from './email-sender';
@@ -13,8 +13,12 @@ import { EmailSender } from './email-sender';
 /** How often the destinations table is read for destinations that came, went or changed. */
 export const DESTINATION_POLL_MS = 1_000;
 const WEBHOOK_CONCURRENCY = 10;
-/** Jobs in flight per SMTP connection: keeps every pooled connection busy while others wait on Postgres. */
-const JOBS_PER_CONNECTION = 10;
+/**
+ * Deliveries claimed and waiting for, or in, an SMTP transaction, per pooled connection. Enough
+ * to keep every connection busy while other jobs wait on Redis and Postgres; few enough that the
+ * last of them is sent long before its claim (LEASE_MS) runs out, even on a slow server.
+ */
+const DELIVERIES_PER_CONNECTION = 10;
 
 interface Running {
   worker: Worker<DeliveryJob>;
@@ -23,14 +27,40 @@ interface Running {
   version: number;
 }
 
-function workerShape(destination: WorkerDestination): { concurrency: number; rate: number | null; shape: string } {
-  const connections =
-    destination.type === 'email'
-      ? ((destination.config as EmailConfig).maxConnections ?? DEFAULT_MAX_CONNECTIONS)
-      : WEBHOOK_CONCURRENCY;
-  const concurrency = destination.type === 'email' ? connections * JOBS_PER_CONNECTION : connections;
+interface WorkerShape {
+  concurrency: number;
+  rate: number | null;
+  /** Batches are taken apart into one job per delivery (see DeliveryQueueContext). */
+  splitBatches: boolean;
+  shape: string;
+}
+
+/**
+ * An email destination without a rate limit takes batches as they come: jobs of up to
+ * DELIVERIES_PER_JOB deliveries, as many at once as keep DELIVERIES_PER_CONNECTION per connection
+ * in flight. A rate-limited one (BullMQ's limiter counts jobs) and a webhook (one request per
+ * job, WEBHOOK_CONCURRENCY at once) work one delivery per job.
+ */
+function workerShape(destination: Pick<WorkerDestination, 'type' | 'config' | 'rateLimitPerSecond'>): WorkerShape {
   const rate = destination.rateLimitPerSecond;
-  return { concurrency, rate, shape: `${concurrency}/${rate ?? '-'}` };
+  let concurrency: number;
+  let splitBatches: boolean;
+  if (destination.type === 'email') {
+    const connections = (destination.config as EmailConfig).maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    splitBatches = rate !== null;
+    concurrency = splitBatches
+      ? connections * DELIVERIES_PER_CONNECTION
+      : Math.max(2, Math.ceil((connections * DELIVERIES_PER_CONNECTION) / DELIVERIES_PER_JOB));
+  } else {
+    splitBatches = true;
+    concurrency = WEBHOOK_CONCURRENCY;
+  }
+  return {
+    concurrency,
+    rate,
+    splitBatches,
+    shape: `${concurrency}/${rate ?? '-'}/${splitBatches ? 'split' : 'batch'}`,
+  };
 }
 
 /**
@@ -104,14 +134,14 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
       const version = destination.updatedAt.getTime();
       // A changed destination gets a new SMTP pool on its next message; the old pool is closed now.
       this.email.release(destination.id, version);
-      const { concurrency, rate, shape } = workerShape(destination);
+      const shape = workerShape(destination);
       const running = this.workers.get(destination.id);
-      if (running?.shape === shape) {
+      if (running?.shape === shape.shape) {
         running.version = version;
         continue;
       }
       if (running) await this.stop(destination.id);
-      this.start(destination.id, concurrency, rate, shape, version);
+      this.start(destination.id, shape, version);
     }
     for (const id of [...this.workers.keys()]) {
       if (!seen.has(id)) {
@@ -121,12 +151,16 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
     }
   }
 
-  private start(destinationId: string, concurrency: number, rate: number | null, shape: string, version: number): void {
+  private start(destinationId: string, { concurrency, rate, splitBatches, shape }: WorkerShape, version: number): void {
     const { prefix, connection } = bullOptions(this.config);
+    const context: DeliveryQueueContext = {
+      destinationId,
+      splitBatches,
+      pause: (ms) => this.queues.queueFor(destinationId).rateLimit(ms),
+    };
     const worker = new Worker<DeliveryJob>(
       deliveryQueueName(destinationId),
-      (job: Job<DeliveryJob>, token?: string) =>
-        this.processor.process(job, token, (ms) => this.queues.queueFor(destinationId).rateLimit(ms)),
+      (job: Job<DeliveryJob>, token?: string) => this.processor.process(job, token, context),
       {
         prefix,
         connection,

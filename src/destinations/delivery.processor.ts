@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
-import type { DeliveryJob } from '../queues/delivery-queues.service';
+import { DeliveryJob, deliveryIdsOf, DeliveryQueuesService, SingleDelivery } from '../queues/delivery-queues.service';
 import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
 import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
 import { isPlainEmail, type EmailConfig, type WebhookConfig } from './destination-config';
-import { backoffMs, LEASE_MS, MAX_ATTEMPTS, SendOutcome } from './delivery-policy';
+import { backoffMs, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
 import { buildEmail } from './email-message';
 import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
@@ -15,11 +15,28 @@ import { WebhookSender } from './webhook-sender';
 /** Lets the processor pause a whole destination queue (an HTTP 429 with Retry-After). */
 export type PauseQueue = (ms: number) => Promise<void>;
 
+/** What the processor needs to know about the queue a job came from. */
+export interface DeliveryQueueContext {
+  destinationId: string;
+  pause: PauseQueue;
+  /**
+   * BullMQ's limiter counts jobs, not emails: a rate-limited destination takes a batch apart into
+   * one job per delivery, which the limiter then spaces out.
+   */
+  splitBatches: boolean;
+}
+
 /** A claim held by someone else, or a retry not yet due: the job comes back a little after this. */
 const RECHECK_SLACK_MS = 500;
 
+/** One attempt's end, and when the delivery is due again if it failed transiently. */
+interface Attempted {
+  kind: SendOutcome['kind'];
+  retryAt?: number;
+}
+
 /**
- * One delivery job: claim the row in Postgres, decide, send, record. The row, not the job, is the
+ * Delivery jobs: claim the rows in Postgres, decide, send, record. The row, not the job, is the
  * truth: a duplicate job, a job that outlived a crash or one re-added by the sweeper finds the row
  * claimed or finished and does nothing.
  */
@@ -35,16 +52,27 @@ export class DeliveryProcessor {
     private readonly webhook: WebhookSender,
     private readonly links: UnsubscribeLinks,
     private readonly metrics: MetricsService,
+    private readonly queues: DeliveryQueuesService,
   ) {
     this.claims = new Batcher(async (ids) => {
-      const rows = await this.repository.claimMany(ids, LEASE_MS);
+      const rows = await this.repository.claimMany([...new Set(ids)], LEASE_MS);
       const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id));
+      // Two jobs holding the same delivery can ask for it in the same batch: the claim goes to
+      // one of them only, the other finds it claimed.
+      return ids.map((id) => {
+        const row = byId.get(id);
+        byId.delete(id);
+        return row;
+      });
     });
-    this.finishes = new Batcher(async (attempts) => {
-      const recorded = new Set(await this.repository.finishMany(attempts));
-      return attempts.map((a) => recorded.has(a.id));
-    });
+    this.finishes = new Batcher(
+      async (attempts) => {
+        const recorded = new Set(await this.repository.finishMany(attempts));
+        return attempts.map((a) => recorded.has(a.id));
+      },
+      100,
+      RECORD_WINDOW_MS,
+    );
   }
 
   private finish(
@@ -55,29 +83,87 @@ export class DeliveryProcessor {
     return this.finishes.call({ id: delivery.id, attempt: delivery.attempts, status, ...detail });
   }
 
-  async process(job: Job<DeliveryJob>, token: string | undefined, pause: PauseQueue): Promise<string> {
-    const { deliveryId } = job.data;
+  async process(job: Job<DeliveryJob>, token: string | undefined, context: DeliveryQueueContext): Promise<string> {
+    const ids = deliveryIdsOf(job.data);
+    if (!('deliveryIds' in job.data)) return this.processOne(job, token, ids[0] as string, context);
+    if (context.splitBatches) {
+      await this.queues.enqueueSingles(
+        context.destinationId,
+        ids.map((id) => ({ id })),
+      );
+      return `split into ${ids.length} jobs`;
+    }
+    return this.processBatch(ids, context);
+  }
+
+  /** A job of one delivery waits for its retry or recheck in the delayed set, as the same job. */
+  private async processOne(
+    job: Job<DeliveryJob>,
+    token: string | undefined,
+    deliveryId: string,
+    context: DeliveryQueueContext,
+  ): Promise<string> {
     const delivery = await this.claims.call(deliveryId);
-    if (!delivery) return this.unclaimable(job, token, deliveryId);
+    if (!delivery) {
+      const [recheck] = await this.rechecks([deliveryId]);
+      if (recheck?.at !== undefined) await this.delay(job, token, recheck.at);
+      return recheck ? `already ${recheck.status}` : 'gone';
+    }
+    const { kind, retryAt } = await this.deliver(delivery, context.pause);
+    if (retryAt !== undefined) await this.delay(job, token, retryAt);
+    return kind;
+  }
+
+  /**
+   * A job of several deliveries claims them in one statement and sends them side by side (the
+   * SMTP pool queues them for its connections). What must be tried again later gets a job of its
+   * own: the batch job itself completes.
+   */
+  private async processBatch(ids: string[], context: DeliveryQueueContext): Promise<string> {
+    const claimed = await Promise.all(ids.map((id) => this.claims.call(id)));
+    const deliveries = claimed.filter((delivery): delivery is ClaimedDelivery => delivery !== undefined);
+    const unclaimed = ids.filter((_, i) => claimed[i] === undefined);
+    const [rechecks, ...attempts] = await Promise.allSettled([
+      unclaimed.length > 0 ? this.rechecks(unclaimed) : Promise.resolve([]),
+      ...deliveries.map((delivery) => this.deliver(delivery, context.pause)),
+    ]);
+    const later: SingleDelivery[] = [];
+    if (rechecks.status === 'fulfilled') later.push(...rechecks.value.filter((r) => r.at !== undefined));
+    const kinds = new Map<string, number>();
+    attempts.forEach((attempt, i) => {
+      if (attempt.status !== 'fulfilled') return;
+      kinds.set(attempt.value.kind, (kinds.get(attempt.value.kind) ?? 0) + 1);
+      if (attempt.value.retryAt !== undefined) later.push({ id: deliveries[i]!.id, at: attempt.value.retryAt });
+    });
+    await this.queues.enqueueSingles(context.destinationId, later);
+    // A delivery whose outcome could not be read or written stays claimed; when the claim
+    // expires, the sweeper puts it back on the queue. Failing the job says so in BullMQ.
+    const failure = [rechecks, ...attempts].find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    return [...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'nothing to send';
+  }
+
+  /** Why rows could not be claimed decides whether, and when, to look at them again. */
+  private async rechecks(deliveryIds: string[]): Promise<(SingleDelivery & { status: string })[]> {
+    const states = await this.repository.states(deliveryIds);
+    return states.map((state) => {
+      const until =
+        state.status === 'sending' ? state.claimedUntil : state.status === 'failed' ? state.nextAttemptAt : null;
+      const due = state.status === 'queued' || until !== null;
+      const at = due ? (until?.getTime() ?? Date.now()) + RECHECK_SLACK_MS : undefined;
+      return { id: state.id, status: state.status, at };
+    });
+  }
+
+  /** One attempt of a claimed delivery, its outcome recorded. */
+  private async deliver(delivery: ClaimedDelivery, pause: PauseQueue): Promise<Attempted> {
     const started = performance.now();
     const outcome = await this.attempt(delivery);
     this.metrics.deliveryDuration.observe(
       { type: delivery.destinationType, outcome: outcome.kind },
       (performance.now() - started) / 1000,
     );
-    return this.record(job, token, delivery, outcome, pause);
-  }
-
-  /** Why the row could not be claimed decides what becomes of the job. */
-  private async unclaimable(job: Job<DeliveryJob>, token: string | undefined, deliveryId: string): Promise<string> {
-    const state = await this.repository.state(deliveryId);
-    if (!state) return 'gone';
-    const until =
-      state.status === 'sending' ? state.claimedUntil : state.status === 'failed' ? state.nextAttemptAt : null;
-    if (state.status === 'queued' || until) {
-      await this.delay(job, token, (until?.getTime() ?? Date.now()) + RECHECK_SLACK_MS);
-    }
-    return `already ${state.status}`;
+    return this.record(delivery, outcome, pause);
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<SendOutcome> {
@@ -108,15 +194,10 @@ export class DeliveryProcessor {
     return this.email.send(delivery.destinationId, delivery.destinationVersion, config, message);
   }
 
-  private async record(
-    job: Job<DeliveryJob>,
-    token: string | undefined,
-    delivery: ClaimedDelivery,
-    outcome: SendOutcome,
-    pause: PauseQueue,
-  ): Promise<string> {
+  private async record(delivery: ClaimedDelivery, outcome: SendOutcome, pause: PauseQueue): Promise<Attempted> {
     const { id, attempts } = delivery;
     let recorded: boolean;
+    let retryAt: number | undefined;
     switch (outcome.kind) {
       case 'sent':
         recorded = await this.finish(delivery, 'sent', { providerMessageId: outcome.providerMessageId });
@@ -136,11 +217,11 @@ export class DeliveryProcessor {
           break;
         }
         const wait = outcome.retryAfterMs ?? backoffMs(attempts);
-        const retryAt = new Date(Date.now() + wait);
-        recorded = await this.repository.retryLater(id, attempts, outcome.error, retryAt);
+        const at = new Date(Date.now() + wait);
+        recorded = await this.repository.retryLater(id, attempts, outcome.error, at);
         if (!recorded) break;
         if (outcome.retryAfterMs !== undefined) await pause(outcome.retryAfterMs);
-        await this.delay(job, token, retryAt.getTime());
+        retryAt = at.getTime();
         break;
       }
     }
@@ -148,7 +229,7 @@ export class DeliveryProcessor {
       // Our claim expired and another attempt took over; that attempt records the outcome.
       this.logger.warn(`delivery ${id}: attempt ${attempts} ended (${outcome.kind}) after its claim was taken over`);
     }
-    return outcome.kind;
+    return { kind: outcome.kind, retryAt };
   }
 
   /** Puts the job back in the delayed set until `at` (BullMQ's documented way to delay an active job). */

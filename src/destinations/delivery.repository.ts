@@ -27,6 +27,7 @@ export interface ClaimedDelivery {
 }
 
 export interface DeliveryState {
+  id: string;
   status: DeliveryStatus;
   claimedUntil: Date | null;
   nextAttemptAt: Date | null;
@@ -96,11 +97,11 @@ export class DeliveryRepository {
       ) address ON true`;
   }
 
-  async state(deliveryId: string): Promise<DeliveryState | undefined> {
-    const rows = await this.prisma.$queryRaw<DeliveryState[]>`
-      SELECT status::text AS status, claimed_until AS "claimedUntil", next_attempt_at AS "nextAttemptAt"
-      FROM deliveries WHERE id = ${deliveryId}::uuid`;
-    return rows[0];
+  /** Where deliveries that could not be claimed stand; a deleted one is missing from the answer. */
+  async states(deliveryIds: string[]): Promise<DeliveryState[]> {
+    return this.prisma.$queryRaw<DeliveryState[]>`
+      SELECT id, status::text AS status, claimed_until AS "claimedUntil", next_attempt_at AS "nextAttemptAt"
+      FROM deliveries WHERE id = ANY(${deliveryIds}::uuid[])`;
   }
 
   /**

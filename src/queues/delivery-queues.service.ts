@@ -1,23 +1,58 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { createHash } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { bullOptions } from './queue-connection';
 import { deliveryQueueName } from './queue-names';
 
-/** Payload of a job on a `deliver-<destinationId>` queue: ids only; the worker reloads the rest. */
-export interface DeliveryJob {
-  deliveryId: string;
-}
+/**
+ * Payload of a job on a `deliver-<destinationId>` queue: ids only; the worker reloads the rest.
+ * One delivery (job id = delivery id) or several enqueued together (a batch): the per-job cost of
+ * BullMQ is paid once for the batch instead of once per email.
+ */
+export type DeliveryJob = { deliveryId: string } | { deliveryIds: string[] };
 
 export interface DeliveryRef {
   id: string;
   destinationId: string;
 }
 
+/** A delivery to put on its queue alone, no earlier than `at` (epoch ms) when given. */
+export interface SingleDelivery {
+  id: string;
+  at?: number;
+}
+
+/**
+ * Deliveries of one destination enqueued together go in jobs of at most this many. Together with
+ * the worker's job concurrency it bounds how many claims are held while waiting for an SMTP
+ * connection (see delivery-workers.service.ts).
+ */
+export const DELIVERIES_PER_JOB = 10;
+
+export function deliveryIdsOf(job: DeliveryJob): string[] {
+  return 'deliveryIds' in job ? job.deliveryIds : [job.deliveryId];
+}
+
+/**
+ * A single delivery's job id is the delivery id (the sweeper looks jobs up by it); a batch's is
+ * derived from its ids, so enqueueing the same batch twice adds it once.
+ */
+export function deliveryJobId(ids: string[]): string {
+  if (ids.length === 1) return ids[0] as string;
+  return `batch-${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}`;
+}
+
+function jobFor(ids: string[]): { name: string; data: DeliveryJob; opts: { jobId: string } } {
+  const data: DeliveryJob = ids.length === 1 ? { deliveryId: ids[0] as string } : { deliveryIds: ids };
+  return { name: 'deliver', data, opts: { jobId: deliveryJobId(ids) } };
+}
+
 /**
  * Producer side of the per-destination delivery queues. BullMQ's rate limiter works per queue, so
  * each destination gets its own queue: a slow or failing destination never stalls another.
- * Jobs are idempotent by their id (the delivery id), so enqueueing twice is harmless.
+ * Jobs are idempotent by their id, so enqueueing twice is harmless; the claim in Postgres keeps a
+ * delivery that ends up in two jobs from being sent twice.
  */
 @Injectable()
 export class DeliveryQueuesService implements OnModuleDestroy {
@@ -35,17 +70,37 @@ export class DeliveryQueuesService implements OnModuleDestroy {
     return queue;
   }
 
+  /** Deliveries written together: one job per DELIVERIES_PER_JOB of the same destination. */
   async enqueue(deliveries: DeliveryRef[]): Promise<void> {
     const byDestination = new Map<string, string[]>();
     for (const delivery of deliveries) {
-      byDestination.set(delivery.destinationId, [...(byDestination.get(delivery.destinationId) ?? []), delivery.id]);
+      let ids = byDestination.get(delivery.destinationId);
+      if (!ids) byDestination.set(delivery.destinationId, (ids = []));
+      ids.push(delivery.id);
     }
     await Promise.all(
-      [...byDestination].map(([destinationId, ids]) =>
-        this.queueFor(destinationId).addBulk(
-          ids.map((deliveryId) => ({ name: 'deliver', data: { deliveryId }, opts: { jobId: deliveryId } })),
-        ),
-      ),
+      [...byDestination].map(([destinationId, ids]) => {
+        const jobs = [];
+        for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB)
+          jobs.push(jobFor(ids.slice(i, i + DELIVERIES_PER_JOB)));
+        return this.queueFor(destinationId).addBulk(jobs);
+      }),
+    );
+  }
+
+  /**
+   * One job per delivery (retries, rechecks, deliveries the sweeper found, a batch split up for a
+   * rate-limited destination), each with its delivery id as job id: a delivery that already has
+   * a waiting or delayed job of its own keeps that one.
+   */
+  async enqueueSingles(destinationId: string, deliveries: SingleDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const now = Date.now();
+    await this.queueFor(destinationId).addBulk(
+      deliveries.map(({ id, at }) => {
+        const job = jobFor([id]);
+        return { ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } };
+      }),
     );
   }
 

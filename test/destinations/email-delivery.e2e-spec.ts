@@ -1,3 +1,4 @@
+import { DeliveryQueuesService, deliveryJobId, DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { destinationsApi } from './support/api';
@@ -229,6 +230,59 @@ describe('email destinations (SMTP on loopback)', () => {
     expect(span).toBeGreaterThanOrEqual(2_200);
     expect(((count - 1) / span) * 1000).toBeLessThanOrEqual(4 * 1.1);
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1_000).length).toBeLessThanOrEqual(4 + 2);
+  });
+
+  /** Deliveries written for `count` new members without enqueueing them (the test does, at once). */
+  async function members(audienceId: string, prefix: string, count: number): Promise<DeliveryRef[]> {
+    const refs: DeliveryRef[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = await seed.profile(ws.workspaceId, { email: `${prefix}${i}@example.test`, name: `${prefix}${i}` });
+      refs.push(...(await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date())).deliveries);
+    }
+    return refs;
+  }
+
+  it('sends deliveries enqueued together in batched jobs exactly once, even when enqueued twice', async () => {
+    const { audienceId, destinationId } = await audienceWithDestination('batched');
+    await api.connect(audienceId, destinationId);
+    const refs = await members(audienceId, 'batched', 25);
+    await seed.enqueue(refs);
+    // The same deliveries again, grouped into other jobs: the claims keep them to one email each.
+    await seed.enqueue([...refs].reverse());
+    const queue = app.personae.app.get(DeliveryQueuesService).queueFor(destinationId);
+    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === 25, { what: 'batched emails' });
+    // A job that found a delivery claimed by the other job looks again when that claim would
+    // expire, in a delayed job of its own: run those now; they find the rows sent.
+    const idle = async () => {
+      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    };
+    await waitFor(idle, { what: 'no job waiting or active' });
+    const rechecks = await queue.getDelayed();
+    expect(rechecks.every((job) => 'deliveryId' in job.data && job.id === job.data.deliveryId)).toBe(true);
+    await Promise.all(rechecks.map((job) => job.promote()));
+    await waitFor(async () => (await idle()) && (await queue.getDelayedCount()) === 0, { what: 'rechecks done' });
+    for (let i = 0; i < 25; i++) expect(smtp.to(`batched${i}@example.test`)).toHaveLength(1);
+    const first = await queue.getJob(deliveryJobId(refs.slice(0, 10).map((r) => r.id)));
+    expect(first?.data).toEqual({ deliveryIds: refs.slice(0, 10).map((r) => r.id) });
+    const rows = await seed.deliveries(destinationId);
+    expect(rows.every((row) => row.status === 'sent' && row.attempts === 1)).toBe(true);
+  });
+
+  it('spaces out a batch for a rate-limited destination', async () => {
+    const { audienceId, destinationId } = await audienceWithDestination('spaced', TEMPLATE, 4);
+    await api.connect(audienceId, destinationId);
+    const count = 12;
+    await seed.enqueue(await members(audienceId, 'spaced', count));
+    const mine = () => smtp.accepted.filter((m) => m.to[0]?.startsWith('spaced'));
+    await waitFor(() => mine().length === count, { what: 'all rate-limited emails', timeoutMs: 20_000 });
+    const times = mine().map((m) => m.receivedAt);
+    // As for deliveries enqueued one by one (above): one every 250 ms, not a batch at once.
+    const span = Math.max(...times) - Math.min(...times);
+    expect(span).toBeGreaterThanOrEqual(2_200);
+    expect(((count - 1) / span) * 1000).toBeLessThanOrEqual(4 * 1.1);
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1_000).length).toBeLessThanOrEqual(4 + 2);
+    expect(smtp.accepted.filter((m) => m.to[0]?.startsWith('spaced'))).toHaveLength(count);
   });
 
   it('stops mailing an address unsubscribed by one-click POST', async () => {

@@ -1,3 +1,4 @@
+import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { createWorkspace, startTestApp, testEnvironment, TestApp, WorkspaceCredentials } from '../support/app';
 import { runTs, Running } from '../support/processes';
 import { waitFor } from '../support/wait-for';
@@ -9,9 +10,14 @@ const RECIPIENTS = 30;
 
 /**
  * The worker process is SIGKILLed while messages are in the middle of their SMTP transaction, then
- * started again: every due email must reach the server exactly once.
+ * started again: every due email must reach the server exactly once. Deliveries enqueued one by one
+ * (a job each, as the engine enqueues single entries) and all at once (jobs of several deliveries,
+ * as a backfill or a big audience change enqueues them).
  */
-describe('a delivery worker killed mid-batch', () => {
+describe.each([
+  ['enqueued one by one', false],
+  ['enqueued together in batched jobs', true],
+])('a delivery worker killed mid-batch, deliveries %s', (_how, together) => {
   let smtp: SmtpTestServer;
   let app: TestApp;
   let seed: Seed;
@@ -58,10 +64,14 @@ describe('a delivery worker killed mid-batch', () => {
       maxConnections: 2,
     });
     await api.connect(audienceId, destinationId);
+    const refs: DeliveryRef[] = [];
     for (let i = 0; i < RECIPIENTS; i++) {
       const p = await seed.profile(ws.workspaceId, { email: `crash${i}@example.test`, name: `C${i}` });
-      await seed.enter(ws.workspaceId, audienceId, p);
+      if (together)
+        refs.push(...(await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date())).deliveries);
+      else await seed.enter(ws.workspaceId, audienceId, p);
     }
+    await seed.enqueue(refs);
 
     const first = startWorker();
     await waitFor(() => first.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
