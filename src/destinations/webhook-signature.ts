@@ -7,7 +7,7 @@ export function signWebhook(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** What a receiver runs on the raw body, before parsing it (see docs/destinations.md). */
+/** What a receiver runs on the raw body, before parsing it (see the README, Destinations). */
 export function verifyWebhook(secret: string, body: string | Buffer, header: string | undefined): boolean {
   if (!header) return false;
   const expected = Buffer.from(signWebhook(secret, body));

@@ -1,7 +1,7 @@
 /**
  * The meaning of a funnel report in plain TypeScript over in-memory data: the specification the
  * SQL (funnel-sql.ts) is held to by test/funnels/funnel-differential.e2e-spec.ts. It favours being
- * obviously right over being fast. docs/funnels.md states the same rules for people:
+ * obviously right over being fast. the README (Funnels) states the same rules for people:
  *
  * - Scope: track events, stamped at or before `now`, of live profiles (merged-away profiles own
  *   no events; their events were moved to the survivor).
