@@ -9,7 +9,6 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: AUDIENCE_DIFF_RUNS=200 (each run is one dataset and AUDIENCE_DIFF_ASTS definitions).
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
@@ -18,7 +17,7 @@ import { printAudience } from '../../src/audiences/language/audience-printer';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
 import { EvaluatorData, evaluateAudience } from '../../src/audiences/language/reference-evaluator';
 import { AstPools, audienceArbitrary } from '../../src/audiences/language/testing/audience-arbitrary';
-import { TestDatabase, createTestDatabase } from '../support/database';
+import { createTestPrisma, TestPrisma } from '../support/database';
 
 const RUNS = Number(process.env.AUDIENCE_DIFF_RUNS ?? 40);
 const ASTS_PER_RUN = Number(process.env.AUDIENCE_DIFF_ASTS ?? 25);
@@ -189,18 +188,15 @@ const pools: AstPools = {
 };
 
 describe('audience compiler vs reference evaluator', () => {
-  let database: TestDatabase;
+  let testPrisma: TestPrisma;
   let prisma: PrismaClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
+    testPrisma = await createTestPrisma();
+    prisma = testPrisma.prisma;
   });
 
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.drop();
-  });
+  afterAll(() => testPrisma?.close());
 
   async function insert(data: Dataset): Promise<string> {
     const workspaceId = randomUUID();

@@ -9,7 +9,6 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: FUNNEL_DIFF_RUNS=100 (each run is one dataset and FUNNEL_DIFF_FUNNELS funnels).
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../../src/generated/prisma/client';
@@ -18,7 +17,7 @@ import { ReferenceData, referenceFunnel } from '../../src/funnels/funnel-referen
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery } from '../../src/funnels/funnel-spec';
 import { funnelReportSql } from '../../src/funnels/funnel-sql';
 import { RawFunnelRow, readFunnelRows } from '../../src/funnels/funnels.repository';
-import { TestDatabase, createTestDatabase } from '../support/database';
+import { createTestPrisma, TestPrisma } from '../support/database';
 
 const RUNS = Number(process.env.FUNNEL_DIFF_RUNS ?? 30);
 const FUNNELS_PER_RUN = Number(process.env.FUNNEL_DIFF_FUNNELS ?? 15);
@@ -122,18 +121,15 @@ type GeneratedFunnel = typeof funnelArb extends fc.Arbitrary<infer T> ? T : neve
 let nextEventId = 1;
 
 describe('funnel SQL vs reference implementation', () => {
-  let database: TestDatabase;
+  let testPrisma: TestPrisma;
   let prisma: PrismaClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
+    testPrisma = await createTestPrisma();
+    prisma = testPrisma.prisma;
   });
 
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.drop();
-  });
+  afterAll(() => testPrisma?.close());
 
   async function insert(workspaceId: string, data: ReferenceData): Promise<void> {
     await prisma.$executeRaw`INSERT INTO workspaces (id, name) VALUES (${workspaceId}::uuid, 'funnel differential')`;

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { migrate } from '../../src/database/migrator';
+import { PrismaClient } from '../../src/generated/prisma/client';
 
 /** Server that test databases are created on; the harness connects to its `postgres` database. */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -44,4 +46,24 @@ export async function createTestDatabase(prefix?: string): Promise<TestDatabase>
   const database = await createEmptyDatabase(prefix);
   await migrate(database.url);
   return database;
+}
+
+export interface TestPrisma {
+  database: TestDatabase;
+  prisma: PrismaClient;
+  close(): Promise<void>;
+}
+
+/** A migrated database of its own with a Prisma client on it, for tests that query without the app. */
+export async function createTestPrisma(): Promise<TestPrisma> {
+  const database = await createTestDatabase();
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
+  return {
+    database,
+    prisma,
+    close: async () => {
+      await prisma.$disconnect();
+      await database.drop();
+    },
+  };
 }
