@@ -26,10 +26,7 @@ export class AudienceSchedulesService implements OnApplicationBootstrap, OnModul
   constructor(
     @InjectQueue(QueueName.Compute) private readonly computeQueue: Queue<ComputeAudienceJob>,
     private readonly repository: MembershipRepository,
-  ) {
-    // Connection errors surface as failed calls (and retries) below; without a listener BullMQ prints each one.
-    computeQueue.on('error', (error) => this.logger.debug(`compute queue: ${error.message}`));
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     // In the background: a worker must start (and serve health checks) even while Redis is down.

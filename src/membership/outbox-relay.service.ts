@@ -36,10 +36,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
   constructor(
     private readonly repository: MembershipRepository,
     @InjectQueue(QueueName.Evaluate) private readonly evaluateQueue: Queue<EvaluateProfileJob>,
-  ) {
-    // Connection errors surface as failed enqueues below; without a listener BullMQ prints each one.
-    evaluateQueue.on('error', (error) => this.logger.debug(`evaluate queue: ${error.message}`));
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     this.loop = this.run();
