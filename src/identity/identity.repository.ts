@@ -79,7 +79,7 @@ export class IdentityRepository {
     if (profileIds.length === 0) return [];
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM profiles
-      WHERE id = ANY(${profileIds}::uuid[]) AND (workspace_id = ${workspaceId}::uuid) IS TRUE AND merged_into_id IS NULL
+      WHERE id = ANY(${profileIds}::uuid[]) AND (workspace_id = ${workspaceId}::uuid AND merged_into_id IS NULL) IS TRUE
       ORDER BY id FOR UPDATE`;
     return rows.map((row) => row.id);
   }

@@ -120,11 +120,12 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
   const ws = write.workspaceId;
   return Prisma.sql`
       WITH locked AS (
-        -- Primary-key probes only: "(…) IS TRUE" filters like "=" but cannot drive an index, which
-        -- with stale statistics the planner would use to scan every profile of the workspace.
+        -- Primary-key probes only: "(…) IS TRUE" filters like the condition inside but cannot drive
+        -- an index, which with stale statistics the planner would otherwise use to scan every
+        -- profile of the workspace (or every unmerged one, through the merged_into_id index).
         SELECT id, last_seen_at FROM profiles
-        WHERE id = ANY(${write.existingProfileIds}::uuid[]) AND (workspace_id = ${ws}::uuid) IS TRUE
-          AND merged_into_id IS NULL
+        WHERE id = ANY(${write.existingProfileIds}::uuid[])
+          AND (workspace_id = ${ws}::uuid AND merged_into_id IS NULL) IS TRUE
         ORDER BY id FOR NO KEY UPDATE
       ),
       new_profiles AS (
