@@ -1,5 +1,12 @@
+import fc from 'fast-check';
 import { Identifier } from './identifiers';
-import { KnownIdentity, KnownProfile, PlannedMessage, planResolution } from './identity-planner';
+import {
+  KnownIdentity,
+  KnownProfile,
+  PlannedMessage,
+  planResolution,
+  profilesNeedingDetails,
+} from './identity-planner';
 import { DEFAULT_IDENTITY_SETTINGS, identitySettingsFrom } from './identity-settings';
 
 const at = new Date('2024-01-01T00:00:00Z');
@@ -119,6 +126,106 @@ describe('planResolution', () => {
       counter(),
     );
     expect(fresh.newIdentities.map((i) => i.type)).toEqual(['user_id', 'anonymous_id']);
+  });
+});
+
+describe('profilesNeedingDetails', () => {
+  const p = existing('p', '2023-01-01', [user('u'), anon('a')]);
+  const q = existing('q', '2023-02-01', [anon('b')]);
+  const identities = [...p.identities, ...q.identities];
+
+  it('needs none for messages whose identifiers all belong to one profile', () => {
+    expect(profilesNeedingDetails([message(user('u'), anon('a')), message(anon('b'))], identities)).toEqual([]);
+  });
+
+  it('needs the owners of a message that could merge them or add an identifier', () => {
+    expect(profilesNeedingDetails([message(user('u'), anon('b'))], identities).sort()).toEqual(['p', 'q']);
+    expect(profilesNeedingDetails([message(anon('b'), user('new'))], identities)).toEqual(['q']);
+    const alias = { identity: { identifiers: [anon('b')], previousId: 'u' }, timestamp: at };
+    expect(profilesNeedingDetails([alias], identities).sort()).toEqual(['p', 'q']);
+  });
+
+  it('refuses to plan a merge with a profile whose details were not read', () => {
+    expect(() =>
+      planResolution([message(user('u'), anon('b'))], identities, [p.profile], DEFAULT_IDENTITY_SETTINGS, counter()),
+    ).toThrow('the details of profile q were not read');
+  });
+
+  it('plans exactly as with every profile read (randomized)', () => {
+    const values = ['1', '2', '3', '4'];
+    const identifierArb = fc.record({
+      type: fc.constantFrom('user_id', 'anonymous_id', 'email'),
+      value: fc.constantFrom(...values),
+    });
+    const profileArb = fc.record({
+      createdAt: fc.integer({ min: 0, max: 1_000 }),
+      lastSeenAt: fc.integer({ min: 0, max: 1_000 }),
+      mergeCount: fc.integer({ min: 0, max: 3 }),
+      owns: fc.uniqueArray(identifierArb, { minLength: 1, maxLength: 3, selector: (i) => `${i.type}:${i.value}` }),
+    });
+    const messageArb = fc.record({
+      identifiers: fc.uniqueArray(identifierArb, {
+        minLength: 1,
+        maxLength: 3,
+        selector: (i) => `${i.type}:${i.value}`,
+      }),
+      previousId: fc.option(fc.constantFrom(...values), { nil: undefined }),
+      time: fc.integer({ min: 0, max: 2_000 }),
+    });
+    const settingsArb = fc.record({
+      userLimit: fc.integer({ min: 1, max: 2 }),
+      maxMerges: fc.integer({ min: 0, max: 4 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(profileArb, { maxLength: 4 }),
+        fc.array(messageArb, { minLength: 1, maxLength: 8 }),
+        settingsArb,
+        (raw, rawMessages, s) => {
+          const owned = new Set<string>();
+          const known: KnownIdentity[] = [];
+          const profiles: KnownProfile[] = raw.map((r, index) => {
+            const id = `p${index}`;
+            const owns = r.owns.filter((i) => !owned.has(`${i.type}:${i.value}`));
+            for (const i of owns) {
+              owned.add(`${i.type}:${i.value}`);
+              known.push({ ...i, profileId: id });
+            }
+            return {
+              id,
+              createdAt: new Date(r.createdAt),
+              lastSeenAt: new Date(r.lastSeenAt),
+              mergeCount: r.mergeCount,
+              limited: owns.filter((i) => i.type === 'user_id'),
+            };
+          });
+          const settings = {
+            ...DEFAULT_IDENTITY_SETTINGS,
+            limits: { user_id: s.userLimit },
+            maxMergesPerProfile: s.maxMerges,
+          };
+          const messages: PlannedMessage[] = rawMessages.map((m) => ({
+            identity:
+              m.previousId === undefined
+                ? { identifiers: m.identifiers }
+                : { identifiers: m.identifiers, previousId: m.previousId },
+            timestamp: new Date(m.time),
+          }));
+          const live = profiles.filter((profile) => known.some((i) => i.profileId === profile.id));
+          const needed = new Set(profilesNeedingDetails(messages, known));
+          const full = planResolution(messages, known, live, settings, counter());
+          const lazy = planResolution(
+            messages,
+            known,
+            live.filter((profile) => needed.has(profile.id)),
+            settings,
+            counter(),
+          );
+          expect(lazy).toEqual(full);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ANONYMOUS_ID, Identifier, identifierKey, SubjectIdentifiers, USER_ID } from './identifiers';
+import { ANONYMOUS_ID, Identifier, identifierKey, lookupCandidates, SubjectIdentifiers, USER_ID } from './identifiers';
 import { IdentitySettings } from './identity-settings';
 
 /** A profile that owns at least one identifier of the batch. */
@@ -54,6 +54,8 @@ export interface ResolutionPlan {
 interface ProfileNode {
   id: string;
   isNew: boolean;
+  /** False for an existing profile whose details (age, limited identities, …) were not read. */
+  detailed: boolean;
   /** Age order: the oldest profile survives a merge. */
   rank: number;
   lastSeen: number;
@@ -67,8 +69,30 @@ interface ProfileNode {
 const NEW_RANK_BASE = 9e15;
 
 /**
+ * The existing profiles whose details the plan may consult: every owner of a message that could
+ * merge profiles or give one a new identifier (its identifiers have several owners, or one nobody
+ * owns yet, or it is an alias). A message whose identifiers all belong to one profile only points
+ * at it, which is what nearly every message of a known person does, so its details need no read.
+ */
+export function profilesNeedingDetails(messages: PlannedMessage[], known: KnownIdentity[]): string[] {
+  const owners = new Map(known.map((identity) => [identifierKey(identity), identity.profileId]));
+  const needed = new Set<string>();
+  for (const { identity } of messages) {
+    const owning = new Set<string>();
+    for (const candidate of lookupCandidates(identity)) {
+      const owner = owners.get(identifierKey(candidate));
+      if (owner !== undefined) owning.add(owner);
+    }
+    const unowned = identity.identifiers.some((i) => !owners.has(identifierKey(i)));
+    if (owning.size > 1 || unowned || identity.previousId !== undefined) for (const id of owning) needed.add(id);
+  }
+  return [...needed];
+}
+
+/**
  * Resolves the messages of a batch, in order, to profiles: the pure half of identity resolution.
- * It sees the existing identities the batch's identifiers match, and decides which profiles to
+ * It sees the existing identities the batch's identifiers match (with the details of at least the
+ * profiles `profilesNeedingDetails` names), and decides which profiles to
  * create, which identities to add, and which merges to perform, applying Segment-style merge
  * protection (per-type limits, merge cap). The database half applies the plan.
  */
@@ -101,6 +125,7 @@ class ResolutionPlanner {
       const node: ProfileNode = {
         id: profile.id,
         isNew: false,
+        detailed: true,
         rank: profile.createdAt.getTime(),
         lastSeen: profile.lastSeenAt.getTime(),
         mergeCount: profile.mergeCount,
@@ -110,7 +135,8 @@ class ResolutionPlanner {
       this.nodes.set(profile.id, node);
     }
     for (const identity of known) {
-      if (this.nodes.has(identity.profileId)) this.owners.set(identifierKey(identity), identity.profileId);
+      if (!this.nodes.has(identity.profileId)) this.nodes.set(identity.profileId, undetailedNode(identity.profileId));
+      this.owners.set(identifierKey(identity), identity.profileId);
     }
   }
 
@@ -133,6 +159,10 @@ class ResolutionPlanner {
     const identifiers = this.withPreviousId(message.identity);
     const owners = this.ownersOf(identifiers);
     const unowned = identifiers.filter((i) => !this.owners.has(identifierKey(i)));
+    if (owners.length > 1 || unowned.length > 0) {
+      const blind = owners.find((owner) => !owner.detailed);
+      if (blind) throw new Error(`identity planner: the details of profile ${blind.id} were not read`);
+    }
 
     let target: ProfileNode;
     const [only] = owners;
@@ -248,6 +278,7 @@ class ResolutionPlanner {
     const node: ProfileNode = {
       id: this.newId(),
       isNew: true,
+      detailed: true,
       rank: NEW_RANK_BASE + this.created,
       lastSeen: 0,
       mergeCount: 0,
@@ -268,4 +299,9 @@ class ResolutionPlanner {
     while (current.mergedInto !== undefined) current = this.node(current.mergedInto);
     return current.id;
   }
+}
+
+/** An existing profile known only by id: enough for messages that merely point at it. */
+function undetailedNode(id: string): ProfileNode {
+  return { id, isNew: false, detailed: false, rank: 0, lastSeen: 0, mergeCount: 0, values: new Map() };
 }

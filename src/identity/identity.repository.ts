@@ -22,50 +22,52 @@ export class IdentityRepository {
     return workspace?.settings ?? {};
   }
 
-  /** The existing identities among `identifiers`, with their profiles and limited-type identities. */
-  async findKnown(
-    workspaceId: string,
-    identifiers: Identifier[],
-    limitedTypes: string[],
-  ): Promise<{ identities: KnownIdentity[]; profiles: KnownProfile[] }> {
-    if (identifiers.length === 0) return { identities: [], profiles: [] };
-    // Straight on the pool (this read runs for every tracking request), as two JSON arrays: one
-    // row per identity with its profile repeated cost more to send and parse than the query.
-    const [row] = await this.prisma.query<{ identities: KnownIdentityTuple[]; profiles: KnownProfileTuple[] }>(
+  /** The existing identities among `identifiers`, with the profile owning each. */
+  async findIdentities(workspaceId: string, identifiers: Identifier[]): Promise<KnownIdentity[]> {
+    if (identifiers.length === 0) return [];
+    // Straight on the pool: this read runs for every tracking request. One JSON array comes back:
+    // rows cost more to send and parse than the query.
+    const [row] = await this.prisma.query<{ identities: KnownIdentityTuple[] }>(
       Prisma.sql`
-      WITH found AS MATERIALIZED (
-        SELECT i.type, i.value, i.profile_id
-        FROM unnest(${identifiers.map((i) => i.type)}::text[], ${identifiers.map((i) => i.value)}::text[]) AS w(type, value)
-        -- One index probe per identifier even when statistics are stale (a young table looks empty,
-        -- and a hash join over all identities of the workspace costs 10x more, growing with it).
-        -- OFFSET 0 keeps the planner from flattening the LATERAL subquery into such a join.
-        CROSS JOIN LATERAL (
-          SELECT x.type, x.value, x.profile_id FROM identities x
-          WHERE x.workspace_id = ${workspaceId}::uuid AND x.type = w.type AND x.value = w.value
-          OFFSET 0
-        ) AS i
-      )
-      SELECT
-        (SELECT COALESCE(jsonb_agg(jsonb_build_array(f.type, f.value, f.profile_id)), '[]') FROM found f) AS identities,
-        (SELECT COALESCE(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_seen_at, p.merge_count,
-                  COALESCE((SELECT jsonb_agg(jsonb_build_object('type', l.type, 'value', l.value))
-                            FROM identities l WHERE l.profile_id = p.id AND l.type = ANY(${limitedTypes}::text[])), '[]'))), '[]')
-         FROM (SELECT DISTINCT profile_id FROM found) AS d
-         CROSS JOIN LATERAL (
-           SELECT id, created_at, last_seen_at, merge_count FROM profiles WHERE id = d.profile_id OFFSET 0
-         ) AS p) AS profiles`,
-      'identity_find_known',
+      SELECT COALESCE(jsonb_agg(jsonb_build_array(i.type, i.value, i.profile_id)), '[]') AS identities
+      FROM unnest(${identifiers.map((i) => i.type)}::text[], ${identifiers.map((i) => i.value)}::text[]) AS w(type, value)
+      -- One index probe per identifier even when statistics are stale (a young table looks empty,
+      -- and a hash join over all identities of the workspace costs 10x more, growing with it).
+      -- OFFSET 0 keeps the planner from flattening the LATERAL subquery into such a join.
+      CROSS JOIN LATERAL (
+        SELECT x.type, x.value, x.profile_id FROM identities x
+        WHERE x.workspace_id = ${workspaceId}::uuid AND x.type = w.type AND x.value = w.value
+        OFFSET 0
+      ) AS i`,
+      'identity_find_identities',
     );
-    return {
-      identities: (row?.identities ?? []).map(([type, value, profileId]) => ({ type, value, profileId })),
-      profiles: (row?.profiles ?? []).map(([id, createdAt, lastSeenAt, mergeCount, limited]) => ({
-        id,
-        createdAt: new Date(createdAt),
-        lastSeenAt: new Date(lastSeenAt),
-        mergeCount,
-        limited,
-      })),
-    };
+    return (row?.identities ?? []).map(([type, value, profileId]) => ({ type, value, profileId }));
+  }
+
+  /** What planning a merge or a new identity needs to know of these profiles (the live ones). */
+  async findProfiles(workspaceId: string, profileIds: string[], limitedTypes: string[]): Promise<KnownProfile[]> {
+    if (profileIds.length === 0) return [];
+    const [row] = await this.prisma.query<{ profiles: KnownProfileTuple[] }>(
+      Prisma.sql`
+      SELECT COALESCE(jsonb_agg(jsonb_build_array(p.id, p.created_at, p.last_seen_at, p.merge_count,
+               COALESCE((SELECT jsonb_agg(jsonb_build_object('type', l.type, 'value', l.value))
+                         FROM identities l WHERE l.profile_id = p.id AND l.type = ANY(${limitedTypes}::text[])), '[]'))), '[]')
+             AS profiles
+      FROM unnest(${profileIds}::uuid[]) AS d(id)
+      CROSS JOIN LATERAL (
+        SELECT id, created_at, last_seen_at, merge_count FROM profiles
+        WHERE id = d.id AND (workspace_id = ${workspaceId}::uuid AND merged_into_id IS NULL) IS TRUE
+        OFFSET 0
+      ) AS p`,
+      'identity_find_profiles',
+    );
+    return (row?.profiles ?? []).map(([id, createdAt, lastSeenAt, mergeCount, limited]) => ({
+      id,
+      createdAt: new Date(createdAt),
+      lastSeenAt: new Date(lastSeenAt),
+      mergeCount,
+      limited,
+    }));
   }
 
   /**

@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Identifier, identifierKey, lookupCandidates } from './identifiers';
 import { IdentityClaims } from './identity-claims';
 import { IdentityConflictError } from './identity.errors';
-import { KnownProfile, PlannedMessage, planResolution, ResolutionPlan } from './identity-planner';
+import {
+  KnownProfile,
+  PlannedMessage,
+  planResolution,
+  profilesNeedingDetails,
+  ResolutionPlan,
+} from './identity-planner';
 import { IdentitySettings } from './identity-settings';
 import { IdentityRepository } from './identity.repository';
 import type { Tx } from './transaction.repository';
@@ -15,7 +21,8 @@ export interface Resolution {
 
 /**
  * Identity resolution for a batch, optimistic: read which profiles own the batch's identifiers
- * (one query, no locks), plan in memory, and let the write detect lost races (a duplicate
+ * (one query, no locks; a second for the details of profiles a merge or new identifier involves),
+ * plan in memory, and let the write detect lost races (a duplicate
  * identity, a profile merged or erased meanwhile) so the caller runs the request again.
  * Plans that merge or add a limited identifier take the slow path: `prepare` locks the profiles
  * involved and re-checks what the plan assumed before anything is written.
@@ -51,8 +58,12 @@ export class IdentityService {
       for (const identifier of lookupCandidates(message.identity))
         candidates.set(identifierKey(identifier), identifier);
     }
-    const known = await this.repository.findKnown(workspaceId, [...candidates.values()], Object.keys(settings.limits));
-    return { plan: planResolution(messages, known.identities, known.profiles, settings), known: known.profiles };
+    const identities = await this.repository.findIdentities(workspaceId, [...candidates.values()]);
+    // A second read, only when some message may merge profiles or give one a new identifier.
+    const needed = profilesNeedingDetails(messages, identities);
+    const profiles = await this.repository.findProfiles(workspaceId, needed, Object.keys(settings.limits));
+    if (profiles.length !== needed.length) throw new IdentityConflictError('a profile was merged or erased meanwhile');
+    return { plan: planResolution(messages, identities, profiles, settings), known: profiles };
   }
 
   /** Whether the plan must run in a transaction with `prepare` before its write. */
