@@ -156,7 +156,12 @@ export class MembershipRepository {
   async applyDiff(tx: Tx, diff: MembershipDiff): Promise<DiffResult> {
     const { audienceId, workspaceId, version, predicate, profileIds } = diff;
     const now = diff.now.toISOString();
-    const onlyProfiles = profileIds ? Prisma.sql`AND p.id = ANY(${profileIds}::uuid[])` : Prisma.empty;
+    // For a few profiles, primary-key probes only: "(…) IS TRUE" filters like the condition inside
+    // but cannot drive an index. With stale statistics the planner otherwise ANDs bitmaps of every
+    // live profile of the workspace (the merged_into_id and last_seen_at indexes): 86 ms, not 0.1.
+    const profileFilter = profileIds
+      ? Prisma.sql`p.id = ANY(${profileIds}::uuid[]) AND (p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL) IS TRUE`
+      : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
     const onlyMembers = profileIds ? Prisma.sql`AND m.profile_id = ANY(${profileIds}::uuid[])` : Prisma.empty;
     const countAdjustment = profileIds
       ? Prisma.sql`,
@@ -182,8 +187,7 @@ export class MembershipRepository {
     >`
       WITH ${profileEvents} target AS MATERIALIZED (
         SELECT p.id FROM profiles p
-        WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL ${onlyProfiles}
-          AND (${predicate})
+        WHERE ${profileFilter} AND (${predicate})
       ),
       current AS MATERIALIZED (
         SELECT m.profile_id AS id FROM audience_members m
