@@ -41,4 +41,5 @@ COPY --from=build /app/dist ./dist
 COPY prisma/migrations ./prisma/migrations
 USER node
 EXPOSE 3000
-CMD ["node", "dist/main.js"]
+# A larger young generation: fewer collections on the ingest path (see README, Throughput).
+CMD ["node", "--max-semi-space-size=64", "dist/main.js"]

@@ -123,6 +123,10 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuBefore);
     const serverCpuMsPer1000 = ingest.events > 0 ? (cpu.user + cpu.system) / ingest.events : Number.NaN;
     const apiRate = (ingest.events * 1000) / ingest.elapsedMs;
+    const totalCpuMsPer1000 =
+      serverCpuMsPer1000 +
+      (ingest.cpuMs * 1000) / Math.max(1, ingest.events) +
+      (postgresMs * 1000) / Math.max(1, ingest.events);
     const batchLatencies = [...ingest.latenciesMs].sort((a, b) => a - b);
     if (profile && process.env.BENCH_CPU_PROFILE) await profile.stop(process.env.BENCH_CPU_PROFILE);
     // Statements that lost a race (and ran again): every one is a whole batch written for nothing.
@@ -161,6 +165,10 @@ async function main(): Promise<void> {
         serverCpuMsPer1000Events: serverCpuMsPer1000,
         loadClientCpuMsPer1000Events: (ingest.cpuMs * 1000) / Math.max(1, ingest.events),
         postgresCpuMsPer1000Events: (postgresMs * 1000) / Math.max(1, ingest.events),
+        // Server, load generator and Postgres share this machine's cores: whatever the scheduling,
+        // ingest cannot go faster than the cores divided by the CPU all three spend per event.
+        totalCpuMsPer1000Events: totalCpuMsPer1000,
+        cpuCeilingEventsPerSecond: Math.round((cpus().length * 1_000_000) / totalCpuMsPer1000),
       },
       copy: {
         rows: copyCount,
@@ -199,6 +207,11 @@ async function main(): Promise<void> {
       [
         'Postgres CPU per 1,000 events (ms): API / COPY',
         `${fmt(results.ingest.postgresCpuMsPer1000Events, 1)} / ${fmt(results.copy.postgresCpuMsPer1000Rows, 1)}`,
+        '',
+      ],
+      [
+        'CPU per 1,000 events, all three (ms) → ceiling here',
+        `${fmt(results.ingest.totalCpuMsPer1000Events, 1)} → ${fmt(results.ingest.cpuCeilingEventsPerSecond)} events/s`,
         '',
       ],
       ['rolled-back writes (lost races) / requests', `${fmt(lostRaces)} / ${fmt(ingest.requests)}`, ''],

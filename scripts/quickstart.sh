@@ -33,4 +33,4 @@ npm run --silent db:migrate
 npm run --silent build
 
 echo "admin token (for POST /api/workspaces): ${ADMIN_TOKEN}"
-PERSONAE_DEMO=1 exec node dist/main.js
+PERSONAE_DEMO=1 exec node --max-semi-space-size=64 dist/main.js
