@@ -186,7 +186,7 @@ export class DeliveryProcessor {
     });
     let message;
     try {
-      message = await buildEmail(delivery, config, to, unsubscribeUrl);
+      message = buildEmail(delivery, config, to, unsubscribeUrl);
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
       return { kind: 'final', status: 'dead', error: `template: ${error.message}` };

@@ -44,25 +44,20 @@ export function messageIdFor(deliveryId: string, from: string): string {
  * with the reason) rather than sending a half-rendered email. The subject is rendered as text and
  * loses any line break a trait smuggled in, so a trait can never add a header.
  */
-export async function buildEmail(
+export function buildEmail(
   delivery: ClaimedDelivery,
   config: EmailConfig,
   to: string,
   unsubscribeUrl: string,
-): Promise<EmailMessage> {
+): EmailMessage {
   const scope = templateScope(delivery, unsubscribeUrl);
-  const [subject, html, text] = await Promise.all([
-    renderTemplate(config.subject, 'text', scope),
-    config.html === undefined ? undefined : renderTemplate(config.html, 'html', scope),
-    config.text === undefined ? undefined : renderTemplate(config.text, 'text', scope),
-  ]);
   return {
     from: config.from,
     replyTo: config.replyTo,
     to,
-    subject: headerSafe(subject),
-    html,
-    text,
+    subject: headerSafe(renderTemplate(config.subject, 'text', scope)),
+    html: config.html === undefined ? undefined : renderTemplate(config.html, 'html', scope),
+    text: config.text === undefined ? undefined : renderTemplate(config.text, 'text', scope),
     messageId: messageIdFor(delivery.id, config.from),
     headers: {
       'List-Unsubscribe': `<${unsubscribeUrl}>`,

@@ -81,7 +81,12 @@ export function compileTemplate(source: string, kind: TemplateKind): Template[] 
 const cache = new Map<string, Template[]>();
 const CACHE_LIMIT = 500;
 
-export async function renderTemplate(source: string, kind: TemplateKind, scope: TemplateScope): Promise<string> {
+/**
+ * Synchronous on purpose: nothing a template can do waits on I/O, and the async render costs a
+ * promise per node. It also keeps `renderLimit` (wall time) about this render alone: interleaved
+ * async renders of many deliveries at once counted each other's time.
+ */
+export function renderTemplate(source: string, kind: TemplateKind, scope: TemplateScope): string {
   const key = `${kind}\u0000${source}`;
   let parsed = cache.get(key);
   if (!parsed) {
@@ -90,7 +95,7 @@ export async function renderTemplate(source: string, kind: TemplateKind, scope: 
     cache.set(key, parsed);
   }
   try {
-    return String(await engineFor(kind).render(parsed, scope));
+    return String(engineFor(kind).renderSync(parsed, scope));
   } catch (error) {
     throw new TemplateError(firstLine(error));
   }
