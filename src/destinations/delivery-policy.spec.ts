@@ -1,4 +1,4 @@
-import { backoffMs, retryAfterMs } from './delivery-policy';
+import { ATTEMPT_BUDGET_MS, backoffMs, claimNeedsRenewal, LEASE_MS, retryAfterMs } from './delivery-policy';
 
 describe('delivery policy', () => {
   it('backs off exponentially with jitter between half and all of the ceiling', () => {
@@ -16,6 +16,14 @@ describe('delivery policy', () => {
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
     expect(retryAfterMs('999999', now)).toBe(3_600_000);
+  });
+
+  it('renews a claim once what is left of it could not cover a whole attempt', () => {
+    expect(ATTEMPT_BUDGET_MS).toBeLessThan(LEASE_MS);
+    const spare = LEASE_MS - ATTEMPT_BUDGET_MS;
+    expect(claimNeedsRenewal(1_000, 1_000)).toBe(false);
+    expect(claimNeedsRenewal(1_000, 1_000 + spare)).toBe(false);
+    expect(claimNeedsRenewal(1_000, 1_000 + spare + 1)).toBe(true);
   });
 });
 

@@ -9,6 +9,20 @@ export const LEASE_MS = 30_000;
 /** nodemailer timeouts: connecting, waiting for the greeting, and silence on an open socket. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 8_000, greetingTimeout: 8_000, socketTimeout: 12_000 } as const;
 
+/** What one SMTP attempt may take once a connection has it: the timeouts above, added up. */
+export const ATTEMPT_BUDGET_MS =
+  SMTP_TIMEOUTS.connectionTimeout + SMTP_TIMEOUTS.greetingTimeout + SMTP_TIMEOUTS.socketTimeout;
+
+/**
+ * Whether a claim taken at `claimedAt` (a monotonic clock, read before the claim statement was
+ * sent) may no longer outlast an attempt started at `now`. A delivery that waited that long for a
+ * free SMTP connection renews its claim before it is handed over, or is not sent: past its claim
+ * another worker may take it over and send it too.
+ */
+export function claimNeedsRenewal(claimedAt: number, now: number): boolean {
+  return now - claimedAt > LEASE_MS - ATTEMPT_BUDGET_MS;
+}
+
 /**
  * Outcomes are written to Postgres in batches, at most this long after the first of a batch came
  * in: one statement for several emails, at the price of this much more time between the server's

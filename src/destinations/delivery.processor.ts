@@ -5,7 +5,7 @@ import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
 import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
 import { isPlainEmail, type EmailConfig, type WebhookConfig } from './destination-config';
-import { backoffMs, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
+import { backoffMs, claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
 import { buildEmail } from './email-message';
 import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
@@ -29,6 +29,12 @@ export interface DeliveryQueueContext {
 /** A claim held by someone else, or a retry not yet due: the job comes back a little after this. */
 const RECHECK_SLACK_MS = 500;
 
+/** When a claim was taken or last renewed, on the monotonic clock (read before the statement was sent). */
+interface Claim {
+  delivery: ClaimedDelivery;
+  at: number;
+}
+
 /** One attempt's end, and when the delivery is due again if it failed transiently. */
 interface Attempted {
   kind: SendOutcome['kind'];
@@ -45,6 +51,7 @@ export class DeliveryProcessor {
   private readonly logger = new Logger(DeliveryProcessor.name);
   private readonly claims: Batcher<string, ClaimedDelivery | undefined>;
   private readonly finishes: Batcher<FinishedAttempt, boolean>;
+  private readonly renewals: Batcher<ClaimedDelivery, boolean>;
 
   constructor(
     private readonly repository: DeliveryRepository,
@@ -73,6 +80,15 @@ export class DeliveryProcessor {
       100,
       RECORD_WINDOW_MS,
     );
+    this.renewals = new Batcher(async (deliveries) => {
+      const renewed = new Set(
+        await this.repository.renewClaims(
+          deliveries.map((d) => ({ id: d.id, attempt: d.attempts })),
+          LEASE_MS,
+        ),
+      );
+      return deliveries.map((d) => renewed.has(d.id));
+    });
   }
 
   private finish(
@@ -103,13 +119,14 @@ export class DeliveryProcessor {
     deliveryId: string,
     context: DeliveryQueueContext,
   ): Promise<string> {
+    const claimedAt = performance.now();
     const delivery = await this.claims.call(deliveryId);
     if (!delivery) {
       const [recheck] = await this.rechecks([deliveryId]);
       if (recheck?.at !== undefined) await this.delay(job, token, recheck.at);
       return recheck ? `already ${recheck.status}` : 'gone';
     }
-    const { kind, retryAt } = await this.deliver(delivery, context.pause);
+    const { kind, retryAt } = await this.deliver({ delivery, at: claimedAt }, context.pause);
     if (retryAt !== undefined) await this.delay(job, token, retryAt);
     return kind;
   }
@@ -120,12 +137,13 @@ export class DeliveryProcessor {
    * own: the batch job itself completes.
    */
   private async processBatch(ids: string[], context: DeliveryQueueContext): Promise<string> {
+    const claimedAt = performance.now();
     const claimed = await Promise.all(ids.map((id) => this.claims.call(id)));
     const deliveries = claimed.filter((delivery): delivery is ClaimedDelivery => delivery !== undefined);
     const unclaimed = ids.filter((_, i) => claimed[i] === undefined);
     const [rechecks, ...attempts] = await Promise.allSettled([
       unclaimed.length > 0 ? this.rechecks(unclaimed) : Promise.resolve([]),
-      ...deliveries.map((delivery) => this.deliver(delivery, context.pause)),
+      ...deliveries.map((delivery) => this.deliver({ delivery, at: claimedAt }, context.pause)),
     ]);
     const later: SingleDelivery[] = [];
     if (rechecks.status === 'fulfilled') later.push(...rechecks.value.filter((r) => r.at !== undefined));
@@ -156,9 +174,10 @@ export class DeliveryProcessor {
   }
 
   /** One attempt of a claimed delivery, its outcome recorded. */
-  private async deliver(delivery: ClaimedDelivery, pause: PauseQueue): Promise<Attempted> {
+  private async deliver(claim: Claim, pause: PauseQueue): Promise<Attempted> {
+    const { delivery } = claim;
     const started = performance.now();
-    const outcome = await this.attempt(delivery);
+    const outcome = await this.attempt(claim);
     this.metrics.deliveryDuration.observe(
       { type: delivery.destinationType, outcome: outcome.kind },
       (performance.now() - started) / 1000,
@@ -166,7 +185,8 @@ export class DeliveryProcessor {
     return this.record(delivery, outcome, pause);
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<SendOutcome> {
+  private async attempt(claim: Claim): Promise<SendOutcome> {
+    const { delivery } = claim;
     if (!delivery.connected) return { kind: 'final', status: 'skipped', error: 'disconnected' };
     if (!delivery.profileId) return { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
     if (delivery.destinationType === 'webhook') {
@@ -191,7 +211,24 @@ export class DeliveryProcessor {
       if (!(error instanceof TemplateError)) throw error;
       return { kind: 'final', status: 'dead', error: `template: ${error.message}` };
     }
-    return this.email.send(delivery.destinationId, delivery.destinationVersion, config, message);
+    return this.email.send(delivery.destinationId, delivery.destinationVersion, config, message, () =>
+      this.holdClaim(claim),
+    );
+  }
+
+  /**
+   * Asked when an SMTP connection is free for the email: true if the claim still outlasts an
+   * attempt, renewing it first when it no longer would. False when the claim was taken over (or
+   * the delivery finished elsewhere): then this attempt must not send.
+   */
+  private holdClaim(claim: Claim): boolean | Promise<boolean> {
+    if (!claimNeedsRenewal(claim.at, performance.now())) return true;
+    const renewingAt = performance.now();
+    return this.renewals.call(claim.delivery).then((renewed) => {
+      this.metrics.deliveryClaimRenewals.inc({ result: renewed ? 'renewed' : 'lost' });
+      if (renewed) claim.at = renewingAt;
+      return renewed;
+    });
   }
 
   private async record(delivery: ClaimedDelivery, outcome: SendOutcome, pause: PauseQueue): Promise<Attempted> {

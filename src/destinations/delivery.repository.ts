@@ -140,6 +140,22 @@ export class DeliveryRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Extends claims that are still ours (same attempt, still `sending`) by `leaseMs` from now, even
+   * if they ran out meanwhile, as long as nobody took them over. Returns the ids renewed.
+   */
+  async renewClaims(claims: { id: string; attempt: number }[], leaseMs: number): Promise<string[]> {
+    const rows = await this.prisma.query<{ id: string }>(
+      Prisma.sql`
+      UPDATE deliveries d SET claimed_until = now() + ${leaseMs}::int * interval '1 millisecond', updated_at = now()
+      FROM unnest(${claims.map((c) => c.id)}::uuid[], ${claims.map((c) => c.attempt)}::int[]) AS v(id, attempt)
+      WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempt
+      RETURNING d.id`,
+      'delivery_renew',
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** A transient failure: `failed` until `retryAt`, when the delayed job (or the sweeper) tries again. */
   async retryLater(deliveryId: string, attempt: number, error: string, retryAt: Date): Promise<boolean> {
     const count = await this.prisma.$executeRaw`

@@ -6,11 +6,16 @@ import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { SendOutcome, SMTP_TIMEOUTS } from './delivery-policy';
 import { DEV_MAIL_SINK_URL, devMailSinkEnabled } from './dev-mail-sink';
 import type { EmailMessage } from './email-message';
+import { SendGate } from './send-gate';
 
 interface PooledTransport {
   version: number;
   transport: Transporter;
+  gate: SendGate;
 }
+
+/** Asked when a connection is free for the message: whether it may still be sent. */
+export type ReadyToSend = () => boolean | Promise<boolean>;
 
 /** The SMTP server of a destination: its own, or the server's SMTP_URL (or the demo sink). */
 export function smtpOptions(config: EmailConfig, serverDefault: string | undefined): SMTPPoolOptions | undefined {
@@ -78,18 +83,34 @@ export class EmailSender implements OnModuleDestroy {
     return this.config.SMTP_URL ?? (devMailSinkEnabled(this.config) ? DEV_MAIL_SINK_URL : undefined);
   }
 
-  async send(destinationId: string, version: Date, config: EmailConfig, message: EmailMessage): Promise<SendOutcome> {
-    const transport = this.transportFor(destinationId, version.getTime(), config);
-    if (!transport) {
+  /**
+   * Sends through the destination's pool, at most one message per connection at a time; `ready`
+   * is asked when a connection is free, and a message it refuses is not sent (a transient outcome).
+   */
+  async send(
+    destinationId: string,
+    version: Date,
+    config: EmailConfig,
+    message: EmailMessage,
+    ready: ReadyToSend = () => true,
+  ): Promise<SendOutcome> {
+    const pooled = this.transportFor(destinationId, version.getTime(), config);
+    if (!pooled) {
       return { kind: 'transient', error: 'no SMTP server: the destination has none and SMTP_URL is not set' };
     }
-    try {
-      const info = await transport.sendMail(mailOptions(message));
-      const sent = info as { messageId?: string; serverMessageId?: string };
-      return { kind: 'sent', providerMessageId: sent.serverMessageId ?? sent.messageId };
-    } catch (error) {
-      return classifySmtpError(error);
-    }
+    return pooled.gate.run(
+      ready,
+      async (): Promise<SendOutcome> => {
+        try {
+          const info = await pooled.transport.sendMail(mailOptions(message));
+          const sent = info as { messageId?: string; serverMessageId?: string };
+          return { kind: 'sent', providerMessageId: sent.serverMessageId ?? sent.messageId };
+        } catch (error) {
+          return classifySmtpError(error);
+        }
+      },
+      () => ({ kind: 'transient', error: 'not sent: the claim ran out while waiting for an SMTP connection' }),
+    );
   }
 
   /** Closes the destination's pool (after it was changed or deleted); in-flight messages finish first. */
@@ -104,10 +125,9 @@ export class EmailSender implements OnModuleDestroy {
     for (const id of [...this.transports.keys()]) this.release(id);
   }
 
-  private transportFor(destinationId: string, version: number, config: EmailConfig): Transporter | undefined {
+  private transportFor(destinationId: string, version: number, config: EmailConfig): PooledTransport | undefined {
     const current = this.transports.get(destinationId);
-    if (current && current.version === version) return current.transport;
-    if (current && current.version > version) return current.transport;
+    if (current && current.version >= version) return current;
     this.release(destinationId);
     const options = smtpOptions(config, this.serverDefault);
     if (!options) return undefined;
@@ -115,7 +135,8 @@ export class EmailSender implements OnModuleDestroy {
     transport.on('error', (error: Error) =>
       this.logger.warn(`SMTP pool of destination ${destinationId}: ${error.message}`),
     );
-    this.transports.set(destinationId, { version, transport });
-    return transport;
+    const pooled = { version, transport, gate: new SendGate(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS) };
+    this.transports.set(destinationId, pooled);
+    return pooled;
   }
 }

@@ -54,6 +54,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deliveryClaimRenewals = new Counter({
+    name: 'personae_delivery_claim_renewals_total',
+    help: 'Delivery claims renewed because the email waited long for a free SMTP connection, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueJobs = new Gauge({
     name: 'personae_queue_jobs',
     help: 'Jobs per queue and state (waiting, active, delayed, failed, completed)',

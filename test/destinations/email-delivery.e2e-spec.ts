@@ -1,4 +1,9 @@
-import { DeliveryQueuesService, deliveryJobId, DeliveryRef } from '../../src/queues/delivery-queues.service';
+import {
+  DELIVERIES_PER_JOB,
+  DeliveryQueuesService,
+  deliveryJobId,
+  DeliveryRef,
+} from '../../src/queues/delivery-queues.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { destinationsApi } from './support/api';
@@ -245,12 +250,13 @@ describe('email destinations (SMTP on loopback)', () => {
   it('sends deliveries enqueued together in batched jobs exactly once, even when enqueued twice', async () => {
     const { audienceId, destinationId } = await audienceWithDestination('batched');
     await api.connect(audienceId, destinationId);
-    const refs = await members(audienceId, 'batched', 25);
+    const count = DELIVERIES_PER_JOB + 5; // two jobs
+    const refs = await members(audienceId, 'batched', count);
     await seed.enqueue(refs);
     // The same deliveries again, grouped into other jobs: the claims keep them to one email each.
     await seed.enqueue([...refs].reverse());
     const queue = app.personae.app.get(DeliveryQueuesService).queueFor(destinationId);
-    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === 25, { what: 'batched emails' });
+    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === count, { what: 'batched emails' });
     // A job that found a delivery claimed by the other job looks again when that claim would
     // expire, in a delayed job of its own: run those now; they find the rows sent.
     const idle = async () => {
@@ -262,9 +268,10 @@ describe('email destinations (SMTP on loopback)', () => {
     expect(rechecks.every((job) => 'deliveryId' in job.data && job.id === job.data.deliveryId)).toBe(true);
     await Promise.all(rechecks.map((job) => job.promote()));
     await waitFor(async () => (await idle()) && (await queue.getDelayedCount()) === 0, { what: 'rechecks done' });
-    for (let i = 0; i < 25; i++) expect(smtp.to(`batched${i}@example.test`)).toHaveLength(1);
-    const first = await queue.getJob(deliveryJobId(refs.slice(0, 10).map((r) => r.id)));
-    expect(first?.data).toEqual({ deliveryIds: refs.slice(0, 10).map((r) => r.id) });
+    for (let i = 0; i < count; i++) expect(smtp.to(`batched${i}@example.test`)).toHaveLength(1);
+    const firstIds = refs.slice(0, DELIVERIES_PER_JOB).map((r) => r.id);
+    const first = await queue.getJob(deliveryJobId(firstIds));
+    expect(first?.data).toEqual({ deliveryIds: firstIds });
     const rows = await seed.deliveries(destinationId);
     expect(rows.every((row) => row.status === 'sent' && row.attempts === 1)).toBe(true);
   });

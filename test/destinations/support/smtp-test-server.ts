@@ -46,6 +46,8 @@ export class SmtpTestServer {
   private readonly attempts = new Map<string, number>();
   private readonly closed = new Set<string>();
   inFlight = 0;
+  /** The most messages that were ever between their data and the server's answer at once. */
+  maxInFlight = 0;
   lastAcceptedAt = 0;
 
   private constructor(
@@ -76,7 +78,10 @@ export class SmtpTestServer {
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           options.onData?.();
-          if (holder.self) holder.self.inFlight += 1;
+          if (holder.self) {
+            holder.self.inFlight += 1;
+            holder.self.maxInFlight = Math.max(holder.self.maxInFlight, holder.self.inFlight);
+          }
           const answer = async () => {
             if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
             const parsed = await simpleParser(raw);
