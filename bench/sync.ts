@@ -153,7 +153,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `round ${round}: bare ${bare.perSecond.toFixed(0)}/s, Personae ${personaeRound.perSecond.toFixed(0)}/s, ` +
           `${((personaeRound.perSecond / bare.perSecond) * 100).toFixed(0)} %, ` +
-          `CPU ${bare.cpuMsPerEmail.toFixed(2)} / ${personaeRound.cpuMsPerEmail.toFixed(2)} ms per email\n`,
+          `CPU ${bare.cpuMsPerEmail.toFixed(2)} / ${personaeRound.cpuMsPerEmail.toFixed(2)} ms per email ` +
+          `(+ Postgres ${personaeRound.postgresCpuMsPerEmail.toFixed(2)} ms)\n`,
       );
     }
     const e2e = await eventToEmail(sink, base, events.apiToken, events.source.writeKey);
@@ -188,6 +189,11 @@ async function main(): Promise<void> {
         'CPU per email bare / Personae',
         `${bare.cpuMsPerEmail.toFixed(2)} / ${sync.cpuMsPerEmail.toFixed(2)} ms`,
         'this process only (not Postgres, Redis or the SMTP server)',
+      ],
+      [
+        'Postgres CPU per email, Personae',
+        `${sync.postgresCpuMsPerEmail.toFixed(2)} ms`,
+        'claim and outcome statements, on the core the SMTP server also needs',
       ],
       [
         'duplicates / sent recorded',

@@ -3,6 +3,7 @@ import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import type { EmailConfig } from '../../src/destinations/destination-config';
 import { DeliveryQueuesService, DeliveryRef } from '../../src/queues/delivery-queues.service';
+import { backendCpu, cpuBetween } from '../ingest/postgres-cpu';
 import { cpuMsSince } from './bare-loop';
 import type { SinkClient } from './sink-client';
 
@@ -26,6 +27,8 @@ export interface SyncResult {
   bytesPerEmail: number;
   /** CPU time of this process (API, workers and bench) per email. */
   cpuMsPerEmail: number;
+  /** CPU time of the database's Postgres backends per email (Linux; NaN elsewhere). */
+  postgresCpuMsPerEmail: number;
   duplicates: number;
   sentRecorded: number;
 }
@@ -78,7 +81,7 @@ export async function personaeSync(bench: SyncBench, prefix: string): Promise<Sy
   const workers = personae.app.get(DeliveryWorkersService);
   while (!workers.served().includes(destination.id)) await new Promise((r) => setTimeout(r, 50));
 
-  const before = { count: sink.count, bytes: sink.bytes, cpu: process.cpuUsage() };
+  const before = { count: sink.count, bytes: sink.bytes, cpu: process.cpuUsage(), postgres: await backendCpu(db) };
   const started = Date.now();
   // What the membership engine writes for N entries, in one statement, then enqueues.
   const { rows } = await db.query<DeliveryRef>(
@@ -100,6 +103,8 @@ export async function personaeSync(bench: SyncBench, prefix: string): Promise<Sy
   const enqueuedMs = Date.now() - started;
   await sink.until(before.count + emails, 300_000);
   const cpuMsPerEmail = cpuMsSince(before.cpu) / emails;
+  const postgresMs = cpuBetween(before.postgres, await backendCpu(db));
+  const postgresCpuMsPerEmail = before.postgres.size > 0 ? postgresMs / emails : Number.NaN;
   const seconds = (sink.lastAt - started) / 1000;
   const bytesPerEmail = (sink.bytes - before.bytes) / emails;
   // Exactly once: one acceptance per recipient, and Postgres agrees.
@@ -120,6 +125,7 @@ export async function personaeSync(bench: SyncBench, prefix: string): Promise<Sy
     enqueuedMs,
     bytesPerEmail,
     cpuMsPerEmail,
+    postgresCpuMsPerEmail,
     duplicates,
     sentRecorded: sent.rows[0]?.n ?? 0,
   };
