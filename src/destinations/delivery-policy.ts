@@ -28,7 +28,7 @@ export function claimNeedsRenewal(claimedAt: number, now: number): boolean {
  * in: one statement for several emails, at the price of this much more time between the server's
  * `250` and the row's `sent` (the window in which a crash can still cause a resend).
  */
-export const RECORD_WINDOW_MS = 5;
+export const RECORD_WINDOW_MS = 20;
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
