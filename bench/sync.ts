@@ -1,8 +1,9 @@
 /**
  * `npm run bench:sync` — audience sync to email, measured at a real SMTP server on loopback (its own
- * process). Three numbers from one run (1 and 2 alternate for BENCH_ROUNDS rounds; on a shared, noisy
- * machine the ratio of a bare loop and the Personae round right after it is what compares, and the
- * table shows the median round):
+ * process). Three numbers from one run (1 and 2 alternate for BENCH_ROUNDS rounds, bare loops on both
+ * sides of every Personae round: on a shared, noisy machine whose speed drifts, a Personae round
+ * compares with the bare loops just before and just after it, taken together; the table shows the
+ * median round):
  *   1. bare loop: a nodemailer pooled transport (a destination's pool options) sending N messages,
  *      rendered beforehand by Personae's own code so that they are the ones the workers send, as
  *      fast as it can: the physical limit of this machine, this SMTP server and this pool size;
@@ -14,7 +15,7 @@
  * Prints a table and writes bench/results/sync-<timestamp>.json.
  *
  * Knobs (env): BENCH_EMAILS (5000), BENCH_POOL (5), BENCH_ROUNDS (3), BENCH_EVENTS (100),
- * BENCH_EVENTS_RPS (10).
+ * BENCH_EVENTS_RPS (10), BENCH_CPU_PROFILE (unset; a file for the CPU profile of the last Personae round).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ import { loadConfig } from '../src/config/app-config';
 import { UnsubscribeLinks } from '../src/unsubscribe/unsubscribe-links';
 import { WorkspacesService } from '../src/workspaces/workspaces.service';
 import { createTestDatabase } from '../test/support/database';
+import { startCpuProfile } from './ingest/cpu-profile';
 import { bareLoop, BareResult } from './sync/bare-loop';
 import { api, personaeSync, SyncResult } from './sync/personae-sync';
 import { SinkClient } from './sync/sink-client';
@@ -53,6 +55,19 @@ interface Round {
   bare: BareResult;
   personae: SyncResult;
   ratio: number;
+}
+
+/** Two bare loops as one: their emails over their time, their CPU per email averaged. */
+function bracketing(before: BareResult, after: BareResult): BareResult {
+  const emails = before.emails + after.emails;
+  const seconds = before.seconds + after.seconds;
+  return {
+    emails,
+    seconds,
+    perSecond: emails / seconds,
+    bytesPerEmail: (before.bytesPerEmail + after.bytesPerEmail) / 2,
+    cpuMsPerEmail: (before.cpuMsPerEmail + after.cpuMsPerEmail) / 2,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -145,13 +160,19 @@ async function main(): Promise<void> {
     const bench = { personae, db, sink, base, token: apiToken, workspaceId: workspace.id, config: emailConfig };
     const links = personae.app.get(UnsubscribeLinks);
     const rounds: Round[] = [];
+    let before = await bareLoop(sink, emailConfig, EMAILS, links, 'r0-bare');
     for (let round = 1; round <= ROUNDS; round++) {
       // Recipients `r1-bare7@…` and `r1-sync7@…`: the same length, so the same message size.
-      const bare = await bareLoop(sink, emailConfig, EMAILS, links, `r${round}-bare`);
+      const profile = process.env.BENCH_CPU_PROFILE && round === ROUNDS ? await startCpuProfile() : undefined;
       const personaeRound = await personaeSync({ ...bench, emails: EMAILS }, `r${round}-sync`);
+      if (profile && process.env.BENCH_CPU_PROFILE) await profile.stop(process.env.BENCH_CPU_PROFILE);
+      const after = await bareLoop(sink, emailConfig, EMAILS, links, `r${round}-bare`);
+      const bare = bracketing(before, after);
+      const legs = `${before.perSecond.toFixed(0)} & ${after.perSecond.toFixed(0)}`;
+      before = after;
       rounds.push({ bare, personae: personaeRound, ratio: personaeRound.perSecond / bare.perSecond });
       process.stdout.write(
-        `round ${round}: bare ${bare.perSecond.toFixed(0)}/s, Personae ${personaeRound.perSecond.toFixed(0)}/s, ` +
+        `round ${round}: bare ${bare.perSecond.toFixed(0)}/s (${legs}), Personae ${personaeRound.perSecond.toFixed(0)}/s, ` +
           `${((personaeRound.perSecond / bare.perSecond) * 100).toFixed(0)} %, ` +
           `CPU ${bare.cpuMsPerEmail.toFixed(2)} / ${personaeRound.cpuMsPerEmail.toFixed(2)} ms per email ` +
           `(+ Postgres ${personaeRound.postgresCpuMsPerEmail.toFixed(2)} ms)\n`,
