@@ -1,10 +1,8 @@
 import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { ATTEMPT_BUDGET_MS, LEASE_MS } from '../../src/destinations/delivery-policy';
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { destinationsApi } from './support/api';
-import { Seed } from './support/seed';
 import { SmtpTestServer } from './support/smtp-test-server';
+import { Testbed } from './support/testbed';
 
 /** The server answers each message this long after its data: one connection sends ~2 a second. */
 const SERVER_DELAY_MS = 400;
@@ -18,31 +16,23 @@ const RECIPIENTS = Math.ceil((LEASE_MS - ATTEMPT_BUDGET_MS) / SERVER_DELAY_MS) +
  */
 describe('email deliveries waiting for a slow SMTP server', () => {
   let smtp: SmtpTestServer;
-  let app: TestApp;
-  let seed: Seed;
-  let ws: WorkspaceCredentials;
+  let bed: Testbed;
 
   beforeAll(async () => {
     smtp = await SmtpTestServer.start({ delayMs: SERVER_DELAY_MS });
-    app = await startTestApp({ SMTP_URL: smtp.url });
-    seed = await Seed.connect(app.database.url, app);
-    ws = await createWorkspace(app);
+    bed = await Testbed.start({ SMTP_URL: smtp.url }, [() => smtp.close()]);
   });
 
-  afterAll(async () => {
-    await seed.close();
-    await app.close();
-    await smtp.close();
-  });
+  afterAll(() => bed.close());
 
   async function renewals(result: 'renewed' | 'lost'): Promise<number> {
-    const metrics = await app.http().get('/metrics').expect(200);
+    const metrics = await bed.app.http().get('/metrics').expect(200);
     const line = new RegExp(`^personae_delivery_claim_renewals_total\\{result="${result}"\\} (\\d+)$`, 'm');
     return Number(line.exec(metrics.text)?.[1] ?? 0);
   }
 
   it('hands one message per connection, renews old claims, and skips one taken over', async () => {
-    const api = destinationsApi(app, ws.apiToken);
+    const { api, seed, ws } = bed;
     const audienceId = await seed.audience(ws.workspaceId, 'slow');
     const destinationId = await api.createEmail({
       from: 'Acme <hello@acme.test>',

@@ -4,11 +4,11 @@ import {
   deliveryJobId,
   DeliveryRef,
 } from '../../src/queues/delivery-queues.service';
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import type { TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { destinationsApi } from './support/api';
-import { Seed } from './support/seed';
+import type { Seed } from './support/seed';
 import { SmtpTestServer } from './support/smtp-test-server';
+import { Testbed } from './support/testbed';
 
 const TEMPLATE = {
   from: 'Acme <hello@acme.test>',
@@ -20,10 +20,11 @@ const TEMPLATE = {
 
 describe('email destinations (SMTP on loopback)', () => {
   let smtp: SmtpTestServer;
+  let bed: Testbed;
   let app: TestApp;
   let seed: Seed;
   let ws: WorkspaceCredentials;
-  let api: ReturnType<typeof destinationsApi>;
+  let api: Testbed['api'];
 
   beforeAll(async () => {
     smtp = await SmtpTestServer.start({
@@ -33,17 +34,11 @@ describe('email destinations (SMTP on loopback)', () => {
           ? { code: 451, message: '4.3.0 try again later' }
           : undefined,
     });
-    app = await startTestApp({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://crm.example.test' });
-    seed = await Seed.connect(app.database.url, app);
-    ws = await createWorkspace(app);
-    api = destinationsApi(app, ws.apiToken);
+    bed = await Testbed.start({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://crm.example.test' }, [() => smtp.close()]);
+    ({ app, seed, ws, api } = bed);
   });
 
-  afterAll(async () => {
-    await seed.close();
-    await app.close();
-    await smtp.close();
-  });
+  afterAll(() => bed.close());
 
   async function audienceWithDestination(key: string, config: Record<string, unknown> = TEMPLATE, rate?: number) {
     const audienceId = await seed.audience(ws.workspaceId, key, `Audience ${key}`);

@@ -1,9 +1,7 @@
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { PrivateRedis } from '../support/redis-server';
 import { waitFor } from '../support/wait-for';
-import { destinationsApi } from './support/api';
-import { Seed } from './support/seed';
 import { SmtpTestServer } from './support/smtp-test-server';
+import { Testbed } from './support/testbed';
 
 const RECIPIENTS = 20;
 
@@ -11,27 +9,18 @@ const RECIPIENTS = 20;
 describe('deliveries across a Redis restart that loses every job', () => {
   let redis: PrivateRedis;
   let smtp: SmtpTestServer;
-  let app: TestApp;
-  let seed: Seed;
-  let ws: WorkspaceCredentials;
+  let bed: Testbed;
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
     smtp = await SmtpTestServer.start({ delayMs: 100 });
-    app = await startTestApp({ REDIS_URL: redis.url });
-    seed = await Seed.connect(app.database.url, app);
-    ws = await createWorkspace(app);
+    bed = await Testbed.start({ REDIS_URL: redis.url }, [() => smtp.close(), () => redis.stop()]);
   });
 
-  afterAll(async () => {
-    await seed.close();
-    await app.close();
-    await smtp.close();
-    await redis.stop();
-  });
+  afterAll(() => bed.close());
 
   it('sends every email exactly once', async () => {
-    const api = destinationsApi(app, ws.apiToken);
+    const { api, seed, ws } = bed;
     const audienceId = await seed.audience(ws.workspaceId, 'redis');
     const destinationId = await api.createEmail(
       { smtpUrl: smtp.url, from: 'hello@acme.test', subject: 'Hi', text: 'Hello', maxConnections: 1 },

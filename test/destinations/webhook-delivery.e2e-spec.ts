@@ -1,31 +1,28 @@
 import { createHmac } from 'node:crypto';
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import type { WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { verifyWebhook } from '../../src/destinations/webhook-signature';
-import { destinationsApi } from './support/api';
 import { HttpReceiver } from './support/http-receiver';
-import { Seed } from './support/seed';
+import type { Seed } from './support/seed';
+import { Testbed } from './support/testbed';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 
 describe('webhook destinations (HTTP on loopback)', () => {
-  let app: TestApp;
+  let bed: Testbed;
   let seed: Seed;
   let ws: WorkspaceCredentials;
-  let api: ReturnType<typeof destinationsApi>;
+  let api: Testbed['api'];
   const receivers: HttpReceiver[] = [];
 
   beforeAll(async () => {
-    app = await startTestApp();
-    seed = await Seed.connect(app.database.url, app);
-    ws = await createWorkspace(app);
-    api = destinationsApi(app, ws.apiToken);
+    bed = await Testbed.start();
+    ({ seed, ws, api } = bed);
   });
 
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
-    await seed.close();
-    await app.close();
+    await bed.close();
   });
 
   async function receiver(respond?: ConstructorParameters<typeof Object>[0]) {
