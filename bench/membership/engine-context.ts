@@ -6,6 +6,7 @@ import { ConfigModule } from '../../src/config/config.module';
 import { AudienceSchedulesService } from '../../src/membership/audience-schedules.service';
 import { MembershipRepository } from '../../src/membership/membership.repository';
 import { MembershipService } from '../../src/membership/membership.service';
+import { OpsCoreModule } from '../../src/ops/ops-core.module';
 import { PrismaModule } from '../../src/prisma/prisma.module';
 import { QueuesModule } from '../../src/queues/queues.module';
 
@@ -19,7 +20,7 @@ class BenchEngineModule {
     return {
       module: BenchEngineModule,
       global: true,
-      imports: [ConfigModule.forRoot(config), PrismaModule, QueuesModule],
+      imports: [ConfigModule.forRoot(config), PrismaModule, QueuesModule, OpsCoreModule],
       providers: [
         { provide: Clock, useValue: clock },
         MembershipRepository,
