@@ -14,9 +14,9 @@ import { EmailSender } from './email-sender';
 export const DESTINATION_POLL_MS = 1_000;
 const WEBHOOK_CONCURRENCY = 10;
 /**
- * Deliveries claimed and waiting for, or in, an SMTP transaction, per pooled connection. Enough
- * to keep every connection busy while other jobs wait on Redis and Postgres; few enough that the
- * last of them is sent long before its claim (LEASE_MS) runs out, even on a slow server.
+ * Deliveries claimed and waiting for, or in, an SMTP transaction, per pooled connection (at least
+ * two jobs' worth). Enough to keep every connection busy while other jobs wait on Redis and
+ * Postgres; on a slow server the last of them renew their claims when their turn comes (SendGate).
  */
 const DELIVERIES_PER_CONNECTION = 10;
 

@@ -28,7 +28,7 @@ export interface SingleDelivery {
  * the worker's job concurrency it bounds how many claims are held while waiting for an SMTP
  * connection (see delivery-workers.service.ts).
  */
-export const DELIVERIES_PER_JOB = 25;
+export const DELIVERIES_PER_JOB = 50;
 
 export function deliveryIdsOf(job: DeliveryJob): string[] {
   return 'deliveryIds' in job ? job.deliveryIds : [job.deliveryId];
