@@ -222,11 +222,11 @@ export class DeliveryProcessor {
    * the delivery finished elsewhere): then this attempt must not send.
    */
   private holdClaim(claim: Claim): boolean | Promise<boolean> {
-    if (!claimNeedsRenewal(claim.at, performance.now())) return true;
-    const renewingAt = performance.now();
+    const now = performance.now();
+    if (!claimNeedsRenewal(claim.at, now)) return true;
     return this.renewals.call(claim.delivery).then((renewed) => {
       this.metrics.deliveryClaimRenewals.inc({ result: renewed ? 'renewed' : 'lost' });
-      if (renewed) claim.at = renewingAt;
+      if (renewed) claim.at = now;
       return renewed;
     });
   }

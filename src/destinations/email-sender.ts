@@ -92,7 +92,7 @@ export class EmailSender implements OnModuleDestroy {
     version: Date,
     config: EmailConfig,
     message: EmailMessage,
-    ready: ReadyToSend = () => true,
+    ready: ReadyToSend,
   ): Promise<SendOutcome> {
     const pooled = this.transportFor(destinationId, version.getTime(), config);
     if (!pooled) {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { liveProfileFilter } from '../database/live-profile-filter';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { Identifier } from './identifiers';
@@ -56,7 +57,7 @@ export class IdentityRepository {
       FROM unnest(${profileIds}::uuid[]) AS d(id)
       CROSS JOIN LATERAL (
         SELECT id, created_at, last_seen_at, merge_count FROM profiles
-        WHERE id = d.id AND (workspace_id = ${workspaceId}::uuid AND merged_into_id IS NULL) IS TRUE
+        WHERE id = d.id AND ${liveProfileFilter(workspaceId)}
         OFFSET 0
       ) AS p`,
       'identity_find_profiles',
@@ -73,20 +74,20 @@ export class IdentityRepository {
   /**
    * Locks the live (not merged, not erased) profiles among `profileIds` FOR UPDATE, in id order so
    * two lockers never wait on each other in a cycle. Returns the ids it locked.
-   *
-   * `(workspace_id = …) IS TRUE` (here and below) filters like `=` but cannot drive an index: with
-   * stale statistics the planner otherwise ANDs in a scan of every row of the workspace.
    */
   async lockLiveProfiles(tx: Tx, workspaceId: string, profileIds: string[]): Promise<string[]> {
     if (profileIds.length === 0) return [];
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM profiles
-      WHERE id = ANY(${profileIds}::uuid[]) AND (workspace_id = ${workspaceId}::uuid AND merged_into_id IS NULL) IS TRUE
+      WHERE id = ANY(${profileIds}::uuid[]) AND ${liveProfileFilter(workspaceId)}
       ORDER BY id FOR UPDATE`;
     return rows.map((row) => row.id);
   }
 
-  /** Identities of the given types held by the profiles (read after locking them). */
+  /**
+   * Identities of the given types held by the profiles (read after locking them). The workspace
+   * test sits in `(…) IS TRUE` for the reason liveProfileFilter gives.
+   */
   async identitiesOfTypes(
     tx: Tx,
     workspaceId: string,

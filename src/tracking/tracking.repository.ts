@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityConflictError } from '../identity/identity.errors';
 import { postgresErrorCode, type Tx } from '../identity/transaction.repository';
+import { liveProfileFilter } from '../database/live-profile-filter';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { JsonObject } from './message-json';
@@ -120,12 +121,8 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
   const ws = write.workspaceId;
   return Prisma.sql`
       WITH locked AS (
-        -- Primary-key probes only: "(…) IS TRUE" filters like the condition inside but cannot drive
-        -- an index, which with stale statistics the planner would otherwise use to scan every
-        -- profile of the workspace (or every unmerged one, through the merged_into_id index).
         SELECT id, last_seen_at FROM profiles
-        WHERE id = ANY(${write.existingProfileIds}::uuid[])
-          AND (workspace_id = ${ws}::uuid AND merged_into_id IS NULL) IS TRUE
+        WHERE id = ANY(${write.existingProfileIds}::uuid[]) AND ${liveProfileFilter(ws)}
         ORDER BY id FOR NO KEY UPDATE
       ),
       new_profiles AS (
