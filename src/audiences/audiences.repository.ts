@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { postgresErrorCode, Tx } from '../identity/transaction.repository';
+import { postgresErrorCode } from '../database/postgres-errors';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { DuplicateAudienceKeyError } from './audiences.errors';

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Clock } from '../common/clock';
-import type { Tx } from '../identity/transaction.repository';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
 import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';

@@ -4,7 +4,7 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { Identifier } from './identifiers';
 import { KnownIdentity, KnownProfile, MergePlan } from './identity-planner';
-import type { Tx } from './transaction.repository';
+import type { Tx } from '../database/transactions';
 
 /** A found identity: type, value, profile id. */
 type KnownIdentityTuple = [string, string, string];

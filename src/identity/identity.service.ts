@@ -11,7 +11,7 @@ import {
 } from './identity-planner';
 import { IdentitySettings } from './identity-settings';
 import { IdentityRepository } from './identity.repository';
-import type { Tx } from './transaction.repository';
+import type { Tx } from '../database/transactions';
 
 export interface Resolution {
   plan: ResolutionPlan;

@@ -6,7 +6,8 @@ import type { Queue } from 'bullmq';
 import { QueueName } from '../queues/queue-names';
 import { DEFAULT_PAGE, ComputeQueuedView, MembersPageView, TransitionsPageView } from './membership.dto';
 import { ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
-import { AudienceNotFoundError, invalidCursor } from './membership.errors';
+import { AudienceNotFoundError } from '../audiences/audiences.errors';
+import { invalidCursor } from './membership.errors';
 import { MembershipRepository, TransitionCursor } from './membership.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

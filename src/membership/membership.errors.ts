@@ -1,12 +1,4 @@
-import { NotFoundException } from '@nestjs/common';
 import { badRequestFor } from '../common/validation';
-
-/** Also what another workspace's token gets: 404 and no data. */
-export class AudienceNotFoundError extends NotFoundException {
-  constructor() {
-    super('audience not found');
-  }
-}
 
 export function invalidCursor() {
   return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);

@@ -1,6 +1,7 @@
 import { Prisma } from '../generated/prisma/client';
 import type { PrismaService } from '../prisma/prisma.service';
-import { MembershipRepository, Tx } from './membership.repository';
+import type { Tx } from '../database/transactions';
+import { MembershipRepository } from './membership.repository';
 
 /** A transaction stand-in that records the statement instead of running it. */
 function recordingTx(): { tx: Tx; statements: Prisma.Sql[] } {

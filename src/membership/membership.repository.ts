@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { liveProfileFilter } from '../database/live-profile-filter';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
-
-/** A transaction handle: the membership writes of one audience happen inside one. */
-export type Tx = Prisma.TransactionClient;
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
 

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { TransactionRunner } from '../database/transactions';
 import { PrismaService } from './prisma.service';
 
 @Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
+@Module({ providers: [PrismaService, TransactionRunner], exports: [PrismaService, TransactionRunner] })
 export class PrismaModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Tx } from '../identity/transaction.repository';
+import type { Tx } from '../database/transactions';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface ProfileRow {

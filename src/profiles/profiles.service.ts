@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EMAIL } from '../identity/identifiers';
-import { TransactionRepository } from '../identity/transaction.repository';
+import { TransactionRunner } from '../database/transactions';
 import {
   DEFAULT_EVENTS_PAGE,
   ErasureView,
@@ -27,7 +27,7 @@ export function decodeCursor(cursor: string): EventCursor {
 export class ProfilesService {
   constructor(
     private readonly repository: ProfilesRepository,
-    private readonly transactions: TransactionRepository,
+    private readonly transactions: TransactionRunner,
   ) {}
 
   async findByIdentifier(workspaceId: string, identifier: string): Promise<ProfileListView> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityConflictError } from '../identity/identity.errors';
-import { postgresErrorCode, type Tx } from '../identity/transaction.repository';
+import { postgresErrorCode } from '../database/postgres-errors';
+import type { Tx } from '../database/transactions';
 import { liveProfileFilter } from '../database/live-profile-filter';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { identifiersOf } from '../identity/identifiers';
 import { IdentityService } from '../identity/identity.service';
-import { TransactionRepository, withRetries } from '../identity/transaction.repository';
+import { withRetries } from '../database/retries';
+import { TransactionRunner } from '../database/transactions';
 import { buildIngestWrite, subjectOf } from './ingest-write';
 import { RateLimiterService } from './rate-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
@@ -33,7 +34,7 @@ export class TrackingService {
     private readonly sources: SourceResolverService,
     private readonly rateLimiter: RateLimiterService,
     private readonly identity: IdentityService,
-    private readonly transactions: TransactionRepository,
+    private readonly transactions: TransactionRunner,
     private readonly repository: TrackingRepository,
     private readonly metrics: MetricsService,
   ) {}

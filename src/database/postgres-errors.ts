@@ -1,0 +1,12 @@
+/** The SQLSTATE of a Postgres error, however deeply Prisma and its driver adapter wrapped it. */
+export function postgresErrorCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+  const record = error as Record<string, unknown>;
+  for (const nested of [record.meta, record.driverAdapterError, record.cause]) {
+    const code = postgresErrorCode(nested, depth + 1);
+    if (code !== undefined) return code;
+  }
+  // Prisma's own codes (P2010, …) have the same shape as SQLSTATEs; the driver's code is nested.
+  const own = record.code;
+  return typeof own === 'string' && /^[0-9A-Z]{5}$/.test(own) && !own.startsWith('P') ? own : undefined;
+}
