@@ -94,4 +94,15 @@ describe('messageProblems', () => {
     ]);
     expect(messageProblems('identify', { anonymousId: 'a' }, '')).toEqual([]);
   });
+
+  it('counts an empty userId or anonymousId as absent (RudderStack sends userId "" before identify)', () => {
+    for (const problems of [messageProblems, dtoProblems]) {
+      expect(problems('page', { userId: '', anonymousId: 'anon' }, '')).toEqual([]);
+      expect(problems('track', { userId: 'user', anonymousId: '', event: 'E' }, '')).toEqual([]);
+      expect(problems('track', { userId: '', anonymousId: null, event: 'E' }, 'batch[0]')).toEqual([
+        { field: 'batch[0].userId', reason: 'is required unless anonymousId is given' },
+        { field: 'batch[0].anonymousId', reason: 'is required unless userId is given' },
+      ]);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { maxLength, minLength } from 'class-validator';
 import { FieldProblem } from '../common/validation';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers';
-import { isIsoTimestamp } from './tracking-fields';
+import { isIsoTimestamp, isSubjectIdGiven } from './tracking-fields';
 import { MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH, MessageType } from './tracking.dto';
 
 /**
@@ -41,10 +41,12 @@ function textProblem(value: string, required: boolean, max: number): string | un
   return undefined;
 }
 
-/** `userId` / `anonymousId`: at least one of the pair; `null` counts as absent. */
+/** `userId` / `anonymousId`: at least one of the pair; `null` and `""` count as absent. */
 function subjectId(other: 'userId' | 'anonymousId'): Check {
   return (value, message) => {
-    if (!isPresent(value)) return isPresent(message[other]) ? undefined : `is required unless ${other} is given`;
+    if (!isSubjectIdGiven(value)) {
+      return isSubjectIdGiven(message[other]) ? undefined : `is required unless ${other} is given`;
+    }
     if (!isString(value)) return 'must be a string';
     return textProblem(String(value), true, MAX_IDENTIFIER_LENGTH);
   };

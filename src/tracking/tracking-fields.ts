@@ -24,12 +24,29 @@ function isPresent(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-/** `userId` / `anonymousId`: at least one of the pair is required; `null` counts as absent (analytics.js sends it). */
+/**
+ * Whether a `userId` / `anonymousId` is given: `null` (analytics.js) and `""` (RudderStack's
+ * browser SDK, before identify) count as absent.
+ */
+export function isSubjectIdGiven(value: unknown): boolean {
+  return isPresent(value) && value !== '';
+}
+
+/** `userId` / `anonymousId`: at least one of the pair is required (see isSubjectIdGiven). */
 export function SubjectIdField(other: 'userId' | 'anonymousId', options: Described) {
   return applyDecorators(
     ApiPropertyOptional({ ...options, type: String, maxLength: MAX_IDENTIFIER_LENGTH, nullable: true }),
-    ValidateIf((message: Record<string, unknown>, value: unknown) => isPresent(value) || !isPresent(message[other])),
-    IsDefined({ message: `$property is required unless ${other} is given` }),
+    ValidateIf(
+      (message: Record<string, unknown>, value: unknown) =>
+        isSubjectIdGiven(value) || !isSubjectIdGiven(message[other]),
+    ),
+    ValidateBy({
+      name: 'isSubjectIdGiven',
+      validator: {
+        validate: isSubjectIdGiven,
+        defaultMessage: () => `$property is required unless ${other} is given`,
+      },
+    }),
     IsString({ message: '$property must be a string' }),
     MinLength(1, { message: '$property must not be empty' }),
     MaxLength(MAX_IDENTIFIER_LENGTH, { message: `$property must be at most ${MAX_IDENTIFIER_LENGTH} characters` }),

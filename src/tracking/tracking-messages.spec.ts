@@ -43,7 +43,12 @@ describe('message serialization', () => {
         category: fc.constantFrom('Docs', ''),
         properties: fc.oneof(jsonObject, fc.constant({ category: 'own' })),
         traits: jsonObject,
-        context: fc.oneof(jsonObject, fc.constant({}), fc.constant({ ip: '10.0.0.1', locale: 'en' })),
+        context: fc.oneof(
+          jsonObject,
+          fc.constant({}),
+          fc.constant({ ip: '10.0.0.1', locale: 'en' }),
+          fc.record({ traits: jsonObject }),
+        ),
         integrations: jsonObject,
       },
       { requiredKeys: ['type', 'anonymousId', 'event', 'groupId', 'previousId'] },
@@ -83,5 +88,44 @@ describe('message serialization', () => {
     expect((refused as MessageTooLargeError).problems).toEqual([
       { field: 'batch[0]', reason: 'is 32769 bytes; a message may be at most 32768 bytes (32 KB)' },
     ]);
+  });
+});
+
+describe('RudderStack messages', () => {
+  const identify = { type: 'identify', anonymousId: 'anon-1', userId: 'user-1' };
+
+  it('takes identify traits from context.traits, the top-level traits winning', () => {
+    const contextOnly = { ...identify, context: { traits: { email: 'a@example.com', plan: 'free' } } };
+    const [stored] = batchMessages({ batch: [contextOnly] }, { receivedAt });
+    expect(stored?.traits).toEqual({ email: 'a@example.com', plan: 'free' });
+    expect(stored && JSON.parse(stored.json.traits ?? 'null')).toEqual({ email: 'a@example.com', plan: 'free' });
+
+    const both = { ...contextOnly, traits: { plan: 'pro', seats: 3 } };
+    expect(singleMessage('identify', both, { receivedAt }).traits).toEqual({
+      email: 'a@example.com',
+      plan: 'pro',
+      seats: 3,
+    });
+  });
+
+  it('keeps context.traits out of the traits of other calls', () => {
+    const context = { traits: { email: 'a@example.com' } };
+    const [track, group] = batchMessages(
+      {
+        batch: [
+          { type: 'track', anonymousId: 'anon-1', event: 'E', context },
+          { type: 'group', anonymousId: 'anon-1', groupId: 'g', traits: { name: 'G' }, context },
+        ],
+      },
+      { receivedAt },
+    );
+    expect(track?.traits).toBeNull();
+    expect(group?.traits).toEqual({ name: 'G' });
+  });
+
+  it('reads an empty userId as absent', () => {
+    const page = singleMessage('page', { userId: '', anonymousId: 'anon-1', name: 'Home' }, { receivedAt });
+    expect(page.userId).toBeNull();
+    expect(page.anonymousId).toBe('anon-1');
   });
 });

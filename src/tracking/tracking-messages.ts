@@ -190,6 +190,17 @@ function storedContext(
   return { context, json: withKeyAppended(ownJson, 'ip', meta.ip) };
 }
 
+/**
+ * RudderStack's SDKs send identify traits in `context.traits` only, Segment's at the top level:
+ * both count, the top level winning, so that the stored event, the profile's traits and identity
+ * resolution all see the same traits.
+ */
+function identifyTraits(traits: JsonObject | null, context: JsonObject): JsonObject | null {
+  const contextTraits = context.traits;
+  if (!isJsonObject(contextTraits) || Object.keys(contextTraits).length === 0) return traits;
+  return { ...contextTraits, ...traits };
+}
+
 function normalize(
   type: MessageType,
   raw: JsonObject,
@@ -239,7 +250,7 @@ function normalize(
       break;
   }
 
-  const storedTraits = type === 'identify' || type === 'group' ? traits : null;
+  const storedTraits = type === 'identify' ? identifyTraits(traits, context) : type === 'group' ? traits : null;
   return {
     type,
     messageId: optionalString(raw.messageId) ?? `api-${randomUUID()}`,
@@ -258,7 +269,9 @@ function normalize(
     previousId,
     json: {
       properties: propertiesJson,
-      traits: storedTraits ? (texts.traits ?? JSON.stringify(storedTraits)) : null,
+      traits: storedTraits
+        ? ((storedTraits === traits ? texts.traits : undefined) ?? JSON.stringify(storedTraits))
+        : null,
       context: contextJson,
       integrations: integrationsJson,
     },
