@@ -1,7 +1,6 @@
-import { referencedAudienceKeys } from '../audiences/language/audience-ast';
-import { AudienceDefinitionError } from './membership.errors';
+import { type AudienceAst, referencedAudienceKeys } from '../audiences/language/audience-ast';
 import { validateAudienceAst } from '../audiences/language/audience-validator';
-import type { AudienceAst } from '../audiences/language/audience-ast';
+import { AudienceDefinitionError } from './membership.errors';
 
 export interface KeyedAudience {
   id: string;

@@ -1,6 +1,5 @@
 import { MetricsService } from '../ops/metrics.service';
-import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';

@@ -1,8 +1,7 @@
 import { ManualClock } from '../../src/common/clock';
 import { AudienceSchedulesService } from '../../src/membership/audience-schedules.service';
 import { ComputeOutcome } from '../../src/membership/membership.service';
-import { deliveryQueueName } from '../../src/queues/queue-names';
-import { QueueName } from '../../src/queues/queue-names';
+import { deliveryQueueName, QueueName } from '../../src/queues/queue-names';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';

@@ -1,4 +1,5 @@
 import type { MatchResult, Node } from 'ohm-js';
+import { describeProblems } from '../../common/problems';
 import {
   AudienceAst,
   AudienceCondition,
@@ -335,7 +336,11 @@ export function parseAudience(text: string): AudienceAst {
   const checked = validateAudienceAst(result);
   if (!checked.ok) {
     const first = checked.errors[0];
-    throw new AudienceParseError(1, 1, first ? `${first.path} ${first.message}` : 'invalid definition');
+    throw new AudienceParseError(
+      1,
+      1,
+      first ? describeProblems([{ field: first.path, reason: first.message }]) : 'invalid definition',
+    );
   }
   return checked.ast;
 }
