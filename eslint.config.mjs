@@ -36,6 +36,18 @@ export default tseslint.config(
     },
   },
   {
+    // Test oracles and helpers live under test/, outside the production build (tsconfig.build.json's
+    // rootDir is src/, so such an import also fails the build).
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'Production code cannot import tests or test oracles.' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: {
       // supertest bodies and JSON fixtures are untyped by nature.

@@ -1,6 +1,6 @@
 /**
  * The funnel report of one period as one SQL statement (pure: spec in, Prisma.Sql out). Semantics
- * are in the README (Funnels) and funnel-reference.ts; here is how the SQL gets there.
+ * are in docs/funnels.md and test/oracles/funnel-reference.ts; here is how the SQL gets there.
  *
  * Step filters compile with the audience compiler's compileFilters, so a filter means exactly what
  * it means in an audience. Every step looks at track events of the workspace stamped at or before

@@ -3,7 +3,7 @@ import { AudienceAst } from './audience-ast';
 import { AudienceParseError, parseAudience } from './audience-parser';
 import { printAudience } from './audience-printer';
 import { validateAudienceAst } from './audience-validator';
-import { anyValuePools, audienceArbitrary } from './testing/audience-arbitrary';
+import { anyValuePools, audienceArbitrary } from '../../../test/oracles/audience-arbitrary';
 
 function parseError(text: string): AudienceParseError {
   try {
