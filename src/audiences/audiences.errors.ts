@@ -1,5 +1,5 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
-import { FieldProblem, problemBody } from '../common/problems';
+import { describeProblems, FieldProblem, problemBody } from '../common/problems';
 
 /**
  * Domain errors of the audiences API, already in the HTTP error shape
@@ -17,6 +17,22 @@ export class AudienceNotFoundError extends NotFoundException {
 export class InvalidDefinitionError extends BadRequestException {
   constructor(readonly problems: FieldProblem[]) {
     super(problemBody(400, 'Bad Request', problems));
+  }
+}
+
+/**
+ * A saved definition that no longer validates: stored under an older grammar, or edited in the
+ * database. Computing it again cannot help; `explain` answers 409 naming the problems.
+ */
+export class AudienceDefinitionError extends ConflictException {
+  constructor(
+    readonly audienceId: string,
+    readonly problems: FieldProblem[],
+  ) {
+    super({
+      ...problemBody(409, 'Conflict', problems),
+      message: `the saved definition of audience ${audienceId} no longer validates: ${describeProblems(problems)}`,
+    });
   }
 }
 
