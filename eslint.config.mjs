@@ -2,6 +2,15 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_TEST_IMPORTS = {
+  group: ['**/test/**'],
+  message: 'Production code cannot import tests or test oracles.',
+};
+const AUDIENCE_LANGUAGE_ENTRY_ONLY = {
+  group: ['**/audiences/language/**', '!**/audiences/language/audience-language'],
+  message: 'Use the audience language through audiences/language/audience-language.ts.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -37,15 +46,18 @@ export default tseslint.config(
   },
   {
     // Test oracles and helpers live under test/, outside the production build (tsconfig.build.json's
-    // rootDir is src/, so such an import also fails the build).
+    // rootDir is src/, so such an import also fails the build). Other modules use the audience
+    // language through its public entry only.
     files: ['src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/test/**'], message: 'Production code cannot import tests or test oracles.' }] },
-      ],
+      'no-restricted-imports': ['error', { patterns: [NO_TEST_IMPORTS, AUDIENCE_LANGUAGE_ENTRY_ONLY] }],
     },
+  },
+  {
+    files: ['src/audiences/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_TEST_IMPORTS] }] },
   },
   {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],

@@ -3,7 +3,7 @@
  * their filters as audience-language ASTs, the period, the conversion window, the order mode and
  * the breakdown. Both the SQL (funnel-sql.ts) and the test oracle (test/oracles/funnel-reference.ts) take this.
  */
-import type { PropertyFilter } from '../audiences/language/audience-ast';
+import type { PropertyFilter } from '../audiences/language/audience-language';
 
 export const FUNNEL_MODES = ['sequential', 'strict'] as const;
 export type FunnelMode = (typeof FUNNEL_MODES)[number];
