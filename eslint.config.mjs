@@ -55,6 +55,19 @@ export default tseslint.config(
     },
   },
   {
+    // Every setting goes through the validated AppConfig (src/config).
+    files: ['src/**/*.ts'],
+    // main.ts (PERSONAE_DEMO) and tracking-settings.ts (TRACKING_RATE_LIMIT_PER_SECOND) are being
+    // moved to AppConfig in their own changes.
+    ignores: ['src/config/**', 'src/generated/**', '**/*.spec.ts', 'src/main.ts', 'src/tracking/tracking-settings.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read settings from AppConfig (src/config/app-config.ts).' },
+      ],
+    },
+  },
+  {
     files: ['src/audiences/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_TEST_IMPORTS] }] },
