@@ -11,6 +11,7 @@ import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
 import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
+import { WorkspaceSettingsModule } from './workspace-settings/workspace-settings.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { ProfilesModule } from './profiles/profiles.module';
 import { AudiencesModule } from './audiences/audiences.module';
@@ -26,6 +27,7 @@ const apiModules: Type[] = [
   HealthModule,
   OpsModule,
   WorkspacesModule,
+  WorkspaceSettingsModule,
   TrackingModule,
   ProfilesModule,
   AudiencesModule,

@@ -1,10 +1,22 @@
 /**
- * Which audiences refer to which (`in audience "k"`), by key. Pure: the service loads the
- * workspace's audiences and asks this module whether a definition may be saved.
+ * Which audiences refer to which (`in audience "k"`), by key: the one dependency graph of a
+ * workspace's audiences. The API asks it whether a definition may be saved (no unknown keys, no
+ * cycles, no deleting what others use); the membership engine asks it in which order to evaluate
+ * audiences and which to recompute after one changed.
  */
+import { StoredDefinition, storedReferences } from './audience-predicate';
 
 /** key → keys its definition refers to. */
 export type AudienceGraph = ReadonlyMap<string, readonly string[]>;
+
+export interface KeyedAudience extends StoredDefinition {
+  key: string;
+}
+
+/** The graph of saved audiences; a definition that no longer validates refers to nothing. */
+export function audienceGraph(audiences: readonly KeyedAudience[]): AudienceGraph {
+  return new Map(audiences.map((audience) => [audience.key, storedReferences(audience)]));
+}
 
 /**
  * A path of keys that starts and ends at `key` (`["a", "b", "a"]`) when giving `key` the
@@ -38,4 +50,37 @@ export function referrersOf(graph: AudienceGraph, key: string): string[] {
     .filter(([other, references]) => other !== key && references.includes(key))
     .map(([other]) => other)
     .sort();
+}
+
+/**
+ * Audiences in dependency order: every audience after the audiences it references, ties broken by
+ * key so the order, and so the order locks are taken in, is the same everywhere. The API refuses
+ * cycles; should one exist anyway, its members are appended in key order rather than looping forever.
+ */
+export function dependencyOrder<T extends KeyedAudience>(audiences: readonly T[]): T[] {
+  const graph = audienceGraph(audiences);
+  const byKey = new Map(audiences.map((a) => [a.key, a]));
+  const sorted = [...audiences].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const ordered: T[] = [];
+  const visit = (audience: T): void => {
+    if (done.has(audience.key) || visiting.has(audience.key)) return;
+    visiting.add(audience.key);
+    for (const key of [...(graph.get(audience.key) ?? [])].sort()) {
+      const dependency = byKey.get(key);
+      if (dependency) visit(dependency);
+    }
+    visiting.delete(audience.key);
+    done.add(audience.key);
+    ordered.push(audience);
+  };
+  sorted.forEach(visit);
+  return ordered;
+}
+
+/** Audiences whose definition references `key` directly. */
+export function directDependents<T extends KeyedAudience>(audiences: readonly T[], key: string): T[] {
+  const referrers = new Set(referrersOf(audienceGraph(audiences), key));
+  return audiences.filter((audience) => referrers.has(audience.key));
 }

@@ -1,19 +1,10 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
-import type { FieldProblem } from '../common/validation';
+import { describeProblems, FieldProblem, problemBody } from '../common/problems';
 
 /**
  * Domain errors of the audiences API, already in the HTTP error shape
  * `{statusCode, error, message, errors: [{field, reason}]}` so the service can throw them as they are.
  */
-
-function body(statusCode: number, error: string, problems: FieldProblem[]) {
-  return {
-    statusCode,
-    error,
-    message: problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
-    errors: problems,
-  };
-}
 
 /** Also what another workspace's token gets: 404 and no data. */
 export class AudienceNotFoundError extends NotFoundException {
@@ -25,7 +16,23 @@ export class AudienceNotFoundError extends NotFoundException {
 /** The definition does not parse or validate; `problems` carry the parser's line and column. */
 export class InvalidDefinitionError extends BadRequestException {
   constructor(readonly problems: FieldProblem[]) {
-    super(body(400, 'Bad Request', problems));
+    super(problemBody(400, 'Bad Request', problems));
+  }
+}
+
+/**
+ * A saved definition that no longer validates: stored under an older grammar, or edited in the
+ * database. Computing it again cannot help; `explain` answers 409 naming the problems.
+ */
+export class AudienceDefinitionError extends ConflictException {
+  constructor(
+    readonly audienceId: string,
+    readonly problems: FieldProblem[],
+  ) {
+    super({
+      ...problemBody(409, 'Conflict', problems),
+      message: `the saved definition of audience ${audienceId} no longer validates: ${describeProblems(problems)}`,
+    });
   }
 }
 
@@ -57,7 +64,7 @@ export class AudienceCycleError extends InvalidDefinitionError {
 
 export class DuplicateAudienceKeyError extends ConflictException {
   constructor(readonly key: string) {
-    super(body(409, 'Conflict', [{ field: 'key', reason: `"${key}" is already the key of another audience` }]));
+    super(problemBody(409, 'Conflict', [{ field: 'key', reason: `"${key}" is already the key of another audience` }]));
   }
 }
 

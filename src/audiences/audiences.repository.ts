@@ -30,6 +30,7 @@ export interface AudienceRow {
 export interface AudienceDefinitionRow {
   id: string;
   key: string;
+  version: number;
   definitionAst: Prisma.JsonValue;
 }
 
@@ -120,7 +121,10 @@ export class AudiencesRepository {
   }
 
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {
-    return tx.audience.findMany({ where: { workspaceId }, select: { id: true, key: true, definitionAst: true } });
+    return tx.audience.findMany({
+      where: { workspaceId },
+      select: { id: true, key: true, version: true, definitionAst: true },
+    });
   }
 
   async list(workspaceId: string): Promise<AudienceRow[]> {

@@ -7,8 +7,8 @@ import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
 import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
 import { readAudienceDefinition } from './language/audience-definition';
-import { compileAudiencePredicate } from './language/compiler/audience-compiler';
-import { AudienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
+import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
+import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
 import {
   COMPUTE_JOB_NAME,
   COMPUTE_JOB_OPTIONS,
@@ -147,11 +147,14 @@ export class AudiencesService {
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
     const now = this.clock.now();
-    const predicate = compileAudiencePredicate(definition.ast, {
+    // As if saved now: without historical data, event conditions start seeing events now.
+    const unsaved = {
       workspaceId,
-      now,
-      eventsSince: input.includeHistoricalData === false ? now : null,
-    });
+      includeHistoricalData: input.includeHistoricalData ?? true,
+      historyStartsAt: null,
+      createdAt: now,
+    };
+    const predicate = audiencePredicate(definition.ast, unsaved, now);
     const [count, sample] = await Promise.all([
       this.repository.count(workspaceId, predicate),
       this.repository.sample(workspaceId, predicate, PREVIEW_SAMPLE_SIZE),
@@ -162,11 +165,7 @@ export class AudiencesService {
   /** The SQL a computation of the saved audience would run now, and Postgres's plan for it. */
   async explain(workspaceId: string, id: string): Promise<AudienceExplainView> {
     const row = await this.mustFind(workspaceId, id);
-    const predicate = compileAudiencePredicate(row.definitionAst as unknown as AudienceAst, {
-      workspaceId,
-      now: this.clock.now(),
-      eventsSince: row.includeHistoricalData ? null : row.historyStartsAt,
-    });
+    const predicate = storedAudiencePredicate(row, this.clock.now());
     const plan = await this.repository.explainCount(workspaceId, predicate);
     return { ...sqlView(workspaceId, predicate), plan };
   }
@@ -178,9 +177,7 @@ export class AudiencesService {
   }
 
   private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {
-    const rows = await this.repository.listDefinitions(workspaceId, tx);
-    // Stored ASTs were validated on the way in.
-    return new Map(rows.map((row) => [row.key, referencedAudienceKeys(row.definitionAst as unknown as AudienceAst)]));
+    return audienceGraph(await this.repository.listDefinitions(workspaceId, tx));
   }
 
   private async enqueue(job: ComputeAudienceJob, jobId: string): Promise<void> {

@@ -1,9 +1,7 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { FieldProblem, problemBody } from './problems';
 
-export interface FieldProblem {
-  field: string;
-  reason: string;
-}
+export type { FieldProblem } from './problems';
 
 /** Flattens class-validator errors into `{field, reason}` with dotted paths (`steps.1.event`). */
 export function fieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {
@@ -18,12 +16,7 @@ export function fieldProblems(errors: ValidationError[], parent = ''): FieldProb
 }
 
 export function badRequestFor(problems: FieldProblem[]): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: problems.map((p) => `${p.field} ${p.reason}`).join('; '),
-    errors: problems,
-  });
+  return new BadRequestException(problemBody(400, 'Bad Request', problems));
 }
 
 /** The global pipe: unknown fields are refused, and every error names its field and reason. */

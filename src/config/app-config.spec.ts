@@ -23,6 +23,11 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toBe('http://localhost:3000');
   });
 
+  it('reads the demo switch', () => {
+    expect(loadConfig(valid).demo).toBe(false);
+    expect(loadConfig({ ...valid, PERSONAE_DEMO: '1' }).demo).toBe(true);
+  });
+
   it('converts numbers and keeps given values', () => {
     const config = loadConfig({ ...valid, PORT: '8080', ROLE: 'worker', SMTP_URL: 'smtp://localhost:1025' });
     expect(config.PORT).toBe(8080);
@@ -48,6 +53,7 @@ describe('loadConfig', () => {
     ['ROLE', 'scheduler', 'ROLE must be one of api, worker, all'],
     ['SMTP_URL', 'http://mail', 'SMTP_URL must be an smtp:// or smtps:// URL'],
     ['QUEUE_PREFIX', 'has:colon', 'QUEUE_PREFIX may only contain letters, digits, _, -, { and }'],
+    ['PERSONAE_DEMO', 'yes', 'PERSONAE_DEMO must be 1 or 0'],
   ])('rejects a malformed %s with a message naming it', (name, value, message) => {
     expect(problemsOf({ ...valid, [name]: value })).toEqual([message]);
   });

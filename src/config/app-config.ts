@@ -59,6 +59,15 @@ export class AppConfig extends DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
+  /** `1`: the quick start's demo (seeded Demo workspace; without SMTP_URL, the local mail sink). */
+  @IsOptional()
+  @IsIn(['0', '1'], { message: 'must be 1 or 0' })
+  PERSONAE_DEMO?: '0' | '1';
+
+  get demo(): boolean {
+    return this.PERSONAE_DEMO === '1';
+  }
+
   get publicUrl(): string {
     return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;
   }

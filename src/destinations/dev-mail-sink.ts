@@ -10,7 +10,7 @@ const KEEP = 200;
 
 /** The quick start's demo (`PERSONAE_DEMO=1`) with no SMTP server configured catches mail locally. */
 export function devMailSinkEnabled(config: AppConfig): boolean {
-  return process.env.PERSONAE_DEMO === '1' && !config.SMTP_URL;
+  return config.demo && !config.SMTP_URL;
 }
 
 export interface CaughtMail {

@@ -1,6 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import nodemailer from 'nodemailer';
-import type { NodemailerError, SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
+import nodemailer, {
+  type NodemailerError,
+  type SendMailOptions,
+  type SMTPPoolOptions,
+  type Transporter,
+} from 'nodemailer';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { SendOutcome, SMTP_TIMEOUTS } from './delivery-policy';

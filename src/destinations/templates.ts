@@ -1,4 +1,5 @@
 import { Liquid, Template } from 'liquidjs';
+import { LRUCache } from 'lru-cache';
 
 /** The variables a destination template may use; anything else is refused when the destination is saved. */
 export const TEMPLATE_VARIABLES = [
@@ -77,9 +78,11 @@ export function compileTemplate(source: string, kind: TemplateKind): Template[] 
   return parsed;
 }
 
-/** Parsed templates are cached by source: a destination renders the same few templates many times. */
-const cache = new Map<string, Template[]>();
-const CACHE_LIMIT = 500;
+/**
+ * Parsed templates by source: a destination renders the same few templates many times. Least
+ * recently used ones go first when full, so busy destinations keep theirs.
+ */
+const cache = new LRUCache<string, Template[]>({ max: 500 });
 
 /**
  * Synchronous on purpose: nothing a template can do waits on I/O, and the async render costs a
@@ -91,7 +94,6 @@ export function renderTemplate(source: string, kind: TemplateKind, scope: Templa
   let parsed = cache.get(key);
   if (!parsed) {
     parsed = compileTemplate(source, kind);
-    if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(key, parsed);
   }
   try {

@@ -3,8 +3,7 @@
  * negated last step, so that the saved audience reads (and can be edited) like any other:
  * `performed "Product Added" then performed "Checkout Started" then not performed "Order Completed" within 14 days`.
  */
-import { SequenceCondition, SequenceStep } from '../audiences/language/audience-ast';
-import { printAudience } from '../audiences/language/audience-printer';
+import { printAudience, SequenceCondition, SequenceStep } from '../audiences/language/audience-language';
 import { FunnelStepSpec } from './funnel-spec';
 import { FunnelRequestError } from './funnels.errors';
 

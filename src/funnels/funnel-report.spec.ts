@@ -1,5 +1,5 @@
 import { dropOffDefinition } from './funnel-drop-off';
-import { percentileCont } from './funnel-reference';
+import { percentileCont } from '../../test/oracles/funnel-reference';
 import { biggestDropOffs, stepViews } from './funnel-report';
 import { parseStepFilters, readSteps } from './funnel-request';
 import { FunnelGroupRow } from './funnel-spec';
@@ -72,6 +72,19 @@ describe('step filters', () => {
       'steps[1].where: line 1, col 8: expected a value: a "string", a number, true, false or a date',
     );
     expect(() => parseStepFilters('plan = "Pro") or (active within 3 days', 'w')).toThrow(FunnelRequestError);
+  });
+
+  it('reports lines and columns of a filter over several lines, and what may end it', () => {
+    expect(() => parseStepFilters('plan = "Pro"\n  and total >', 'steps[0].where')).toThrow(
+      'steps[0].where: line 2, col 14: expected a "string", a number or a date',
+    );
+    expect(() => parseStepFilters('(plan = "Pro"\nand total > 100', 'w')).toThrow('w: line 2, col 16: expected ")"');
+    expect(() => parseStepFilters('total > 100 total', 'w')).toThrow(
+      'w: line 1, col 13: expected "and" or the end of the filter',
+    );
+    expect(() => parseStepFilters('a = 1 or b = 2', 'w')).toThrow(
+      'w: line 1, col 7: expected "and" or the end of the filter',
+    );
   });
 });
 

@@ -3,7 +3,7 @@
  * conversions, drop-offs, the change versus the previous period, breakdown rows and the steps
  * flagged red. Pure, so the numbers can be checked without a database.
  */
-import { compareCodePoints } from '../audiences/language/audience-values';
+import { compareCodePoints } from '../audiences/language/audience-language';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery, FunnelStepSpec } from './funnel-spec';
 import { FunnelBreakdownRowView, FunnelDropOffView, FunnelReportView, FunnelStepView } from './funnels.dto';
 

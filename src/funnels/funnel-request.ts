@@ -4,9 +4,13 @@
  * breakdown paths. Every problem is a FunnelRequestError naming its field, e.g.
  * `steps[2].where: line 1, col 5: expected a property name`.
  */
-import { PropertyFilter } from '../audiences/language/audience-ast';
-import { AudienceParseError, parseAudience } from '../audiences/language/audience-parser';
-import { parseInstant } from '../audiences/language/audience-values';
+import {
+  AudienceParseError,
+  PropertyFilter,
+  parseFilters,
+  parseInstant,
+  parsePropertyPath as parsePath,
+} from '../audiences/language/audience-language';
 import { BreakdownSpec, BreakdownType, FUNNEL_LIMITS, FunnelStepSpec } from './funnel-spec';
 import { FunnelRequestError } from './funnels.errors';
 
@@ -15,32 +19,17 @@ export interface StepInput {
   where?: string;
 }
 
-/** The audience-language text a `where` is parsed inside of; its length shifts error columns. */
-const FILTER_HOST = 'performed "step" where ';
-
 /**
- * Parses `total > 100` or `(plan = "Pro" and total > 100)`. Several filters without parentheses
- * (`plan = "Pro" and total > 100`) are accepted too: in a step there is no condition for `and` to
- * start, so the parentheses the audience language needs are added here.
+ * Parses `total > 100`, `plan = "Pro" and total > 100` or the same in parentheses (the audience
+ * language's filter start rule). Errors name the line and column in the filter as written.
  */
 export function parseStepFilters(text: string, field: string): PropertyFilter[] {
-  const wrap = !text.trimStart().startsWith('(');
-  const shift = FILTER_HOST.length + (wrap ? 1 : 0);
-  let parsed;
   try {
-    parsed = parseAudience(`${FILTER_HOST}${wrap ? `(${text})` : text}`);
+    return parseFilters(text);
   } catch (error) {
-    if (!(error instanceof AudienceParseError)) throw error;
-    const column = error.line === 1 ? Math.min(Math.max(error.column - shift, 1), [...text].length + 1) : error.column;
-    throw new FunnelRequestError(field, `line ${error.line}, col ${column}: ${error.reason}`);
+    if (error instanceof AudienceParseError) throw new FunnelRequestError(field, error.message);
+    throw error;
   }
-  if (parsed.type !== 'performed' || !parsed.where || parsed.count || parsed.window) {
-    throw new FunnelRequestError(
-      field,
-      'expected property filters only, such as `total > 100` or `(plan = "Pro" and total > 100)`',
-    );
-  }
-  return parsed.where;
 }
 
 export function readSteps(steps: readonly StepInput[]): FunnelStepSpec[] {
@@ -100,8 +89,7 @@ export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[]>> = {
 /** A property path in the audience language's syntax: `plan`, `address.city`, `"Lifetime Value"`. */
 export function parsePropertyPath(text: string, field: string): string[] {
   try {
-    const parsed = parseAudience(`trait ${text} exists`);
-    if (parsed.type === 'trait') return parsed.path;
+    return parsePath(text);
   } catch (error) {
     if (!(error instanceof AudienceParseError)) throw error;
   }

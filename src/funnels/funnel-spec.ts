@@ -1,9 +1,9 @@
 /**
  * What a funnel report is computed from, once the request has been read and checked: steps with
  * their filters as audience-language ASTs, the period, the conversion window, the order mode and
- * the breakdown. Both the SQL (funnel-sql.ts) and the reference (funnel-reference.ts) take this.
+ * the breakdown. Both the SQL (funnel-sql.ts) and the test oracle (test/oracles/funnel-reference.ts) take this.
  */
-import type { PropertyFilter } from '../audiences/language/audience-ast';
+import type { PropertyFilter } from '../audiences/language/audience-language';
 
 export const FUNNEL_MODES = ['sequential', 'strict'] as const;
 export type FunnelMode = (typeof FUNNEL_MODES)[number];

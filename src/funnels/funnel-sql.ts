@@ -1,9 +1,9 @@
 /**
  * The funnel report of one period as one SQL statement (pure: spec in, Prisma.Sql out). Semantics
- * are in the README (Funnels) and funnel-reference.ts; here is how the SQL gets there.
+ * are in docs/funnels.md and test/oracles/funnel-reference.ts; here is how the SQL gets there.
  *
- * Step filters compile with the audience compiler's compileFilters, so a filter means exactly what
- * it means in an audience. Every step looks at track events of the workspace stamped at or before
+ * Step filters compile with the audience language's compilePropertyFilters, so a filter means
+ * exactly what it means in an audience. Every step looks at track events of the workspace stamped at or before
  * `now`; merged-away profiles own no events and are left out at the entry.
  *
  * 1. `l1`: each live profile's entry, its first step-1 event in [from, to) (ties by event id),
@@ -20,8 +20,7 @@
  *    in one GROUPING SETS pass.
  */
 import { Prisma } from '../generated/prisma/client';
-import { compileFilters } from '../audiences/language/compiler/event-conditions';
-import { CompileContext, instant } from '../audiences/language/compiler/compile-context';
+import { CompileContext, compilePropertyFilters, sqlInstant as instant } from '../audiences/language/audience-language';
 import { FunnelPeriod, FunnelQuery } from './funnel-spec';
 
 const column = (prefix: string, step: number): Prisma.Sql => Prisma.raw(`${prefix}${step}`);
@@ -41,7 +40,8 @@ function scope(query: FunnelQuery): Prisma.Sql {
 function matchesStep(query: FunnelQuery, k: number, ctx: CompileContext): Prisma.Sql {
   const step = query.steps[k];
   if (!step) throw new Error(`no step ${k}`);
-  return Prisma.sql`e.name = ${step.event}${compileFilters('e', step.where, ctx)}`;
+  if (step.where.length === 0) return Prisma.sql`e.name = ${step.event}`;
+  return Prisma.sql`e.name = ${step.event} AND ${compilePropertyFilters(Prisma.sql`e.properties`, step.where, ctx)}`;
 }
 
 /** The breakdown value read from the entry event, when the breakdown is on the event. */

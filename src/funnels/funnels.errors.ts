@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { problemBody } from '../common/problems';
 
 /**
  * A funnel request that is well-formed JSON but does not make sense: a filter that does not parse,
@@ -10,11 +11,6 @@ export class FunnelRequestError extends BadRequestException {
     readonly field: string,
     readonly reason: string,
   ) {
-    super({
-      statusCode: 400,
-      error: 'Bad Request',
-      message: `${field}: ${reason}`,
-      errors: [{ field, reason }],
-    });
+    super(problemBody(400, 'Bad Request', [{ field, reason }]));
   }
 }

@@ -34,4 +34,21 @@ describe('IdentityClaims', () => {
     expect('busy' in claims.tryClaim('ws', [anon('a')], staleRead)).toBe(true);
     expect('release' in claims.tryClaim('ws', [anon('a')], claims.mark())).toBe(true);
   });
+
+  it('remembers a bounded number of recent releases, forgetting the oldest first', () => {
+    const claims = new IdentityClaims(2);
+    const staleRead = claims.mark();
+    for (const value of ['a', 'b', 'c']) {
+      const claim = claims.tryClaim('ws', [anon(value)], claims.mark());
+      if (!('release' in claim)) throw new Error('the claim must succeed');
+      claim.release();
+    }
+    // Looking does not make a release recent: `b` is still the oldest remembered one.
+    expect('busy' in claims.tryClaim('ws', [anon('b')], staleRead)).toBe(true);
+    const d = claims.tryClaim('ws', [anon('d')], claims.mark());
+    if ('release' in d) d.release();
+    expect('release' in claims.tryClaim('ws', [anon('a')], staleRead)).toBe(true);
+    expect('release' in claims.tryClaim('ws', [anon('b')], staleRead)).toBe(true);
+    expect('busy' in claims.tryClaim('ws', [anon('c')], staleRead)).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Identifier, identifierKey } from './identifiers';
 
 /** A claim the caller holds until its write is done, or what it must wait for before reading again. */
@@ -18,9 +19,13 @@ const REMEMBERED_RELEASES = 20_000;
  */
 export class IdentityClaims {
   private readonly held = new Map<string, Promise<void>>();
-  /** Release number of recently created identities, oldest first. */
-  private readonly released = new Map<string, number>();
+  /** Release number of recently created identities; the oldest releases are forgotten first. */
+  private readonly released: LRUCache<string, number>;
   private releases = 0;
+
+  constructor(remembered = REMEMBERED_RELEASES) {
+    this.released = new LRUCache({ max: remembered });
+  }
 
   /** Call before reading the identities that `tryClaim` will then be asked about. */
   mark(): number {
@@ -32,7 +37,8 @@ export class IdentityClaims {
     for (const key of keys) {
       const holder = this.held.get(key);
       if (holder) return { busy: holder };
-      if ((this.released.get(key) ?? -1) >= readSince) return { busy: Promise.resolve() };
+      // peek: looking does not make a release recent, only releasing again does.
+      if ((this.released.peek(key) ?? -1) >= readSince) return { busy: Promise.resolve() };
     }
     let settle = (): void => undefined;
     const done = new Promise<void>((resolve) => {
@@ -45,14 +51,9 @@ export class IdentityClaims {
   private release(keys: string[], done: Promise<void>, settle: () => void): void {
     for (const key of keys) {
       if (this.held.get(key) === done) this.held.delete(key);
-      this.released.delete(key);
       this.released.set(key, this.releases);
     }
     this.releases += 1;
-    for (const key of this.released.keys()) {
-      if (this.released.size <= REMEMBERED_RELEASES) break;
-      this.released.delete(key);
-    }
     settle();
   }
 }

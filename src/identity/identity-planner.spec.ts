@@ -7,7 +7,7 @@ import {
   planResolution,
   profilesNeedingDetails,
 } from './identity-planner';
-import { DEFAULT_IDENTITY_SETTINGS, identitySettingsFrom } from './identity-settings';
+import { DEFAULT_IDENTITY_SETTINGS } from './identity-settings';
 
 const at = new Date('2024-01-01T00:00:00Z');
 const message = (...identifiers: Identifier[]): PlannedMessage => ({ identity: { identifiers }, timestamp: at });
@@ -95,7 +95,7 @@ describe('planResolution', () => {
   });
 
   it('respects the merge cap', () => {
-    const settings = identitySettingsFrom({ identity: { maxMergesPerProfile: 2 } });
+    const settings = { ...DEFAULT_IDENTITY_SETTINGS, maxMergesPerProfile: 2 };
     const hub = existing('hub', '2023-01-01', [email('h')], { mergeCount: 2 });
     const spoke = existing('spoke', '2023-02-01', [anon('s')]);
     const plan = planResolution(
@@ -110,7 +110,7 @@ describe('planResolution', () => {
 
   it('resolves an alias previousId to a known user_id, else an anonymous_id', () => {
     const known = existing('k', '2023-01-01', [user('old-user')]);
-    const settings = identitySettingsFrom({ identity: { limits: { user_id: 2 } } });
+    const settings = { ...DEFAULT_IDENTITY_SETTINGS, limits: { user_id: 2 } };
     const plan = planResolution(
       [{ identity: { identifiers: [user('new-user')], previousId: 'old-user' }, timestamp: at }],
       known.identities,
@@ -226,23 +226,5 @@ describe('profilesNeedingDetails', () => {
       ),
       { numRuns: 500 },
     );
-  });
-});
-
-describe('identitySettingsFrom', () => {
-  it('falls back to defaults for malformed settings', () => {
-    expect(
-      identitySettingsFrom({
-        identity: {
-          extraIdentifiers: [{ type: 'Email' }, { type: 'phone', trait: 'phone' }],
-          limits: { user_id: -1 },
-          maxMergesPerProfile: 'x',
-        },
-      }),
-    ).toEqual({
-      ...DEFAULT_IDENTITY_SETTINGS,
-      extraIdentifiers: [{ type: 'phone', trait: 'phone' }],
-    });
-    expect(identitySettingsFrom(null)).toBe(DEFAULT_IDENTITY_SETTINGS);
   });
 });

@@ -15,14 +15,6 @@ type KnownProfileTuple = [string, string, string, number, Identifier[]];
 export class IdentityRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async findWorkspaceSettings(workspaceId: string): Promise<unknown> {
-    const workspace = await this.prisma.workspace.findUnique({
-      where: { id: workspaceId },
-      select: { settings: true },
-    });
-    return workspace?.settings ?? {};
-  }
-
   /** The existing identities among `identifiers`, with the profile owning each. */
   async findIdentities(workspaceId: string, identifiers: Identifier[]): Promise<KnownIdentity[]> {
     if (identifiers.length === 0) return [];

@@ -1,5 +1,4 @@
-import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { COMPUTE_JOB_NAME, computeJobId } from '../audiences/audience-jobs';
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS, computeJobId } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';

@@ -1,5 +1,4 @@
-import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';

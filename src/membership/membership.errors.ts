@@ -4,16 +4,8 @@ export function invalidCursor() {
   return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
 }
 
-/** The stored definition no longer validates; computing it again cannot help. */
-export class AudienceDefinitionError extends Error {
-  constructor(
-    readonly audienceId: string,
-    readonly problems: string[],
-  ) {
-    super(`the definition of audience ${audienceId} is invalid: ${problems.join('; ')}`);
-    this.name = 'AudienceDefinitionError';
-  }
-}
+/** Defined with the audiences (explain answers it too); the engine records it as the audience's failure. */
+export { AudienceDefinitionError } from '../audiences/audiences.errors';
 
 /** Some audiences could not be evaluated for a profile; the job is retried as a whole (it is idempotent). */
 export class ProfileEvaluationError extends Error {

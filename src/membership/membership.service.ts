@@ -1,16 +1,15 @@
 import { MetricsService } from '../ops/metrics.service';
-import { COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { COMPUTE_JOB_NAME } from '../audiences/audience-jobs';
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { compileAudiencePredicate } from '../audiences/language/compiler/audience-compiler';
 import { Prisma } from '../generated/prisma/client';
 import { Clock } from '../common/clock';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
-import { dependencyOrder, directDependents, storedDefinition } from './audience-order';
+import { dependencyOrder, directDependents } from '../audiences/audience-graph';
+import { storedAudiencePredicate } from '../audiences/audience-predicate';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
 import { AudienceRecord, MembershipRepository } from './membership.repository';
@@ -146,14 +145,9 @@ export class MembershipService {
     return outcome;
   }
 
+  /** The same predicate as preview and explain build (validated definitions are cached per version). */
   private predicate(audience: AudienceRecord, now: Date): Prisma.Sql {
-    // includeHistoricalData false: event conditions see events from the audience's start only.
-    const eventsSince = audience.includeHistoricalData ? null : (audience.historyStartsAt ?? audience.createdAt);
-    return compileAudiencePredicate(storedDefinition(audience), {
-      workspaceId: audience.workspaceId,
-      now,
-      eventsSince,
-    });
+    return storedAudiencePredicate(audience, now);
   }
 
   /** Audiences that reference this one are computed after it; the API guarantees there is no cycle. */

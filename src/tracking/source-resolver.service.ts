@@ -1,13 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { IdentitySettings, identitySettingsFrom } from '../identity/identity-settings';
-import { IdentityRepository } from '../identity/identity.repository';
+import type { IdentitySettings } from '../identity/identity-settings';
+import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
-import {
-  SOURCE_CACHE_TTL_MS,
-  TrackingSettings,
-  trackingSettingsFrom,
-  UNKNOWN_SOURCE_CACHE_TTL_MS,
-} from './tracking-settings';
+import { SOURCE_CACHE_TTL_MS, TrackingSettings, UNKNOWN_SOURCE_CACHE_TTL_MS } from './tracking-settings';
 
 /** A source a write key belongs to, with the settings of its workspace. */
 export interface SourceContext {
@@ -34,7 +29,7 @@ export class SourceResolverService {
 
   constructor(
     private readonly workspaces: WorkspacesRepository,
-    private readonly identity: IdentityRepository,
+    private readonly settings: WorkspaceSettingsService,
   ) {}
 
   async resolve(writeKey: string): Promise<SourceContext | null> {
@@ -58,12 +53,8 @@ export class SourceResolverService {
   private async load(writeKey: string): Promise<SourceContext | null> {
     const source = await this.workspaces.findSourceByWriteKey(writeKey);
     if (!source) return null;
-    const settings = await this.identity.findWorkspaceSettings(source.workspaceId);
-    return {
-      sourceId: source.id,
-      workspaceId: source.workspaceId,
-      identity: identitySettingsFrom(settings),
-      tracking: trackingSettingsFrom(settings),
-    };
+    // Settings that do not fit their schema are logged there and replaced by their defaults.
+    const { identity, tracking } = await this.settings.effective(source.workspaceId);
+    return { sourceId: source.id, workspaceId: source.workspaceId, identity, tracking };
   }
 }

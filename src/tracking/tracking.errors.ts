@@ -5,6 +5,7 @@ import {
   PayloadTooLargeException,
   UnauthorizedException,
 } from '@nestjs/common';
+import { problemBody } from '../common/problems';
 import { badRequestFor, FieldProblem } from '../common/validation';
 
 /** The write key is missing or belongs to no source. */
@@ -24,12 +25,7 @@ export class InvalidMessagesError extends BadRequestException {
 /** A message exceeds 32 KB (or the request its limit); nothing of the request was stored. */
 export class MessageTooLargeError extends PayloadTooLargeException {
   constructor(readonly problems: FieldProblem[]) {
-    super({
-      statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
-      error: 'Payload Too Large',
-      message: problems.map((p) => `${p.field} ${p.reason}`).join('; '),
-      errors: problems,
-    });
+    super(problemBody(HttpStatus.PAYLOAD_TOO_LARGE, 'Payload Too Large', problems));
   }
 }
 

@@ -15,8 +15,8 @@ import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { AudienceAst, Duration } from '../../src/audiences/language/audience-ast';
 import { printAudience } from '../../src/audiences/language/audience-printer';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
-import { EvaluatorData, evaluateAudience } from '../../src/audiences/language/reference-evaluator';
-import { AstPools, audienceArbitrary } from '../../src/audiences/language/testing/audience-arbitrary';
+import { EvaluatorData, evaluateAudience } from '../oracles/reference-evaluator';
+import { AstPools, audienceArbitrary } from '../oracles/audience-arbitrary';
 import { createTestPrisma, TestPrisma } from '../support/database';
 
 const RUNS = Number(process.env.AUDIENCE_DIFF_RUNS ?? 40);

@@ -1,5 +1,5 @@
 /**
- * The funnel SQL against the reference implementation (src/funnels/funnel-reference.ts): random
+ * The funnel SQL against the reference implementation (test/oracles/funnel-reference.ts): random
  * datasets in a real Postgres, many random funnels over each, and both must give the same table
  * (counts, medians and 90th percentiles per step, per breakdown bucket). Timestamps sit on a
  * 6-hour grid, with some 1 ms off it, so ties, window edges (exactly `window` after the entry)
@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { readSteps, readBreakdown } from '../../src/funnels/funnel-request';
-import { ReferenceData, referenceFunnel } from '../../src/funnels/funnel-reference';
+import { ReferenceData, referenceFunnel } from '../oracles/funnel-reference';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery } from '../../src/funnels/funnel-spec';
 import { funnelReportSql } from '../../src/funnels/funnel-sql';
 import { RawFunnelRow, readFunnelRows } from '../../src/funnels/funnels.repository';

@@ -85,7 +85,7 @@ describe('POST /api/funnels/audience', () => {
     }).expect(400);
     expect(filter.body.message).toMatch(/^steps\[0\]\.where: line 1, col 7: /);
     const key = await post('/api/funnels/audience', { ...base, key: 'Bad Key', dropOffAfterStep: 1 }).expect(400);
-    expect(key.body.message).toMatch(/^key /);
+    expect(key.body.message).toMatch(/^key: /);
     await post('/api/funnels/audience', { ...base, key: 'checkout-drop-off', dropOffAfterStep: 1 }).expect(409);
   });
 });

@@ -200,8 +200,8 @@ describe('POST /api/funnels/report', () => {
     expect(filter.body.errors).toEqual([{ field: 'steps[2].where', reason: expect.stringMatching(/^line 1, col 8/) }]);
     expect((await post({ to: '2026-09-01' })).body.message).toBe('to: must be after from');
     expect((await post({ from: 'yesterday' })).body.message).toMatch(/^from: must be an ISO 8601 date/);
-    expect((await post({ steps: [{ event: VIEWED }] })).body.message).toMatch(/^steps must have at least 2 elements/);
-    expect((await post({ mode: 'loose' })).body.message).toMatch(/^mode must be one of sequential, strict/);
+    expect((await post({ steps: [{ event: VIEWED }] })).body.message).toMatch(/^steps: must have at least 2 elements/);
+    expect((await post({ mode: 'loose' })).body.message).toMatch(/^mode: must be one of sequential, strict/);
     expect((await post({ breakdown: { type: 'trait', property: 'a b' } })).body.message).toMatch(
       /^breakdown\.property: must be a property name/,
     );

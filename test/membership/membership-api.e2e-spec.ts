@@ -1,8 +1,7 @@
 import { ManualClock } from '../../src/common/clock';
 import { AudienceSchedulesService } from '../../src/membership/audience-schedules.service';
 import { ComputeOutcome } from '../../src/membership/membership.service';
-import { deliveryQueueName } from '../../src/queues/queue-names';
-import { QueueName } from '../../src/queues/queue-names';
+import { deliveryQueueName, QueueName } from '../../src/queues/queue-names';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
@@ -173,7 +172,9 @@ describe('membership API, schedules and deliveries', () => {
   it('records an audience whose definition cannot be compiled as failed, with the reason', async () => {
     const { f, ws } = await setUp();
     const audience = await f.audience('broken', 'trait plan = "Pro"');
-    await sql.rows(`UPDATE audiences SET definition_ast = '{"type":"nonsense"}' WHERE id = $1`, [audience]);
+    await sql.rows(`UPDATE audiences SET definition_ast = '{"type":"nonsense"}', version = version + 1 WHERE id = $1`, [
+      audience,
+    ]);
     await api(ws).post(`/api/audiences/${audience}/compute`).expect(202);
     await waitFor(async () => (await f.audienceRow(audience)).status === 'failed', { what: 'failed status' });
     expect((await f.audienceRow(audience)).status_reason).toMatch(/definition/);

@@ -86,7 +86,7 @@ describe('tracking API validation and limits', () => {
     const response = await post(path, body).expect(400);
     expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
     expect(response.body.errors).toContainEqual({ field, reason });
-    expect(response.body.message).toContain(`${field} ${reason}`);
+    expect(response.body.message).toContain(`${field}: ${reason}`);
   });
 
   it('names the index and field of a bad message in a batch, and stores nothing of the batch', async () => {

@@ -71,7 +71,7 @@ describe('workspaces and credentials', () => {
         { field: 'extra', reason: 'property extra should not exist' },
       ]),
     );
-    expect(response.body.message).toContain('name must not be empty');
+    expect(response.body.message).toContain('name: must not be empty');
   });
 
   it('scopes management requests to the token workspace', async () => {

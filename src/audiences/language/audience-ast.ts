@@ -1,8 +1,8 @@
 /**
  * The canonical form of an audience definition: a JSON-serialisable tree, discriminated on `type`.
  * The text language (audience-parser.ts) parses to it and audience-printer.ts prints it back; the
- * compiler turns it into SQL and reference-evaluator.ts evaluates it in memory. GRAMMAR.md states
- * the meaning of every node.
+ * compiler turns it into SQL and the test oracle test/oracles/reference-evaluator.ts evaluates it in
+ * memory. GRAMMAR.md states the meaning of every node.
  *
  * Optional fields are omitted rather than set to undefined or to an empty list, so that an AST that
  * went through JSON, the printer and the parser deep-equals the original.

@@ -2,13 +2,20 @@ import * as ohm from 'ohm-js';
 
 /**
  * The text form of audience definitions as an Ohm grammar (PEG). GRAMMAR.md describes it for
- * people; audience-parser.ts turns a match into the AST. Capitalised rules skip whitespace between
+ * people; audience-parser.ts turns a match into the AST. `Definition` is the start rule of a whole
+ * definition; `Filters` and `PropertyPath` parse those parts on their own. Capitalised rules skip whitespace between
  * their parts, lower-case (lexical) rules do not. A rule's description in parentheses is what error
  * messages say was expected.
  */
 const SOURCE = String.raw`
 Audience {
   Definition = Disjunction
+
+  // Start rules for parts used on their own by other modules (see audience-language.ts): the
+  // property filters of a funnel step, with or without parentheses, and a property path.
+  Filters = "(" FilterList ")"  -- paren
+          | FilterList  -- bare
+  PropertyPath = path
 
   Disjunction = Conjunction (or Conjunction)*
   Conjunction = Unary (and Unary)*
@@ -58,8 +65,9 @@ Audience {
   Duration = wholeNumber Unit
   Unit (a unit: minutes, hours, days or weeks) = minutes | minute | hours | hour | days | day | weeks | week
 
-  Where = where "(" Filter (and Filter)* ")"  -- many
+  Where = where "(" FilterList ")"  -- many
         | where Filter  -- one
+  FilterList = Filter (and Filter)*
 
   Filter = path Test
   Test = "!=" Literal  -- neq

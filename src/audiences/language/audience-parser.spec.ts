@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { AudienceAst } from './audience-ast';
-import { AudienceParseError, parseAudience } from './audience-parser';
+import { AudienceAst, AudienceCondition, PropertyFilter } from './audience-ast';
+import { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 import { printAudience } from './audience-printer';
 import { validateAudienceAst } from './audience-validator';
-import { anyValuePools, audienceArbitrary } from './testing/audience-arbitrary';
+import { anyValuePools, audienceArbitrary } from '../../../test/oracles/audience-arbitrary';
 
 function parseError(text: string): AudienceParseError {
   try {
@@ -185,6 +185,80 @@ describe('parseAudience', () => {
     expect(parseError(`${'('.repeat(20_000)}active within 1 day${')'.repeat(20_000)}`)).toBeInstanceOf(
       AudienceParseError,
     );
+  });
+});
+
+/** Every `where` list of a definition, nested ones included. */
+function whereLists(node: AudienceCondition): PropertyFilter[][] {
+  switch (node.type) {
+    case 'and':
+    case 'or':
+      return node.conditions.flatMap(whereLists);
+    case 'not':
+      return whereLists(node.condition);
+    case 'sequence':
+      return [...node.steps, ...(node.notFollowedBy ? [node.notFollowedBy] : [])].flatMap((s) =>
+        s.where ? [s.where] : [],
+      );
+    case 'performed':
+    case 'not_performed':
+    case 'first_performed':
+    case 'last_performed':
+      return node.where ? [node.where] : [];
+    case 'active':
+    case 'inactive':
+    case 'first_seen':
+    case 'last_seen':
+    case 'trait':
+    case 'in_audience':
+      return [];
+  }
+}
+
+describe('parseFilters (the Filters start rule)', () => {
+  it('reads one filter, several joined by and, and the same in parentheses', () => {
+    expect(parseFilters('total > 100')).toEqual([{ path: ['total'], op: 'gt', value: 100 }]);
+    const several = [
+      { path: ['plan'], op: 'eq', value: 'Pro' },
+      { path: ['address', 'city'], op: 'exists' },
+    ];
+    expect(parseFilters('plan = "Pro" and address.city exists')).toEqual(several);
+    expect(parseFilters(' ( plan = "Pro"\n and address.city exists ) ')).toEqual(several);
+  });
+
+  it('reads every where clause the printer writes', () => {
+    fc.assert(
+      fc.property(audienceArbitrary(anyValuePools), (generated) => {
+        for (const filters of whereLists(structuredClone(generated))) {
+          const printed = printAudience({ type: 'performed', event: 'x', where: filters });
+          expect(parseFilters(printed.slice('performed "x" where '.length))).toStrictEqual(filters);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reports positions in the filter text itself, and what may end a filter', () => {
+    const error = (text: string) => {
+      try {
+        parseFilters(text);
+      } catch (e) {
+        if (e instanceof AudienceParseError) return e.message;
+      }
+      throw new Error('expected a parse error');
+    };
+    expect(error('plan = "Pro" and\n  total >')).toBe('line 2, col 10: expected a "string", a number or a date');
+    expect(error('plan = "Pro" plan')).toBe('line 1, col 14: expected "and" or the end of the filter');
+    // A filter tests a property: `trait` reads as a property name, followed by a test.
+    expect(error('trait plan = "Pro"')).toMatch(/^line 1, col 7: expected "!=", "<=", /);
+  });
+});
+
+describe('parsePropertyPath', () => {
+  it('reads names, dotted paths and quoted names, and nothing else', () => {
+    expect(parsePropertyPath('address.city')).toEqual(['address', 'city']);
+    expect(parsePropertyPath(' "Lifetime Value" ')).toEqual(['Lifetime Value']);
+    expect(() => parsePropertyPath('a b')).toThrow('line 1, col 3: expected the end of the property path');
   });
 });
 

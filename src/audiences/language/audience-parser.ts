@@ -1,4 +1,5 @@
 import type { MatchResult, Node } from 'ohm-js';
+import { describeProblems } from '../../common/problems';
 import {
   AudienceAst,
   AudienceCondition,
@@ -44,8 +45,11 @@ function errorAt(node: Node, reason: string): AudienceParseError {
   return new AudienceParseError(line, column, reason);
 }
 
+/** `a filter` → `the filter`. */
+const definite = (what: string): string => what.replace(/^an? /, 'the ');
+
 /** What the grammar expected where matching stopped, with the many ways to start a condition summarised. */
-function expectedText(match: MatchResult): string {
+function expectedText(match: MatchResult, what: string): string {
   // getRightmostFailures exists on Ohm's MatchResult but is missing from its type declarations.
   const failures = (
     match as unknown as { getRightmostFailures(): { isFluffy(): boolean; toString(): string }[] }
@@ -56,7 +60,7 @@ function expectedText(match: MatchResult): string {
     const summarised = new Set([...conditionStarts, '"in"', '"("', '"not"', 'a property name']);
     items = ['a condition', ...items.filter((item) => !summarised.has(item))];
   }
-  items = items.map((item) => (item === 'end of input' ? 'the end of the definition' : item));
+  items = items.map((item) => (item === 'end of input' ? `the end of ${definite(what)}` : item));
   if (items.length <= 1) return items[0] ?? 'something else';
   return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
@@ -224,15 +228,27 @@ const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast',
     const max = Math.floor(AUDIENCE_LIMITS.maxDurationSeconds / SECONDS_PER_UNIT[unit]);
     return { amount: wholeNumber(amount, 1, max, `a number of ${unit}`), unit };
   },
-  Where_many(_where, _open, first, _ands, rest, _close) {
+  Where_many(_where, _open, filters, _close) {
+    return ast<PropertyFilter[]>(filters);
+  },
+  Where_one(_where, filter) {
+    return [ast<PropertyFilter>(filter)];
+  },
+  FilterList(first, _ands, rest) {
     const filters = [first, ...rest.children].map((n) => ast<PropertyFilter>(n));
     if (filters.length > AUDIENCE_LIMITS.maxFilters) {
       throw errorAt(first, `an event takes at most ${AUDIENCE_LIMITS.maxFilters} filters`);
     }
     return filters;
   },
-  Where_one(_where, filter) {
-    return [ast<PropertyFilter>(filter)];
+  Filters_paren(_open, filters, _close) {
+    return ast<PropertyFilter[]>(filters);
+  },
+  Filters_bare(filters) {
+    return ast<PropertyFilter[]>(filters);
+  },
+  PropertyPath(path) {
+    return ast<string[]>(path);
   },
   Filter(path, test) {
     return { path: ast<string[]>(path), ...ast<ValueTest>(test) };
@@ -313,29 +329,53 @@ function count(op: CountOp, n: Node): CountClause {
   return { op, value: wholeNumber(n, 0, AUDIENCE_LIMITS.maxCount, 'a count') };
 }
 
-/** Parses the text form of an audience definition; throws AudienceParseError. */
-export function parseAudience(text: string): AudienceAst {
+type StartRule = 'Definition' | 'Filters' | 'PropertyPath';
+
+/** Matches `text` from `rule` and builds its AST; positions in errors are those in `text`. */
+function parseFrom<T>(text: string, rule: StartRule, what: string): T {
   if (text.length > MAX_TEXT_LENGTH) {
-    throw new AudienceParseError(1, 1, `a definition can be at most ${MAX_TEXT_LENGTH} characters long`);
+    throw new AudienceParseError(1, 1, `${what} can be at most ${MAX_TEXT_LENGTH} characters long`);
   }
-  let result: AudienceAst;
   try {
-    const match = audienceGrammar.match(text);
+    const match = audienceGrammar.match(text, rule);
     if (match.failed()) {
       const { line, column } = positionOf(text, match.getRightmostFailurePosition());
-      throw new AudienceParseError(line, column, `expected ${expectedText(match)}`);
+      throw new AudienceParseError(line, column, `expected ${expectedText(match, what)}`);
     }
-    result = ast<AudienceAst>(semantics(match) as unknown as Node);
+    return ast<T>(semantics(match) as unknown as Node);
   } catch (error) {
     // Ohm recurses once per nesting level; absurdly deep parentheses exhaust the stack.
-    if (error instanceof RangeError) throw new AudienceParseError(1, 1, 'the definition is nested too deeply');
+    if (error instanceof RangeError) throw new AudienceParseError(1, 1, `${definite(what)} is nested too deeply`);
     throw error;
   }
+}
+
+/** Parses the text form of an audience definition; throws AudienceParseError. */
+export function parseAudience(text: string): AudienceAst {
+  const result = parseFrom<AudienceAst>(text, 'Definition', 'a definition');
   // Limits that span the whole tree (nesting depth, list sizes) are the validator's to enforce.
   const checked = validateAudienceAst(result);
   if (!checked.ok) {
     const first = checked.errors[0];
-    throw new AudienceParseError(1, 1, first ? `${first.path} ${first.message}` : 'invalid definition');
+    throw new AudienceParseError(
+      1,
+      1,
+      first ? describeProblems([{ field: first.path, reason: first.message }]) : 'invalid definition',
+    );
   }
   return checked.ast;
+}
+
+/**
+ * Parses property filters on their own, as a `where` clause holds them: `total > 100`,
+ * `plan = "Pro" and total > 100` or the same in parentheses. Throws AudienceParseError with the
+ * line and column in `text`.
+ */
+export function parseFilters(text: string): PropertyFilter[] {
+  return parseFrom<PropertyFilter[]>(text, 'Filters', 'a filter');
+}
+
+/** Parses a property path: `plan`, `address.city`, `"Lifetime Value"`. Throws AudienceParseError. */
+export function parsePropertyPath(text: string): string[] {
+  return parseFrom<string[]>(text, 'PropertyPath', 'a property path');
 }

@@ -4,8 +4,7 @@
  * personae_json_number as replaced in 20261122030000_faster_json_number; audience-values.spec.ts checks that both use the
  * same regular expressions, and the differential test checks that they agree on data.
  */
-import type { DateLiteral, Duration } from './audience-ast';
-import { durationSeconds } from './audience-ast';
+import { type DateLiteral, type Duration, durationSeconds } from './audience-ast';
 
 /**
  * A string that reads as a number: optional minus, digits, optional fraction. No exponent, no

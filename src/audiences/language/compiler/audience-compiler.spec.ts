@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AudienceAst } from '../audience-ast';
 import { parseAudience } from '../audience-parser';
-import { anyValuePools, audienceArbitrary } from '../testing/audience-arbitrary';
+import { anyValuePools, audienceArbitrary } from '../../../../test/oracles/audience-arbitrary';
 import { compileAudiencePredicate } from './audience-compiler';
 
 const ctx = {

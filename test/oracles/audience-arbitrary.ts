@@ -15,8 +15,8 @@ import {
   SequenceStep,
   TimeWindow,
   ValueTest,
-} from '../audience-ast';
-import { parseInstant } from '../audience-values';
+} from '../../src/audiences/language/audience-ast';
+import { parseInstant } from '../../src/audiences/language/audience-values';
 
 /** Where generated names and values come from; the differential test points these at its data. */
 export interface AstPools {

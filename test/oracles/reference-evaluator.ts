@@ -15,7 +15,7 @@ import {
   ValueTest,
   assertUnreachable,
   durationSeconds,
-} from './audience-ast';
+} from '../../src/audiences/language/audience-ast';
 import {
   compareCodePoints,
   dateLiteralMillis,
@@ -23,7 +23,7 @@ import {
   jsonInstant,
   jsonNumber,
   minusDuration,
-} from './audience-values';
+} from '../../src/audiences/language/audience-values';
 
 export interface EvaluatorProfile {
   id: string;

@@ -1,0 +1,86 @@
+/**
+ * The one way an audience becomes SQL: preview, explain and every computation (full and real-time)
+ * build their predicate here, so the SQL that `explain` shows is the SQL the engine runs.
+ */
+import { LRUCache } from 'lru-cache';
+import type { FieldProblem } from '../common/problems';
+import { Prisma } from '../generated/prisma/client';
+import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
+import { validateAudienceAst } from './language/audience-validator';
+import { compileAudiencePredicate } from './language/compiler/audience-compiler';
+import { AudienceDefinitionError } from './audiences.errors';
+
+/** A stored audience version, as far as its definition is concerned. */
+export interface StoredDefinition {
+  id: string;
+  version: number;
+  /** JSON as stored: validated on the way in, but possibly by an older grammar. */
+  definitionAst: unknown;
+}
+
+/** What the predicate of an audience depends on besides its definition. */
+export interface AudienceScope {
+  workspaceId: string;
+  includeHistoricalData: boolean;
+  /** Set when includeHistoricalData was turned off (or the audience was created without it). */
+  historyStartsAt: Date | null;
+  createdAt: Date;
+}
+
+export type StoredAudience = StoredDefinition & AudienceScope;
+
+type Checked = { ok: true; ast: AudienceAst; references: string[] } | { ok: false; problems: FieldProblem[] };
+
+/**
+ * Validated definitions by (audience id, version): a version's definition never changes, and a
+ * real-time evaluation reads every audience of a workspace for each batch of profiles. Bounded, so
+ * a process serving many workspaces keeps the ones in use; the rest are validated again.
+ */
+const checkedDefinitions = new LRUCache<string, Checked>({ max: 10_000 });
+
+function check(audience: StoredDefinition): Checked {
+  const key = `${audience.id}/${audience.version}`;
+  const cached = checkedDefinitions.get(key);
+  if (cached) return cached;
+  const result = validateAudienceAst(audience.definitionAst);
+  const checked: Checked = result.ok
+    ? { ok: true, ast: result.ast, references: referencedAudienceKeys(result.ast) }
+    : { ok: false, problems: result.errors.map((e) => ({ field: e.path, reason: e.message })) };
+  checkedDefinitions.set(key, checked);
+  return checked;
+}
+
+/** The stored AST, validated; AudienceDefinitionError when it no longer validates. */
+export function storedDefinition(audience: StoredDefinition): AudienceAst {
+  const checked = check(audience);
+  if (!checked.ok) throw new AudienceDefinitionError(audience.id, checked.problems);
+  return checked.ast;
+}
+
+/** The keys a stored definition refers to with `in audience`; none when it no longer validates. */
+export function storedReferences(audience: StoredDefinition): readonly string[] {
+  const checked = check(audience);
+  return checked.ok ? checked.references : [];
+}
+
+/**
+ * Where event conditions start. Segment's meaning of includeHistoricalData false: only events from
+ * the audience's start, which is historyStartsAt, or its creation for rows that lack one.
+ */
+export function eventsSince(audience: AudienceScope): Date | null {
+  return audience.includeHistoricalData ? null : (audience.historyStartsAt ?? audience.createdAt);
+}
+
+/** The predicate over profiles `p` of a validated definition, evaluated as of `now`. */
+export function audiencePredicate(definition: AudienceAst, audience: AudienceScope, now: Date): Prisma.Sql {
+  return compileAudiencePredicate(definition, {
+    workspaceId: audience.workspaceId,
+    now,
+    eventsSince: eventsSince(audience),
+  });
+}
+
+/** The predicate of a saved audience: what `explain` shows and computations run. */
+export function storedAudiencePredicate(audience: StoredAudience, now: Date): Prisma.Sql {
+  return audiencePredicate(storedDefinition(audience), audience, now);
+}

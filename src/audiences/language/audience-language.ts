@@ -1,0 +1,35 @@
+/**
+ * The audience language as other modules use it (funnels today; computed traits and journeys
+ * next): parse a definition or its parts, print an AST, compile property filters to SQL. Everything
+ * else under language/ is internal to the audiences module and may change with the compiler; lint
+ * refuses imports of it from outside src/audiences.
+ */
+import { Prisma } from '../../generated/prisma/client';
+import type { PropertyFilter } from './audience-ast';
+import type { CompileContext } from './compiler/compile-context';
+import { compileValueTest } from './compiler/value-tests';
+
+export type { AudienceAst, PropertyFilter, SequenceCondition, SequenceStep } from './audience-ast';
+export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
+export { printAudience } from './audience-printer';
+export { compareCodePoints, parseInstant } from './audience-values';
+export type { CompileContext } from './compiler/compile-context';
+/** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */
+export { instant as sqlInstant } from './compiler/compile-context';
+
+/**
+ * Every filter holds for the JSON object `document` (e.g. `e.properties`), with the audience
+ * language's value semantics: TRUE or FALSE, never NULL; TRUE for no filters. Values and property
+ * names are bound parameters.
+ */
+export function compilePropertyFilters(
+  document: Prisma.Sql,
+  filters: readonly PropertyFilter[],
+  ctx: CompileContext,
+): Prisma.Sql {
+  if (filters.length === 0) return Prisma.sql`TRUE`;
+  return Prisma.join(
+    filters.map((filter) => compileValueTest(document, filter.path, filter, ctx)),
+    ' AND ',
+  );
+}
