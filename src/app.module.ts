@@ -20,6 +20,7 @@ import { MembershipWorkerModule } from './membership/membership-worker.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
+import { QuarantineModule } from './quarantine/quarantine.module';
 
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
@@ -33,6 +34,7 @@ const apiModules: Type[] = [
   MembershipModule,
   DestinationsModule,
   UnsubscribeModule,
+  QuarantineModule,
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */

@@ -13,6 +13,7 @@ import { TrackingService } from './tracking.service';
   imports: [IdentityModule],
   controllers: [TrackingController],
   providers: [TrackingService, TrackingRepository, SourceResolverService, RateLimiterService],
+  exports: [TrackingService],
 })
 export class TrackingModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
