@@ -41,7 +41,7 @@ export function findUnstorableText(value: unknown, path: string, maxDepth = 256)
     return undefined;
   }
   for (const [key, child] of Object.entries(value)) {
-    if (hasUnstorableText(key)) return childPath(path, key);
+    if (hasUnstorableText(key)) return childPath(path, storableText(key));
     const found = findUnstorableText(child, childPath(path, key), maxDepth - 1);
     if (found !== undefined) return found;
   }

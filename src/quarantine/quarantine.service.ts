@@ -1,11 +1,10 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { cursorDate, cursorParts, cursorUuid } from '../common/cursor';
 import { badRequestFor } from '../common/validation';
 import { TrackingService } from '../tracking/tracking.service';
 import { MESSAGE_TYPES, MessageType } from '../tracking/tracking.dto';
 import { DEFAULT_QUARANTINE_PAGE, QuarantineEntryView, QuarantinePageView, ReplayView } from './quarantine.dto';
 import { QuarantineCursor, QuarantineFilter, QuarantineRepository, QuarantineRow } from './quarantine.repository';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Cursors are opaque to clients: base64url of the last row's sort key. */
 export function encodeQuarantineCursor(row: Pick<QuarantineRow, 'receivedAt' | 'id'>): string {
@@ -13,12 +12,10 @@ export function encodeQuarantineCursor(row: Pick<QuarantineRow, 'receivedAt' | '
 }
 
 export function decodeQuarantineCursor(cursor: string): QuarantineCursor {
-  const [at = '', id = '', extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const receivedAt = new Date(at);
-  const year = receivedAt.getUTCFullYear();
-  if (extra !== undefined || !UUID.test(id) || Number.isNaN(year) || year < 1 || year > 9999) {
-    throw badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
-  }
+  const [at, rawId] = cursorParts(cursor, 2) ?? [];
+  const receivedAt = cursorDate(at);
+  const id = cursorUuid(rawId);
+  if (!receivedAt || !id) throw badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
   return { receivedAt, id };
 }
 
