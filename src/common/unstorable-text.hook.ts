@@ -49,4 +49,3 @@ async function checkRequest(request: FastifyRequest, reply: FastifyReply): Promi
 export function installUnstorableTextCheck(fastify: FastifyInstance): void {
   fastify.addHook('preHandler', checkRequest);
 }
-

@@ -64,10 +64,7 @@ export class QuarantineRepository {
         ...(filter.kind === undefined ? {} : { kind: filter.kind }),
         ...(after
           ? {
-              OR: [
-                { receivedAt: { lt: after.receivedAt } },
-                { receivedAt: after.receivedAt, id: { lt: after.id } },
-              ],
+              OR: [{ receivedAt: { lt: after.receivedAt } }, { receivedAt: after.receivedAt, id: { lt: after.id } }],
             }
           : {}),
       },

@@ -10,7 +10,8 @@ import { MAX_MESSAGE_ID_LENGTH, MessageType } from './tracking.dto';
 /** Why a message is in the quarantine: the `reason` label of personae_quarantined_messages_total. */
 export type QuarantineReason = 'invalid' | 'too_large' | 'strict' | 'replaced_characters' | 'future_timestamp';
 
-export const STRICT_REASON = 'was not stored: another message of the request is invalid and the source validates strictly';
+export const STRICT_REASON =
+  'was not stored: another message of the request is invalid and the source validates strictly';
 
 /** What a request quarantines, before it is written. */
 export interface QuarantinePlan {
@@ -68,18 +69,30 @@ function add(plan: QuarantinePlan, entry: QuarantineRow, reason: QuarantineReaso
 
 export function addRejected(plan: QuarantinePlan, context: QuarantineContext, message: RejectedMessage): void {
   const id = messageIdOf(message.raw);
-  add(plan, row(context, 'rejected', message.reason, message.raw, id, message.errors, message.warnings), message.reason);
+  add(
+    plan,
+    row(context, 'rejected', message.reason, message.raw, id, message.errors, message.warnings),
+    message.reason,
+  );
 }
 
 /** A valid message that a strict source refuses because another message of its request is invalid. */
 export function addStrictlyRefused(plan: QuarantinePlan, context: QuarantineContext, message: NormalizedMessage): void {
-  const errors = [{ field: message.index === 0 && context.type ? 'body' : `batch[${message.index}]`, reason: STRICT_REASON }];
-  add(plan, row(context, 'rejected', 'strict', message.raw, messageIdOf(message.raw), errors, message.warnings), 'strict');
+  const errors = [
+    { field: message.index === 0 && context.type ? 'body' : `batch[${message.index}]`, reason: STRICT_REASON },
+  ];
+  add(
+    plan,
+    row(context, 'rejected', 'strict', message.raw, messageIdOf(message.raw), errors, message.warnings),
+    'strict',
+  );
 }
 
 /** A stored message that was changed to be stored: the row says what changed. */
 export function addWarning(plan: QuarantinePlan, context: QuarantineContext, message: NormalizedMessage): void {
   if (message.warnings.length === 0) return;
-  const reason = message.warnings.some((w) => w.reason === REPLACED_REASON) ? 'replaced_characters' : 'future_timestamp';
+  const reason = message.warnings.some((w) => w.reason === REPLACED_REASON)
+    ? 'replaced_characters'
+    : 'future_timestamp';
   add(plan, row(context, 'warning', reason, message.raw, message.messageId, [], message.warnings), reason);
 }

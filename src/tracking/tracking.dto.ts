@@ -158,7 +158,8 @@ export class TrackingResponse {
 
   @ApiPropertyOptional({
     type: [WarnedMessageView],
-    description: 'Messages stored with a change (replaced characters, a future timestamp), also quarantined as warnings',
+    description:
+      'Messages stored with a change (replaced characters, a future timestamp), also quarantined as warnings',
   })
   warnings?: WarnedMessageView[];
 }
