@@ -89,7 +89,7 @@ export class RateLimiterService {
       }
       return;
     }
-    const [allowed, waitMs] = Array.isArray(result) ? result : [1, '0'];
+    const [allowed, waitMs] = Array.isArray(result) ? (result as unknown[]) : [1, '0'];
     if (allowed === 0) throw new RateLimitedError(Math.max(1, Math.ceil(Number(waitMs) / 1000)));
   }
 }

@@ -82,7 +82,8 @@ describe('no input gives a 5xx', () => {
         batch: [{ type: 'track', event: 'E', userId: 'u\u0000', anonymousId: '\uD800', messageId: 'm\u0000id' }],
         context: { campaign: { name: 'c\u0000' } },
       }).expect(200);
-      expect(response.body.warnings[0].warnings.map((w: { field: string }) => w.field).sort()).toEqual([
+      const warnings = response.body.warnings[0].warnings as { field: string }[];
+      expect(warnings.map((w) => w.field).sort()).toEqual([
         'batch[0].anonymousId',
         'batch[0].messageId',
         'batch[0].userId',
@@ -228,7 +229,7 @@ describe('no input gives a 5xx', () => {
       ],
       ['post', '/api/workspaces', { 'na\u0000me': 'x' }, 'na\uFFFDme'],
     ] as const)('%s %s', async (method, path, body, field) => {
-      const response = await api(method, path).send(body as object);
+      const response = await api(method, path).send(body);
       expect(response.status).toBe(400);
       expect(response.body.errors).toEqual([{ field, reason: expect.any(String) }]);
     });

@@ -19,7 +19,7 @@ const anyText = fc.oneof(
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   anyText,
-  fc.constantFrom(1e308, -1e308, 2 ** 63, -(2 ** 63), 1e-320, 99999999999999999999, 0.5, -1),
+  fc.constantFrom(1e308, -1e308, 2 ** 63, -(2 ** 63), 1e-320, 1e20, 0.5, -1),
   fc.constant(Array.from({ length: 2 }, () => ({ a: [[[['deep']]]] }))),
 );
 
@@ -152,9 +152,8 @@ describe('management API under arbitrary input (property)', () => {
         const all = templates();
         const [method, url, body] = all[template % all.length] ?? all[0]!;
         const sent = whole ? replacement : replaceLeaf(body, path, replacement);
-        const response = await app
-          .http()
-          [method](url)
+        const client = app.http();
+        const response = await (method === 'post' ? client.post(url) : client.patch(url))
           .set('authorization', `Bearer ${ws.apiToken}`)
           .set('content-type', 'application/json')
           .send(JSON.stringify(sent) ?? 'null');
@@ -211,7 +210,7 @@ describe('management API under arbitrary input (property)', () => {
           .http()
           .post('/api/workspaces')
           .set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
-          .send({ name } as object);
+          .send({ name });
         expect({ name, ok: response.status < 500 }).toEqual({ name, ok: true });
       }),
       { numRuns: Math.ceil(RUNS / 4), endOnFailure: true },
