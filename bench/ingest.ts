@@ -89,9 +89,10 @@ async function main(): Promise<void> {
       source: { id: string; writeKey: string };
     };
     // The benchmark measures the write path, not the rate limiter's refusals.
-    await sql.query(`UPDATE workspaces SET settings = '{"tracking":{"rateLimitPerSecond":10000000}}' WHERE id = $1`, [
-      workspace.id,
-    ]);
+    await sql.query(
+      `UPDATE workspaces SET settings = '{"tracking":{"rateLimitPerSecond":10000000,"bytesPerSecond":10000000000}}' WHERE id = $1`,
+      [workspace.id],
+    );
 
     const load = (mode: LoadJob['mode'], runId: string, durationMs: number): Promise<LoadResult> =>
       runLoad({

@@ -5,7 +5,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { AppModule, PersonaeOptions, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
-import { DatabaseUnavailableFilter } from './common/database-unavailable.filter';
+import { fastifyTrustProxy } from './config/trust-proxy';
+import { SafetyNetFilter } from './common/safety-net.filter';
+import { installUnstorableTextCheck } from './common/unstorable-text.hook';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -35,7 +37,10 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
     module,
     new FastifyAdapter({
       bodyLimit: BODY_LIMIT_BYTES,
-      trustProxy: true,
+      trustProxy: fastifyTrustProxy(config.TRUST_PROXY),
+      // "__proto__" is a valid JSON key that Segment accepts: dropped safely, not a 400 for the batch.
+      onProtoPoisoning: 'remove',
+      onConstructorPoisoning: 'remove',
       loggerInstance: rootLogger,
       genReqId: requestId,
       requestIdHeader: false,
@@ -55,7 +60,8 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
       void reply.header('x-request-id', request.id);
     });
   http.useGlobalPipes(createValidationPipe());
-  http.useGlobalFilters(new DatabaseUnavailableFilter(http.getHttpAdapter()));
+  http.useGlobalFilters(new SafetyNetFilter(http.getHttpAdapter()));
+  installUnstorableTextCheck(http.getHttpAdapter().getInstance());
   recordHttpMetrics(http);
   mountQueueDashboard(http);
   setUpOpenApi(http);

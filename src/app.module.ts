@@ -21,6 +21,7 @@ import { MembershipWorkerModule } from './membership/membership-worker.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
+import { QuarantineModule } from './quarantine/quarantine.module';
 
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
@@ -35,6 +36,7 @@ const apiModules: Type[] = [
   MembershipModule,
   DestinationsModule,
   UnsubscribeModule,
+  QuarantineModule,
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */

@@ -69,3 +69,37 @@ describe('loadConfig', () => {
     expect(() => loadDatabaseConfig({})).toThrow(/DATABASE_URL is required/);
   });
 });
+
+describe('tracking settings in the configuration', () => {
+  const base = {
+    DATABASE_URL: 'postgresql://x@localhost/db',
+    REDIS_URL: 'redis://localhost',
+    ADMIN_TOKEN: 'a'.repeat(16),
+  };
+
+  it('reads TRUST_PROXY as Fastify takes it, off by default', () => {
+    expect(loadConfig(base).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ ...base, TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'loopback',
+    ]);
+    for (const bad of ['yes', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1']) {
+      expect(() => loadConfig({ ...base, TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be true, false, a hop count/);
+    }
+  });
+
+  it('reads the default ingest rate limits', () => {
+    expect(loadConfig(base)).toMatchObject({
+      TRACKING_RATE_LIMIT_PER_SECOND: 5_000,
+      TRACKING_RATE_LIMIT_BYTES_PER_SECOND: 10_000_000,
+    });
+    expect(loadConfig({ ...base, TRACKING_RATE_LIMIT_PER_SECOND: '20' }).TRACKING_RATE_LIMIT_PER_SECOND).toBe(20);
+    expect(() => loadConfig({ ...base, TRACKING_RATE_LIMIT_BYTES_PER_SECOND: '0' })).toThrow(
+      /TRACKING_RATE_LIMIT_BYTES_PER_SECOND must be at least 1/,
+    );
+  });
+});

@@ -1,5 +1,17 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateBy,
+  validateSync,
+} from 'class-validator';
+import { INVALID_TRUST_PROXY, parseTrustProxy, TrustProxy } from './trust-proxy';
 
 export const ROLES = ['api', 'worker', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -67,6 +79,34 @@ export class AppConfig extends DatabaseConfig {
   get demo(): boolean {
     return this.PERSONAE_DEMO === '1';
   }
+
+  /** Events per second per source when its workspace sets none. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  TRACKING_RATE_LIMIT_PER_SECOND: number = 5_000;
+
+  /** Bytes of messages per second per source when its workspace sets none. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  TRACKING_RATE_LIMIT_BYTES_PER_SECOND: number = 10_000_000;
+
+  /**
+   * Which proxies' X-Forwarded-For to believe (the client IP stored with events): off by default,
+   * since without a proxy in front anyone could name any IP. `true`, a hop count, or a
+   * comma-separated list of addresses and CIDR ranges (also loopback, linklocal, uniquelocal).
+   */
+  @Transform(({ value }: { value: unknown }) => parseTrustProxy(value))
+  @ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) => value !== INVALID_TRUST_PROXY,
+      defaultMessage: () =>
+        'must be true, false, a hop count, or a comma-separated list of IP addresses and CIDR ranges',
+    },
+  })
+  TRUST_PROXY: TrustProxy = false;
 
   get publicUrl(): string {
     return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;

@@ -12,6 +12,7 @@ import {
   DestinationView,
   UpdateDestinationDto,
 } from './destinations.dto';
+import { cursorDate, cursorParts, cursorUuid } from '../common/cursor';
 import { DestinationNotFoundError, invalidDeliveryCursor } from './destinations.errors';
 import {
   DELIVERY_STATUSES,
@@ -26,9 +27,10 @@ export function encodeDeliveryCursor(row: Pick<DeliveryRow, 'createdAt' | 'id'>)
 }
 
 export function decodeDeliveryCursor(cursor: string): DeliveryCursor {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (Number.isNaN(createdAt.getTime()) || !id || !/^[0-9a-f-]{36}$/i.test(id)) throw invalidDeliveryCursor();
+  const [at, rawId] = cursorParts(cursor, 2) ?? [];
+  const createdAt = cursorDate(at);
+  const id = cursorUuid(rawId);
+  if (!createdAt || !id) throw invalidDeliveryCursor();
   return { createdAt, id };
 }
 

@@ -3,6 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../queues/queue-names';
+import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
 import { DEFAULT_PAGE, ComputeQueuedView, MembersPageView, TransitionsPageView } from './membership.dto';
 import { ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
 import { AudienceNotFoundError } from '../audiences/audiences.errors';
@@ -27,10 +28,11 @@ function memberCursor(cursor: string): string {
 }
 
 function transitionCursor(cursor: string): TransitionCursor {
-  const [at, id] = decode(cursor).split('|');
-  const when = at ? new Date(at) : undefined;
-  if (!when || Number.isNaN(when.getTime()) || !id || !/^\d{1,19}$/.test(id)) throw invalidCursor();
-  return { at: when, id: BigInt(id) };
+  const [at, rawId] = cursorParts(cursor, 2) ?? [];
+  const when = cursorDate(at);
+  const id = cursorBigInt(rawId);
+  if (!when || id === undefined) throw invalidCursor();
+  return { at: when, id };
 }
 
 /** The membership API: members, the transition ledger, and on-demand computation. */

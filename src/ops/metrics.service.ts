@@ -32,6 +32,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly quarantinedMessages = new Counter({
+    name: 'personae_quarantined_messages_total',
+    help: 'Tracking messages quarantined, by kind (rejected, warning) and reason (invalid, too_large, strict, replaced_characters, future_timestamp)',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestDuration = new Histogram({
     name: 'personae_ingest_duration_seconds',
     help: 'Time from receiving a tracking request to its events being durable in Postgres',

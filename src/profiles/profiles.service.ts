@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
 import { EMAIL } from '../identity/identifiers';
 import { TransactionRunner } from '../database/transactions';
 import {
@@ -17,10 +18,11 @@ export function encodeCursor(row: Pick<EventRow, 'timestamp' | 'id'>): string {
 }
 
 export function decodeCursor(cursor: string): EventCursor {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const timestamp = new Date(at ?? '');
-  if (Number.isNaN(timestamp.getTime()) || !id || !/^\d{1,19}$/.test(id)) throw invalidCursor();
-  return { timestamp, id: BigInt(id) };
+  const [at, rawId] = cursorParts(cursor, 2) ?? [];
+  const timestamp = cursorDate(at);
+  const id = cursorBigInt(rawId);
+  if (!timestamp || id === undefined) throw invalidCursor();
+  return { timestamp, id };
 }
 
 @Injectable()

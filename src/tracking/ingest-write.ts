@@ -1,6 +1,6 @@
 import { IdentitySubject } from '../identity/identifiers';
 import { ResolutionPlan } from '../identity/identity-planner';
-import { GroupRow, IngestWrite, MembershipRow, NewProfileRow } from './tracking.repository';
+import { GroupRow, IngestWrite, MembershipRow, NewProfileRow, QuarantineRow } from './tracking.repository';
 import { isJsonObject, NormalizedMessage } from './tracking-messages';
 
 /** The identity-relevant part of a message: group traits describe the group, not the person. */
@@ -32,12 +32,21 @@ function memoizedIso(): (date: Date) => string {
   };
 }
 
+/** What the write does besides storing events. */
+export interface IngestExtras {
+  quarantine: QuarantineRow[];
+  replayedQuarantineIds: string[];
+}
+
+const NO_EXTRAS: IngestExtras = { quarantine: [], replayedQuarantineIds: [] };
+
 /** Turns resolved messages into the rows of the one write statement. */
 export function buildIngestWrite(
   workspaceId: string,
   sourceId: string,
   messages: NormalizedMessage[],
   plan: ResolutionPlan,
+  extras: IngestExtras = NO_EXTRAS,
 ): IngestWrite {
   const resolved = messages.map((message, index) => {
     const profileId = plan.profileIds[index];
@@ -93,5 +102,7 @@ export function buildIngestWrite(
     memberships: [...memberships.values()],
     touchedProfileIds: [...new Set(plan.profileIds)],
     existingProfileIds: [...new Set(plan.profileIds)].filter((id) => !plan.newProfileIds.has(id)),
+    quarantine: extras.quarantine,
+    replayedQuarantineIds: extras.replayedQuarantineIds,
   };
 }

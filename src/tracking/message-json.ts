@@ -18,6 +18,11 @@ export interface SerializedMessage {
   texts: MessageTexts;
   /** Length of `JSON.stringify(message)` in UTF-16 code units. */
   length: number;
+  /**
+   * The JSON text holds a `\u` escape: JSON.stringify escapes NUL and unpaired surrogates so, and
+   * little else, so only such messages need the exact (slower) check of message-sanitize.ts.
+   */
+  escapes: boolean;
 }
 
 function isKeptField(key: string): key is keyof MessageTexts {
@@ -29,14 +34,17 @@ export function serializeMessage(message: JsonObject): SerializedMessage {
   const texts: MessageTexts = {};
   let length = 2;
   let fields = 0;
+  let escapes = false;
   for (const key of Object.keys(message)) {
     const text: string | undefined = JSON.stringify(message[key]);
     if (text === undefined) continue;
-    length += JSON.stringify(key).length + 1 + text.length + (fields > 0 ? 1 : 0);
+    const keyText = JSON.stringify(key);
+    length += keyText.length + 1 + text.length + (fields > 0 ? 1 : 0);
     fields += 1;
+    if (!escapes && (text.includes('\\u') || keyText.includes('\\u'))) escapes = true;
     if (isKeptField(key)) texts[key] = text;
   }
-  return { texts, length };
+  return { texts, length, escapes };
 }
 
 /**

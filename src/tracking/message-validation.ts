@@ -1,7 +1,8 @@
 import { maxLength, minLength } from 'class-validator';
 import { FieldProblem } from '../common/validation';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers';
-import { isIsoTimestamp, isSubjectIdGiven } from './tracking-fields';
+import { isTimestamp } from './timestamps';
+import { isSubjectIdGiven } from './tracking-fields';
 import { MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH, MessageType } from './tracking.dto';
 
 /**
@@ -69,7 +70,7 @@ function optionalText(max: number): Check {
 }
 
 const timestamp: Check = (value) =>
-  !isPresent(value) || isIsoTimestamp(value) ? undefined : 'must be an ISO-8601 date-time';
+  !isPresent(value) || isTimestamp(value) ? undefined : 'must be an ISO-8601 date-time';
 
 const jsonObject: Check = (value) =>
   !isPresent(value) || (typeof value === 'object' && !Array.isArray(value)) || typeof value === 'function'

@@ -2,7 +2,6 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsDefined,
-  isISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -12,6 +11,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers';
+import { isTimestamp } from './timestamps';
 
 /** Composite decorators for Segment message fields: validate and document at once. */
 
@@ -72,11 +72,7 @@ export function OptionalTextField(options: Described & { maxLength: number }) {
   );
 }
 
-export function isIsoTimestamp(value: unknown): boolean {
-  return typeof value === 'string' && isISO8601(value, { strict: true }) && !Number.isNaN(Date.parse(value));
-}
-
-/** An ISO-8601 date-time such as `2024-05-01T12:00:00.000Z`. */
+/** An ISO-8601 date-time such as `2024-05-01T12:00:00.000Z`, read leniently (see timestamps.ts). */
 export function TimestampField(options: Described) {
   return applyDecorators(
     ApiPropertyOptional({ ...options, type: String, format: 'date-time' }),
@@ -84,7 +80,7 @@ export function TimestampField(options: Described) {
     ValidateBy({
       name: 'isIsoTimestamp',
       validator: {
-        validate: isIsoTimestamp,
+        validate: isTimestamp,
         defaultMessage: () => '$property must be an ISO-8601 date-time',
       },
     }),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { serializeMessage } from './message-json';
-import { MessageTooLargeError } from './tracking.errors';
-import { batchMessages, MAX_MESSAGE_BYTES, NormalizedMessage, singleMessage } from './tracking-messages';
+import { batchMessages, MAX_MESSAGE_BYTES, singleMessage } from './message-reader';
+import { NormalizedMessage } from './tracking-messages';
 
 const receivedAt = new Date('2024-05-01T12:00:00.000Z');
 const jsonObject = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 });
@@ -60,9 +60,12 @@ describe('message serialization', () => {
     fc.assert(
       fc.property(batch, maybe(fc.constantFrom('192.0.2.1', '2001:db8::1')), (body, ip) => {
         const meta = ip === undefined ? { receivedAt } : { receivedAt, ip };
-        for (const stored of batchMessages(parsed(body), meta)) expectStoredJsonMatches(stored);
+        const read = batchMessages(parsed(body), meta);
+        expect(read.rejected).toEqual([]);
+        for (const stored of read.messages) expectStoredJsonMatches(stored);
         const first = parsed(body.batch[0]);
-        if (first) expectStoredJsonMatches(singleMessage('track', first, meta));
+        const single = first && singleMessage('track', first, meta).messages[0];
+        if (single) expectStoredJsonMatches(single);
       }),
     );
   });
@@ -75,18 +78,17 @@ describe('message serialization', () => {
       return message(text + 'x'.repeat(room - Buffer.byteLength(text)));
     };
     expect(Buffer.byteLength(JSON.stringify(sized(MAX_MESSAGE_BYTES)))).toBe(MAX_MESSAGE_BYTES);
-    expect(() => singleMessage('track', sized(MAX_MESSAGE_BYTES), { receivedAt })).not.toThrow();
-    expect(() => singleMessage('track', sized(MAX_MESSAGE_BYTES, '\u{1F600}'), { receivedAt })).not.toThrow();
+    expect(singleMessage('track', sized(MAX_MESSAGE_BYTES), { receivedAt }).rejected).toEqual([]);
+    expect(singleMessage('track', sized(MAX_MESSAGE_BYTES, '\u{1F600}'), { receivedAt }).rejected).toEqual([]);
 
-    let refused: unknown;
-    try {
-      batchMessages({ batch: [sized(MAX_MESSAGE_BYTES + 1)] }, { receivedAt });
-    } catch (error) {
-      refused = error;
-    }
-    expect(refused).toBeInstanceOf(MessageTooLargeError);
-    expect((refused as MessageTooLargeError).problems).toEqual([
-      { field: 'batch[0]', reason: 'is 32769 bytes; a message may be at most 32768 bytes (32 KB)' },
+    const read = batchMessages({ batch: [sized(MAX_MESSAGE_BYTES + 1)] }, { receivedAt });
+    expect(read.messages).toEqual([]);
+    expect(read.rejected).toMatchObject([
+      {
+        index: 0,
+        reason: 'too_large',
+        errors: [{ field: 'batch[0]', reason: 'is 32769 bytes; a message may be at most 32768 bytes (32 KB)' }],
+      },
     ]);
   });
 });
@@ -96,12 +98,12 @@ describe('RudderStack messages', () => {
 
   it('takes identify traits from context.traits, the top-level traits winning', () => {
     const contextOnly = { ...identify, context: { traits: { email: 'a@example.com', plan: 'free' } } };
-    const [stored] = batchMessages({ batch: [contextOnly] }, { receivedAt });
+    const [stored] = batchMessages({ batch: [contextOnly] }, { receivedAt }).messages;
     expect(stored?.traits).toEqual({ email: 'a@example.com', plan: 'free' });
     expect(stored && JSON.parse(stored.json.traits ?? 'null')).toEqual({ email: 'a@example.com', plan: 'free' });
 
     const both = { ...contextOnly, traits: { plan: 'pro', seats: 3 } };
-    expect(singleMessage('identify', both, { receivedAt }).traits).toEqual({
+    expect(singleMessage('identify', both, { receivedAt }).messages[0]?.traits).toEqual({
       email: 'a@example.com',
       plan: 'pro',
       seats: 3,
@@ -118,14 +120,14 @@ describe('RudderStack messages', () => {
         ],
       },
       { receivedAt },
-    );
+    ).messages;
     expect(track?.traits).toBeNull();
     expect(group?.traits).toEqual({ name: 'G' });
   });
 
   it('reads an empty userId as absent', () => {
-    const page = singleMessage('page', { userId: '', anonymousId: 'anon-1', name: 'Home' }, { receivedAt });
-    expect(page.userId).toBeNull();
-    expect(page.anonymousId).toBe('anon-1');
+    const [page] = singleMessage('page', { userId: '', anonymousId: 'anon-1', name: 'Home' }, { receivedAt }).messages;
+    expect(page?.userId).toBeNull();
+    expect(page?.anonymousId).toBe('anon-1');
   });
 });

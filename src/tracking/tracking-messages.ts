@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { FieldProblem } from '../common/validation';
-import { bytesOver, JsonObject, MessageTexts, serializeMessage, withKeyAppended } from './message-json';
-import { messageProblems } from './message-validation';
-import { InvalidMessagesError, MessageTooLargeError } from './tracking.errors';
-import { isIsoTimestamp } from './tracking-fields';
-import { MESSAGE_TYPES, MessageType } from './tracking.dto';
-
-export const MAX_MESSAGE_BYTES = 32 * 1024;
-export const MAX_BATCH_MESSAGES = 2_500;
+import { childPath } from '../common/storable-text';
+import { JsonObject, MessageTexts, withKeyAppended } from './message-json';
+import { InvalidMessagesError } from './tracking.errors';
+import { MAX_FUTURE_MS, parseTimestamp } from './timestamps';
+import { MessageType } from './tracking.dto';
 
 /** What the request itself tells about its messages. */
 export interface RequestMeta {
@@ -34,6 +31,12 @@ export interface NormalizedMessage {
   previousId: string | null;
   /** The stored JSON columns as JSON text (null for SQL NULL). */
   json: StoredJson;
+  /** Where the message stood in its request. */
+  index: number;
+  /** The message as received (made storable): a warning quarantines it beside its event. */
+  raw: JsonObject;
+  /** What was changed to store it (replaced characters, a future timestamp). */
+  warnings: FieldProblem[];
 }
 
 export interface StoredJson {
@@ -44,12 +47,26 @@ export interface StoredJson {
 }
 
 /** Defaults a batch gives all its messages. */
-interface BatchDefaults {
+export interface BatchDefaults {
   context?: JsonObject;
   integrations?: JsonObject;
   integrationsJson?: string;
-  sentAt?: string;
+  sentAt?: Date;
 }
+
+/** Where a message stood in its request, and what reading it already changed. */
+export interface MessagePlace {
+  index: number;
+  /** `batch[3]`, or '' for the body of `/v1/<type>`. */
+  field: string;
+  warnings: FieldProblem[];
+}
+
+export const FUTURE_TIMESTAMP_REASON =
+  'is more than 24 hours after the message was received; the event is stored at receivedAt';
+const ANCIENT_TIMESTAMP_REASON = 'falls before year 1 once corrected with sentAt; the event is stored at receivedAt';
+/** 0001-01-01T00:00:00Z: a skew correction (receivedAt − (sentAt − originalTimestamp)) can land before it. */
+const EARLIEST_TIMESTAMP_MS = -62_135_596_800_000;
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -69,88 +86,12 @@ export function bodyObject(body: unknown): JsonObject {
   return parsed;
 }
 
-/** Validates and normalizes the body of `/v1/<type>`. */
-export function singleMessage(type: MessageType, body: JsonObject, meta: RequestMeta): NormalizedMessage {
-  const serialized = serializeMessage(body);
-  const tooLarge = sizeProblem(body, serialized.length, 'body');
-  if (tooLarge) throw new MessageTooLargeError([tooLarge]);
-  const problems = messageProblems(type, body, '');
-  if (problems.length > 0) throw new InvalidMessagesError(problems);
-  return normalize(type, body, serialized.texts, {}, meta);
-}
-
-/** Validates and normalizes the body of `/v1/batch`; one bad message rejects the whole batch. */
-export function batchMessages(body: JsonObject, meta: RequestMeta): NormalizedMessage[] {
-  const { batch } = body;
-  const defaults = batchDefaults(body);
-  if (!Array.isArray(batch))
-    throw new InvalidMessagesError([{ field: 'batch', reason: 'must be an array of messages' }]);
-  if (batch.length === 0)
-    throw new InvalidMessagesError([{ field: 'batch', reason: 'must contain at least 1 message' }]);
-  if (batch.length > MAX_BATCH_MESSAGES) {
-    throw new InvalidMessagesError([{ field: 'batch', reason: `must contain at most ${MAX_BATCH_MESSAGES} messages` }]);
-  }
-  const problems: FieldProblem[] = [];
-  const tooLarge: FieldProblem[] = [];
-  const texts: MessageTexts[] = [];
-  batch.forEach((item: unknown, index) => {
-    const field = `batch[${index}]`;
-    if (!isJsonObject(item)) {
-      problems.push({ field, reason: 'must be an object' });
-      return;
-    }
-    const serialized = serializeMessage(item);
-    texts[index] = serialized.texts;
-    const size = sizeProblem(item, serialized.length, field);
-    if (size) tooLarge.push(size);
-    if (typeof item.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(item.type)) {
-      problems.push({ field: `${field}.type`, reason: `must be one of ${MESSAGE_TYPES.join(', ')}` });
-      return;
-    }
-    problems.push(...messageProblems(item.type as MessageType, item, field));
-  });
-  if (tooLarge.length > 0) throw new MessageTooLargeError(tooLarge);
-  if (problems.length > 0) throw new InvalidMessagesError(problems);
-  return (batch as JsonObject[]).map((item, index) =>
-    normalize(item.type as MessageType, item, texts[index] ?? {}, defaults, meta),
-  );
-}
-
-function batchDefaults(body: JsonObject): BatchDefaults {
-  const problems: FieldProblem[] = [];
-  const defaults: BatchDefaults = {};
-  if (body.context !== undefined) {
-    if (isJsonObject(body.context)) defaults.context = body.context;
-    else problems.push({ field: 'context', reason: 'must be an object' });
-  }
-  if (body.integrations !== undefined) {
-    if (isJsonObject(body.integrations)) {
-      defaults.integrations = body.integrations;
-      defaults.integrationsJson = JSON.stringify(body.integrations);
-    } else problems.push({ field: 'integrations', reason: 'must be an object' });
-  }
-  if (body.sentAt !== undefined && body.sentAt !== null) {
-    const sentAt = body.sentAt;
-    if (isIsoTimestamp(sentAt)) defaults.sentAt = sentAt as string;
-    else problems.push({ field: 'sentAt', reason: 'must be an ISO-8601 date-time' });
-  }
-  if (problems.length > 0) throw new InvalidMessagesError(problems);
-  return defaults;
-}
-
-function sizeProblem(message: JsonObject, length: number, field: string): FieldProblem | undefined {
-  const bytes = bytesOver(message, length, MAX_MESSAGE_BYTES);
-  return bytes === undefined
-    ? undefined
-    : { field, reason: `is ${bytes} bytes; a message may be at most ${MAX_MESSAGE_BYTES} bytes (32 KB)` };
-}
-
 function optionalString(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
 function date(value: unknown): Date | null {
-  return typeof value === 'string' ? new Date(value) : null;
+  return parseTimestamp(value) ?? null;
 }
 
 /**
@@ -201,12 +142,13 @@ function identifyTraits(traits: JsonObject | null, context: JsonObject): JsonObj
   return { ...contextTraits, ...traits };
 }
 
-function normalize(
+export function normalize(
   type: MessageType,
   raw: JsonObject,
   texts: MessageTexts,
   defaults: BatchDefaults,
   meta: RequestMeta,
+  place: MessagePlace,
 ): NormalizedMessage {
   const { context, json: contextJson } = storedContext(raw, texts, defaults, meta);
   const ownIntegrations = isJsonObject(raw.integrations);
@@ -214,7 +156,7 @@ function normalize(
   const integrationsJson = ownIntegrations ? (texts.integrations ?? null) : (defaults.integrationsJson ?? null);
 
   const originalTimestamp = date(raw.originalTimestamp);
-  const sentAt = date(raw.sentAt) ?? date(defaults.sentAt);
+  const sentAt = date(raw.sentAt) ?? defaults.sentAt ?? null;
   const given = date(raw.timestamp);
   const properties = isJsonObject(raw.properties) ? raw.properties : {};
   const traits = isJsonObject(raw.traits) ? raw.traits : null;
@@ -251,6 +193,14 @@ function normalize(
   }
 
   const storedTraits = type === 'identify' ? identifyTraits(traits, context) : type === 'group' ? traits : null;
+  // A clock set years ahead would pin a profile's last-seen time and traits for good.
+  let timestamp = eventTimestamp(given, originalTimestamp, sentAt, meta.receivedAt);
+  const tooLate = timestamp.getTime() - meta.receivedAt.getTime() > MAX_FUTURE_MS;
+  if (tooLate || timestamp.getTime() < EARLIEST_TIMESTAMP_MS) {
+    const field = childPath(place.field, given ? 'timestamp' : 'originalTimestamp');
+    place.warnings.push({ field, reason: tooLate ? FUTURE_TIMESTAMP_REASON : ANCIENT_TIMESTAMP_REASON });
+    timestamp = meta.receivedAt;
+  }
   return {
     type,
     messageId: optionalString(raw.messageId) ?? `api-${randomUUID()}`,
@@ -261,7 +211,7 @@ function normalize(
     traits: storedTraits,
     context,
     integrations,
-    timestamp: eventTimestamp(given, originalTimestamp, sentAt, meta.receivedAt),
+    timestamp,
     originalTimestamp: originalTimestamp ?? given,
     sentAt,
     receivedAt: meta.receivedAt,
@@ -275,5 +225,8 @@ function normalize(
       context: contextJson,
       integrations: integrationsJson,
     },
+    index: place.index,
+    raw,
+    warnings: place.warnings,
   };
 }

@@ -1,23 +1,24 @@
 import { defineSection, SectionValues, setting, wholeNumber } from '../workspace-settings/settings-section';
 
-/** Per-source event rate limit when the workspace sets none (events per second, per write key). */
-export const DEFAULT_RATE_LIMIT_PER_SECOND = positiveInt(process.env.TRACKING_RATE_LIMIT_PER_SECOND) ?? 5_000;
-
 /** How long a write key lookup (and its workspace settings) is trusted before it is read again. */
 export const SOURCE_CACHE_TTL_MS = 10_000;
 /** Unknown write keys are remembered for less time, so a key created a moment ago soon works. */
 export const UNKNOWN_SOURCE_CACHE_TTL_MS = 2_000;
 
-function positiveInt(value: unknown): number | undefined {
-  const number = typeof value === 'string' ? Number(value) : value;
-  return typeof number === 'number' && Number.isInteger(number) && number > 0 ? number : undefined;
-}
-
-/** The `tracking` section of workspace settings, e.g. `{"tracking": {"rateLimitPerSecond": 20000}}`. */
+/**
+ * The `tracking` section of workspace settings, e.g.
+ * `{"tracking": {"rateLimitPerSecond": 20000, "bytesPerSecond": 20000000}}`. The defaults here are
+ * the built-in ones; the installation's (TRACKING_RATE_LIMIT_PER_SECOND,
+ * TRACKING_RATE_LIMIT_BYTES_PER_SECOND) replace them in WorkspaceSettingsService.
+ */
 export const trackingSettingsSection = defineSection({
   rateLimitPerSecond: setting(
     wholeNumber(1, 1_000_000_000).describe('Events per second each source of the workspace may send.'),
-    DEFAULT_RATE_LIMIT_PER_SECOND,
+    5_000,
+  ),
+  bytesPerSecond: setting(
+    wholeNumber(1, 1_000_000_000_000).describe('Bytes of messages (as JSON) per second each source may send.'),
+    10_000_000,
   ),
 });
 

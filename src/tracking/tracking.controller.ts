@@ -15,11 +15,10 @@ import {
 import { RateLimitedFilter } from './tracking-exception.filter';
 import { TrackingService } from './tracking.service';
 
-const OK: TrackingResponse = { success: true };
-
 /**
  * Segment's HTTP Tracking API. Bodies are validated by the service, message by message, because
- * Segment messages carry fields no DTO lists and a batch must name the index of a bad message.
+ * Segment messages carry fields no DTO lists and a batch must name the index of a bad message
+ * (which is quarantined while the others are stored).
  */
 @ApiTags('tracking')
 @ApiBasicAuth()
@@ -84,7 +83,9 @@ export class TrackingController {
 
   @Post(['batch', 'b', 'import'])
   @HttpCode(200)
-  @ApiOperation({ summary: 'Send up to 2,500 messages at once (Segment batch); all or nothing' })
+  @ApiOperation({
+    summary: 'Send up to 2,500 messages at once (Segment batch); invalid messages are quarantined, the others stored',
+  })
   @ApiBody({ type: BatchDto })
   @ApiOkResponse({ type: TrackingResponse })
   async batch(@Body() body: unknown, @Req() request: FastifyRequest): Promise<TrackingResponse> {
@@ -92,7 +93,13 @@ export class TrackingController {
   }
 
   private async ingest(kind: MessageType | 'batch', body: unknown, request: FastifyRequest): Promise<TrackingResponse> {
-    await this.tracking.ingest(kind, body, { authorization: request.headers.authorization, ip: request.ip });
-    return OK;
+    const outcome = await this.tracking.ingest(kind, body, {
+      authorization: request.headers.authorization,
+      ip: request.ip,
+    });
+    const response: TrackingResponse = { success: true };
+    if (outcome.rejected.length > 0) response.rejected = outcome.rejected;
+    if (outcome.warnings.length > 0) response.warnings = outcome.warnings;
+    return response;
   }
 }

@@ -132,6 +132,34 @@ export class BatchDto {
   writeKey?: string;
 }
 
+export class FieldProblemView {
+  @ApiProperty({ example: 'batch[3].event' }) field!: string;
+  @ApiProperty({ example: 'is required' }) reason!: string;
+}
+
+export class RejectedMessageView {
+  @ApiProperty({ description: 'Position of the message in the request (0 for a single call)' }) index!: number;
+  @ApiProperty({ type: [FieldProblemView] }) errors!: FieldProblemView[];
+}
+
+export class WarnedMessageView {
+  @ApiProperty({ description: 'Position of the message in the request (0 for a single call)' }) index!: number;
+  @ApiProperty({ type: [FieldProblemView] }) warnings!: FieldProblemView[];
+}
+
 export class TrackingResponse {
   @ApiProperty({ example: true }) success!: boolean;
+
+  @ApiPropertyOptional({
+    type: [RejectedMessageView],
+    description: 'Messages not stored but quarantined (GET /api/quarantine); present only when there are some',
+  })
+  rejected?: RejectedMessageView[];
+
+  @ApiPropertyOptional({
+    type: [WarnedMessageView],
+    description:
+      'Messages stored with a change (replaced characters, a future timestamp), also quarantined as warnings',
+  })
+  warnings?: WarnedMessageView[];
 }

@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   HttpException,
   HttpStatus,
   PayloadTooLargeException,
@@ -15,14 +16,14 @@ export class UnknownWriteKeyError extends UnauthorizedException {
   }
 }
 
-/** One or more messages are invalid; nothing of the request was stored. */
+/** Messages are invalid and none was stored as an event (they are in the quarantine). */
 export class InvalidMessagesError extends BadRequestException {
   constructor(readonly problems: FieldProblem[]) {
     super(badRequestFor(problems).getResponse());
   }
 }
 
-/** A message exceeds 32 KB (or the request its limit); nothing of the request was stored. */
+/** Every message exceeds 32 KB (or the request its limit); no event of the request was stored. */
 export class MessageTooLargeError extends PayloadTooLargeException {
   constructor(readonly problems: FieldProblem[]) {
     super(problemBody(HttpStatus.PAYLOAD_TOO_LARGE, 'Payload Too Large', problems));
@@ -40,5 +41,12 @@ export class RateLimitedError extends HttpException {
       },
       HttpStatus.TOO_MANY_REQUESTS,
     );
+  }
+}
+
+/** A quarantined message's source was deleted: there is no source to store its event under. */
+export class SourceGoneError extends ConflictException {
+  constructor() {
+    super('the source this message was sent to no longer exists; it cannot be replayed');
   }
 }

@@ -14,6 +14,7 @@ import { TrackingService } from './tracking.service';
   imports: [IdentityModule, WorkspaceSettingsModule],
   controllers: [TrackingController],
   providers: [TrackingService, TrackingRepository, SourceResolverService, RateLimiterService],
+  exports: [TrackingService],
 })
 export class TrackingModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}

@@ -51,6 +51,20 @@ export interface MembershipRow {
   profile_id: string;
 }
 
+/** A quarantined message; its JSON columns arrive as text. */
+export interface QuarantineRow {
+  kind: 'rejected' | 'warning';
+  reason: string;
+  type: string | null;
+  message_id: string | null;
+  fingerprint: string;
+  message: JsonText;
+  envelope: JsonText;
+  errors: JsonText;
+  warnings: JsonText;
+  received_at: string;
+}
+
 /** Everything one request writes, as rows ready for set-based statements. */
 export interface IngestWrite {
   workspaceId: string;
@@ -64,6 +78,10 @@ export interface IngestWrite {
   touchedProfileIds: string[];
   /** Touched profiles that already existed: they must still be live when the write runs. */
   existingProfileIds: string[];
+  /** Rejected messages, and warnings about events (kept only when their event is new). */
+  quarantine: QuarantineRow[];
+  /** Quarantine entries this write replays: deleted together with storing their events. */
+  replayedQuarantineIds: string[];
 }
 
 /** The write's guard divides by zero to abort the statement; nothing else in it divides. */
@@ -95,13 +113,84 @@ export class TrackingRepository {
     try {
       const [result] = tx
         ? await tx.$queryRaw<{ inserted: number }[]>(statement)
-        : await this.prisma.query<{ inserted: number }>(statement, 'tracking_write_ingest');
+        : await this.prisma.query<{ inserted: number }>(statement, statementName(write));
       return result?.inserted ?? 0;
     } catch (error) {
       if (postgresErrorCode(error) === GUARD_FAILED) throw new IdentityConflictError('the write lost a race');
       throw error;
     }
   }
+
+  /** Quarantines the messages of a request that stores no event (every message invalid, or strict). */
+  async writeQuarantine(workspaceId: string, sourceId: string, rows: QuarantineRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.prisma.query(
+      Prisma.sql`
+        INSERT INTO quarantine (id, workspace_id, source_id, kind, reason, type, message_id, fingerprint, message,
+                                envelope, errors, warnings, received_at, created_at)
+        SELECT gen_random_uuid(), ${workspaceId}::uuid, ${sourceId}::uuid, q.kind, q.reason, q.type, q.message_id,
+               q.fingerprint, COALESCE(q.message, 'null'::jsonb), q.envelope, q.errors, q.warnings, q.received_at, now()
+        FROM jsonb_to_recordset(${quarantineJson(rows)}::jsonb) AS ${QUARANTINE_RECORD}
+        ORDER BY q.fingerprint
+        ON CONFLICT (workspace_id, fingerprint) DO NOTHING`,
+      'tracking_write_quarantine',
+    );
+  }
+}
+
+/** A prepared statement's text must never vary: each variant of the ingest statement has its own name. */
+function statementName(write: IngestWrite): string {
+  const quarantine = write.quarantine.length > 0 ? '_quarantine' : '';
+  const replay = write.replayedQuarantineIds.length > 0 ? '_replay' : '';
+  return `tracking_write_ingest${quarantine}${replay}`;
+}
+
+const QUARANTINE_RECORD = Prisma.sql`q(kind text, reason text, type text, message_id text, fingerprint text,
+  message jsonb, envelope jsonb, errors jsonb, warnings jsonb, received_at timestamptz)`;
+
+/** The quarantine rows as a JSON array; their JSON columns are spliced in as they are. */
+function quarantineJson(rows: QuarantineRow[]): string {
+  const q = JSON.stringify;
+  const items = rows.map(
+    (r) =>
+      `{"kind":${q(r.kind)},"reason":${q(r.reason)},"type":${q(r.type)},"message_id":${q(r.message_id)},` +
+      `"fingerprint":${q(r.fingerprint)},"message":${r.message},"envelope":${r.envelope},"errors":${r.errors},` +
+      `"warnings":${r.warnings},"received_at":${q(r.received_at)}}`,
+  );
+  return `[${items.join(',')}]`;
+}
+
+/**
+ * Quarantine rows and replayed entries, in the same statement as the events: an accepted request
+ * means its events and its quarantine rows are committed together. A warning is kept only when its
+ * event is new (a repeated messageId changes nothing). Absent from the statement of a request that
+ * has none, so the all-valid path runs the statement it always ran.
+ */
+function quarantineSteps(write: IngestWrite): Prisma.Sql {
+  const ws = write.workspaceId;
+  const steps: Prisma.Sql[] = [];
+  if (write.quarantine.length > 0) {
+    steps.push(Prisma.sql`,
+      quarantined AS (
+        INSERT INTO quarantine (id, workspace_id, source_id, kind, reason, type, message_id, fingerprint, message,
+                                envelope, errors, warnings, received_at, created_at)
+        SELECT gen_random_uuid(), ${ws}::uuid, ${write.sourceId}::uuid, q.kind, q.reason, q.type, q.message_id,
+               q.fingerprint, COALESCE(q.message, 'null'::jsonb), q.envelope, q.errors, q.warnings, q.received_at, now()
+        FROM jsonb_to_recordset(${quarantineJson(write.quarantine)}::jsonb) AS ${QUARANTINE_RECORD}
+        WHERE q.kind = 'rejected' OR q.message_id IN (SELECT message_id FROM inserted)
+        ORDER BY q.fingerprint
+        ON CONFLICT (workspace_id, fingerprint) DO NOTHING
+        RETURNING 1
+      )`);
+  }
+  if (write.replayedQuarantineIds.length > 0) {
+    steps.push(Prisma.sql`,
+      replayed AS (
+        DELETE FROM quarantine WHERE workspace_id = ${ws}::uuid AND id = ANY(${write.replayedQuarantineIds}::uuid[])
+        RETURNING 1
+      )`);
+  }
+  return steps.length > 0 ? Prisma.join(steps, '') : Prisma.empty;
 }
 
 /** `JSON.stringify(events)` as if the JSON columns were objects: their texts are spliced in. */
@@ -153,7 +242,7 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
           sent_at timestamptz, received_at timestamptz)
         ORDER BY e.message_id
         ON CONFLICT (workspace_id, message_id) DO NOTHING
-        RETURNING profile_id, type, traits, timestamp
+        RETURNING profile_id, message_id, type, traits, timestamp
       ),
       seen AS (
         SELECT profile_id, min(timestamp) AS first_ts, max(timestamp) AS last_ts FROM inserted GROUP BY profile_id
@@ -202,7 +291,7 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         INSERT INTO profile_changes (workspace_id, profile_id, created_at)
         SELECT ${ws}::uuid, id, now() FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
         RETURNING 1
-      )
+      )${quarantineSteps(write)}
       SELECT (SELECT count(*) FROM inserted)::int AS inserted,
              1 / (CASE WHEN (SELECT count(*) FROM locked) = ${write.existingProfileIds.length}::int
                         AND (SELECT count(*) FROM new_identities) = ${write.newIdentities.length}::int

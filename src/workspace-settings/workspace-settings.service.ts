@@ -1,5 +1,6 @@
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { describeProblems, FieldProblem } from '../common/problems';
+import { AppConfig } from '../config/app-config';
 import { badRequestFor } from '../common/validation';
 import { Prisma } from '../generated/prisma/client';
 import { WorkspaceSettingsRepository } from './workspace-settings.repository';
@@ -20,9 +21,21 @@ export interface WorkspaceSettingsView {
 @Injectable()
 export class WorkspaceSettingsService {
   private readonly logger = new Logger(WorkspaceSettingsService.name);
-  private readonly defaults = DEFAULT_WORKSPACE_SETTINGS;
+  private readonly defaults: WorkspaceSettings;
 
-  constructor(private readonly repository: WorkspaceSettingsRepository) {}
+  constructor(
+    private readonly repository: WorkspaceSettingsRepository,
+    config: AppConfig,
+  ) {
+    // The installation's defaults for what a workspace does not set.
+    this.defaults = {
+      ...DEFAULT_WORKSPACE_SETTINGS,
+      tracking: {
+        rateLimitPerSecond: config.TRACKING_RATE_LIMIT_PER_SECOND,
+        bytesPerSecond: config.TRACKING_RATE_LIMIT_BYTES_PER_SECOND,
+      },
+    };
+  }
 
   async get(workspaceId: string): Promise<WorkspaceSettingsView> {
     const row = await this.repository.find(workspaceId);

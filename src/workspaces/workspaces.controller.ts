@@ -1,9 +1,17 @@
-import { Body, Controller, Get, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
-import { CreatedWorkspaceView, CreateSourceDto, CreateWorkspaceDto, SourceView, WorkspaceView } from './workspaces.dto';
+import { IdParamDto } from '../common/id-param.dto';
+import {
+  CreatedWorkspaceView,
+  CreateSourceDto,
+  CreateWorkspaceDto,
+  SourceView,
+  UpdateSourceDto,
+  WorkspaceView,
+} from './workspaces.dto';
 import { WorkspacesService } from './workspaces.service';
 
 @ApiTags('workspaces')
@@ -37,6 +45,17 @@ export class WorkspacesController {
   @UseGuards(ApiTokenGuard)
   @ApiCreatedResponse({ type: SourceView })
   createSource(@CurrentWorkspace() workspaceId: string, @Body() body: CreateSourceDto): Promise<SourceView> {
-    return this.workspaces.createSource(workspaceId, body.name);
+    return this.workspaces.createSource(workspaceId, body.name, body.validation);
+  }
+
+  @Patch('sources/:id')
+  @UseGuards(ApiTokenGuard)
+  @ApiOkResponse({ type: SourceView })
+  updateSource(
+    @CurrentWorkspace() workspaceId: string,
+    @Param() params: IdParamDto,
+    @Body() body: UpdateSourceDto,
+  ): Promise<SourceView> {
+    return this.workspaces.updateSource(workspaceId, params.id, body);
   }
 }

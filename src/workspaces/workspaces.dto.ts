@@ -1,5 +1,22 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
 import { TextField } from '../common/dto-fields';
+import { SOURCE_VALIDATIONS, SourceValidation } from './workspaces.repository';
+
+/** How a source's tracking calls treat an invalid message; see docs/tracking.md. */
+function ValidationField() {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: SOURCE_VALIDATIONS,
+      description:
+        'lenient (default): an invalid message is quarantined and the others are stored; ' +
+        'strict: one invalid message refuses the whole request with 400 (its messages are quarantined)',
+    }),
+    IsOptional(),
+    IsIn(SOURCE_VALIDATIONS, { message: `$property must be one of ${SOURCE_VALIDATIONS.join(', ')}` }),
+  );
+}
 
 export class CreateWorkspaceDto {
   @TextField({ description: 'A name for people to recognise the workspace by', example: 'Acme' })
@@ -12,6 +29,15 @@ export class CreateWorkspaceDto {
 export class CreateSourceDto {
   @TextField({ description: 'Name of the source, e.g. the app it collects from', example: 'iOS app' })
   name!: string;
+
+  @ValidationField() validation?: SourceValidation;
+}
+
+export class UpdateSourceDto {
+  @TextField({ description: 'Name of the source', example: 'iOS app', optional: true })
+  name?: string;
+
+  @ValidationField() validation?: SourceValidation;
 }
 
 export class WorkspaceView {
@@ -24,6 +50,7 @@ export class SourceView {
   @ApiProperty() name!: string;
   @ApiProperty({ description: 'Use as the HTTP Basic user name of Segment-compatible tracking calls' })
   writeKey!: string;
+  @ApiProperty({ enum: SOURCE_VALIDATIONS }) validation!: SourceValidation;
 }
 
 export class CreatedWorkspaceView {

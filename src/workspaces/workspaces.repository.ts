@@ -7,12 +7,21 @@ export interface WorkspaceRow {
   createdAt: Date;
 }
 
+export const SOURCE_VALIDATIONS = ['lenient', 'strict'] as const;
+export type SourceValidation = (typeof SOURCE_VALIDATIONS)[number];
+
 export interface SourceRow {
   id: string;
   workspaceId: string;
   name: string;
   writeKey: string;
+  validation: SourceValidation;
   createdAt: Date;
+}
+
+export interface SourceChanges {
+  name?: string;
+  validation?: SourceValidation;
 }
 
 export interface NewWorkspace {
@@ -24,7 +33,19 @@ export interface NewWorkspace {
 }
 
 const workspaceFields = { id: true, name: true, createdAt: true } as const;
-const sourceFields = { id: true, workspaceId: true, name: true, writeKey: true, createdAt: true } as const;
+const sourceFields = {
+  id: true,
+  workspaceId: true,
+  name: true,
+  writeKey: true,
+  validation: true,
+  createdAt: true,
+} as const;
+
+/** The column holds only these values (a CHECK constraint says so). */
+function sourceRow<T extends { validation: string }>(row: T): T & { validation: SourceValidation } {
+  return { ...row, validation: row.validation === 'strict' ? 'strict' : 'lenient' };
+}
 
 @Injectable()
 export class WorkspacesRepository {
@@ -34,10 +55,12 @@ export class WorkspacesRepository {
   async createWithCredentials(input: NewWorkspace): Promise<{ workspace: WorkspaceRow; source: SourceRow }> {
     return this.prisma.$transaction(async (tx) => {
       const workspace = await tx.workspace.create({ data: { name: input.name }, select: workspaceFields });
-      const source = await tx.source.create({
-        data: { workspaceId: workspace.id, name: input.sourceName, writeKey: input.writeKey },
-        select: sourceFields,
-      });
+      const source = sourceRow(
+        await tx.source.create({
+          data: { workspaceId: workspace.id, name: input.sourceName, writeKey: input.writeKey },
+          select: sourceFields,
+        }),
+      );
       await tx.apiToken.create({
         data: { workspaceId: workspace.id, name: input.tokenName, tokenHash: input.tokenHash },
       });
@@ -63,14 +86,38 @@ export class WorkspacesRepository {
   }
 
   async listSources(workspaceId: string): Promise<SourceRow[]> {
-    return this.prisma.source.findMany({ where: { workspaceId }, orderBy: { createdAt: 'asc' }, select: sourceFields });
+    const rows = await this.prisma.source.findMany({
+      where: { workspaceId },
+      orderBy: { createdAt: 'asc' },
+      select: sourceFields,
+    });
+    return rows.map(sourceRow);
   }
 
-  async createSource(workspaceId: string, name: string, writeKey: string): Promise<SourceRow> {
-    return this.prisma.source.create({ data: { workspaceId, name, writeKey }, select: sourceFields });
+  async createSource(
+    workspaceId: string,
+    name: string,
+    writeKey: string,
+    validation: SourceValidation = 'lenient',
+  ): Promise<SourceRow> {
+    return sourceRow(
+      await this.prisma.source.create({ data: { workspaceId, name, writeKey, validation }, select: sourceFields }),
+    );
   }
 
   async findSourceByWriteKey(writeKey: string): Promise<SourceRow | null> {
-    return this.prisma.source.findUnique({ where: { writeKey }, select: sourceFields });
+    const row = await this.prisma.source.findUnique({ where: { writeKey }, select: sourceFields });
+    return row && sourceRow(row);
+  }
+
+  async findSource(workspaceId: string, sourceId: string): Promise<SourceRow | null> {
+    const row = await this.prisma.source.findFirst({ where: { id: sourceId, workspaceId }, select: sourceFields });
+    return row && sourceRow(row);
+  }
+
+  /** Null when the workspace has no such source. */
+  async updateSource(workspaceId: string, sourceId: string, changes: SourceChanges): Promise<SourceRow | null> {
+    const { count } = await this.prisma.source.updateMany({ where: { id: sourceId, workspaceId }, data: changes });
+    return count === 0 ? null : this.findSource(workspaceId, sourceId);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { hashToken, newApiToken, newWriteKey } from '../auth/credentials';
 import { CreatedWorkspaceView, SourceView, WorkspaceView } from './workspaces.dto';
-import { SourceRow, WorkspacesRepository } from './workspaces.repository';
+import { SourceChanges, SourceRow, SourceValidation, WorkspacesRepository } from './workspaces.repository';
 
 @Injectable()
 export class WorkspacesService {
@@ -41,11 +41,18 @@ export class WorkspacesService {
     return (await this.repository.listSources(workspaceId)).map(toSourceView);
   }
 
-  async createSource(workspaceId: string, name: string): Promise<SourceView> {
-    return toSourceView(await this.repository.createSource(workspaceId, name, newWriteKey()));
+  async createSource(workspaceId: string, name: string, validation?: SourceValidation): Promise<SourceView> {
+    return toSourceView(await this.repository.createSource(workspaceId, name, newWriteKey(), validation));
+  }
+
+  /** Takes effect on tracking calls within SOURCE_CACHE_TTL_MS (the write key cache). */
+  async updateSource(workspaceId: string, sourceId: string, changes: SourceChanges): Promise<SourceView> {
+    const source = await this.repository.updateSource(workspaceId, sourceId, changes);
+    if (!source) throw new NotFoundException('source not found');
+    return toSourceView(source);
   }
 }
 
 function toSourceView(source: SourceRow): SourceView {
-  return { id: source.id, name: source.name, writeKey: source.writeKey };
+  return { id: source.id, name: source.name, writeKey: source.writeKey, validation: source.validation };
 }

@@ -140,11 +140,12 @@ describe('tracking API (Segment-compatible)', () => {
     const withoutIp = unique('ip');
     await post('/v1/track', { userId: 'ip-user', event: 'E', messageId: withoutIp }).expect(200);
     expect((await eventByMessageId(withoutIp))?.context).toEqual({ ip: expect.stringMatching(/127\.0\.0\.1/) });
+    // Without TRUST_PROXY, X-Forwarded-For is anyone's to write: it is not believed.
     const forwarded = unique('ip');
     await post('/v1/track', { userId: 'ip-user', event: 'E', messageId: forwarded })
       .set('x-forwarded-for', '203.0.113.9')
       .expect(200);
-    expect((await eventByMessageId(forwarded))?.context.ip).toBe('203.0.113.9');
+    expect((await eventByMessageId(forwarded))?.context.ip).toMatch(/127\.0\.0\.1/);
   });
 
   describe('authentication', () => {

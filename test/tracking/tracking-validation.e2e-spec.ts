@@ -89,7 +89,7 @@ describe('tracking API validation and limits', () => {
     expect(response.body.message).toContain(`${field}: ${reason}`);
   });
 
-  it('names the index and field of a bad message in a batch, and stores nothing of the batch', async () => {
+  it('stores the valid messages of a batch and names the index and field of each rejected one', async () => {
     const before = await storedEvents();
     const batch = [
       { type: 'identify', userId: 'u1', traits: { plan: 'pro' } },
@@ -100,12 +100,30 @@ describe('tracking API validation and limits', () => {
       { type: 'alias', userId: 'u1' },
       'not a message',
     ];
-    const response = await post('/v1/batch', { batch }).expect(400);
+    const response = await post('/v1/batch', { batch }).expect(200);
+    expect(response.body).toEqual({
+      success: true,
+      rejected: [
+        { index: 3, errors: [{ field: 'batch[3].event', reason: 'is required' }] },
+        {
+          index: 4,
+          errors: [{ field: 'batch[4].type', reason: 'must be one of track, identify, page, screen, group, alias' }],
+        },
+        { index: 5, errors: [{ field: 'batch[5].previousId', reason: 'is required' }] },
+        { index: 6, errors: [{ field: 'batch[6]', reason: 'must be an object' }] },
+      ],
+    });
+    expect(await storedEvents()).toBe(before + 3);
+  });
+
+  it('answers 400 naming the fields when every message of a batch is invalid, storing no event', async () => {
+    const before = await storedEvents();
+    const response = await post('/v1/batch', {
+      batch: [{ type: 'track', userId: 'u1' }, { type: 'launch' }],
+    }).expect(400);
     expect(response.body.errors).toEqual([
-      { field: 'batch[3].event', reason: 'is required' },
-      { field: 'batch[4].type', reason: 'must be one of track, identify, page, screen, group, alias' },
-      { field: 'batch[5].previousId', reason: 'is required' },
-      { field: 'batch[6]', reason: 'must be an object' },
+      { field: 'batch[0].event', reason: 'is required' },
+      { field: 'batch[1].type', reason: 'must be one of track, identify, page, screen, group, alias' },
     ]);
     expect(await storedEvents()).toBe(before);
   });
@@ -135,22 +153,25 @@ describe('tracking API validation and limits', () => {
     ).toBe(2_500);
   });
 
-  it('refuses a message over 32 KB with 413 naming it, storing nothing of the batch', async () => {
+  it('quarantines a message over 32 KB and stores the rest; 413 when every message is too large', async () => {
     const before = await storedEvents();
     const big = { type: 'track', userId: 'u', event: 'Big', properties: { text: 'x'.repeat(33 * 1024) } };
     const response = await post('/v1/batch', { batch: [{ type: 'track', userId: 'u', event: 'Small' }, big] }).expect(
-      413,
+      200,
     );
-    expect(response.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
-    expect(response.body.errors).toEqual([{ field: 'batch[1]', reason: expect.stringMatching(/at most 32768 bytes/) }]);
-    expect(await storedEvents()).toBe(before);
+    expect(response.body.rejected).toEqual([
+      { index: 1, errors: [{ field: 'batch[1]', reason: expect.stringMatching(/at most 32768 bytes/) }] },
+    ]);
+    expect(await storedEvents()).toBe(before + 1);
 
     const single = await post('/v1/track', {
       userId: 'u',
       event: 'Big',
       properties: { text: 'x'.repeat(33 * 1024) },
     }).expect(413);
+    expect(single.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
     expect(single.body.errors).toEqual([{ field: 'body', reason: expect.stringMatching(/at most 32768 bytes/) }]);
+    expect(await storedEvents()).toBe(before + 1);
   });
 
   it('refuses a request over 500 KB with 413', async () => {

@@ -25,6 +25,7 @@ describe('workspaces and credentials', () => {
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         name: 'Default',
         writeKey: expect.stringMatching(/^wk_/),
+        validation: 'lenient',
       },
       apiToken: expect.stringMatching(/^prs_[\w-]{43}$/),
     });
@@ -78,7 +79,7 @@ describe('workspaces and credentials', () => {
     const mine = await app.http().get('/api/workspace').set('authorization', `Bearer ${a.apiToken}`).expect(200);
     expect(mine.body).toEqual({ id: a.workspaceId, name: 'Workspace A' });
     const sources = await app.http().get('/api/sources').set('authorization', `Bearer ${b.apiToken}`).expect(200);
-    expect(sources.body).toEqual([{ id: b.sourceId, name: 'Default', writeKey: b.writeKey }]);
+    expect(sources.body).toEqual([{ id: b.sourceId, name: 'Default', writeKey: b.writeKey, validation: 'lenient' }]);
     expect(JSON.stringify(sources.body)).not.toContain(a.writeKey);
   });
 
