@@ -48,7 +48,7 @@ describe('reading stored workspace settings', () => {
       extraIdentifiers: [{ type: 'phone', trait: 'phone' }],
       blockedValues: ['n/a'],
     });
-    expect(settings.tracking).toEqual({ rateLimitPerSecond: 20_000 });
+    expect(settings.tracking).toEqual({ rateLimitPerSecond: 20_000, bytesPerSecond: 10_000_000 });
     expect(problems).toEqual([
       { field: 'journeys', reason: 'is not a section of the settings (known: identity, tracking)' },
       { field: 'identity.limits.user_id', reason: 'must be at least 1' },
@@ -125,7 +125,7 @@ describe('patching workspace settings', () => {
       },
       { field: 'identity.blockedValues', reason: 'must be an array' },
       { field: 'tracking.rateLimitPerSecond', reason: 'must be a whole number' },
-      { field: 'tracking.burst', reason: 'is not a setting (known: rateLimitPerSecond)' },
+      { field: 'tracking.burst', reason: 'is not a setting (known: rateLimitPerSecond, bytesPerSecond)' },
       { field: 'nope', reason: 'is not a section of the settings (known: identity, tracking)' },
     ]);
     expect(problemsOf({}, [])).toEqual([{ field: 'body', reason: 'must be a JSON object' }]);
@@ -163,7 +163,10 @@ describe('patching workspace settings', () => {
       { requiredKeys: [] },
     );
     const tracking = fc.record(
-      { rateLimitPerSecond: fc.integer({ min: 1, max: 1_000_000_000 }) },
+      {
+        rateLimitPerSecond: fc.integer({ min: 1, max: 1_000_000_000 }),
+        bytesPerSecond: fc.integer({ min: 1, max: 1_000_000_000_000 }),
+      },
       { requiredKeys: [] },
     );
     fc.assert(

@@ -10,7 +10,7 @@ const DEFAULTS = {
     limits: { user_id: 1 },
     maxMergesPerProfile: 100,
   },
-  tracking: { rateLimitPerSecond: 5000 },
+  tracking: { rateLimitPerSecond: 5000, bytesPerSecond: 10_000_000 },
 };
 
 describe('workspace settings API', () => {
@@ -70,7 +70,7 @@ describe('workspace settings API', () => {
     const second = await api(ws)
       .patch({ tracking: { rateLimitPerSecond: 20_000 } })
       .expect(200);
-    const merged = { ...expected, tracking: { rateLimitPerSecond: 20_000 } };
+    const merged = { ...expected, tracking: { ...expected.tracking, rateLimitPerSecond: 20_000 } };
     expect(second.body.settings).toEqual(merged);
     expect((await api(ws).get().expect(200)).body).toEqual({ settings: merged, problems: [] });
     // Only what was set is stored: defaults can change with the installation.
@@ -82,7 +82,10 @@ describe('workspace settings API', () => {
     const reset = await api(ws)
       .patch({ identity: { limits: null, blockedValues: null } })
       .expect(200);
-    expect(reset.body.settings).toEqual({ ...DEFAULTS, tracking: { rateLimitPerSecond: 20_000 } });
+    expect(reset.body.settings).toEqual({
+      ...DEFAULTS,
+      tracking: { ...DEFAULTS.tracking, rateLimitPerSecond: 20_000 },
+    });
     expect(await stored(ws)).toEqual({ tracking: { rateLimitPerSecond: 20_000 } });
   });
 
@@ -125,7 +128,10 @@ describe('workspace settings API', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
     const response = await api(ws).get().expect(200);
     expect(response.body).toEqual({
-      settings: { identity: { ...DEFAULTS.identity, maxMergesPerProfile: 7 }, tracking: { rateLimitPerSecond: 9 } },
+      settings: {
+        identity: { ...DEFAULTS.identity, maxMergesPerProfile: 7 },
+        tracking: { ...DEFAULTS.tracking, rateLimitPerSecond: 9 },
+      },
       problems: [{ field: 'identity.limits.user_id', reason: 'must be a whole number' }],
     });
     expect(warn).toHaveBeenCalledWith(
