@@ -123,8 +123,14 @@ export class AudiencesRepository {
     return tx.audience.findMany({ where: { workspaceId }, select: { id: true, key: true, definitionAst: true } });
   }
 
-  async list(workspaceId: string): Promise<AudienceRow[]> {
-    return this.prisma.audience.findMany({ where: { workspaceId }, orderBy: { key: 'asc' }, select: audienceFields });
+  /** By key, `take` rows after the key `afterKey`. */
+  async list(workspaceId: string, take: number, afterKey?: string): Promise<AudienceRow[]> {
+    return this.prisma.audience.findMany({
+      where: { workspaceId, ...(afterKey !== undefined && { key: { gt: afterKey } }) },
+      orderBy: { key: 'asc' },
+      take,
+      select: audienceFields,
+    });
   }
 
   async find(workspaceId: string, id: string, tx: Tx = this.prisma): Promise<AudienceRow | null> {

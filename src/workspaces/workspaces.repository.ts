@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { CreatedCursor } from '../common/pagination';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface WorkspaceRow {
@@ -62,8 +63,19 @@ export class WorkspacesRepository {
     await this.prisma.apiToken.create({ data: { workspaceId, name, tokenHash } });
   }
 
-  async listSources(workspaceId: string): Promise<SourceRow[]> {
-    return this.prisma.source.findMany({ where: { workspaceId }, orderBy: { createdAt: 'asc' }, select: sourceFields });
+  /** Oldest first, `take` rows after `after` (keyset on created_at, id). */
+  async listSources(workspaceId: string, take: number, after?: CreatedCursor): Promise<SourceRow[]> {
+    return this.prisma.source.findMany({
+      where: {
+        workspaceId,
+        ...(after && {
+          OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }],
+        }),
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take,
+      select: sourceFields,
+    });
   }
 
   async createSource(workspaceId: string, name: string, writeKey: string): Promise<SourceRow> {
