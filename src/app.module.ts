@@ -20,6 +20,7 @@ import { MembershipWorkerModule } from './membership/membership-worker.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
+import { DemoModule } from './demo/demo.module';
 
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
@@ -68,6 +69,7 @@ export class AppModule {
         OpsCoreModule,
         ...(runsApi(config.ROLE) ? apiModules : []),
         ...(runsWorkers(config.ROLE) ? workerModules : []),
+        ...(config.PERSONAE_DEMO && runsApi(config.ROLE) ? [DemoModule] : []),
       ],
     };
   }

@@ -84,9 +84,10 @@ function resolve(options: DatasetOptions): ResolvedDatasetOptions {
 export function generateDataset(options: DatasetOptions): Dataset {
   const resolved = resolve(options);
   const { seed, workspaceName } = resolved;
-  // Keyed by name (or the existing workspace) too, so several workspaces can share one database:
-  // profile and identity ids are primary keys.
-  const workspaceKey = hashString(options.into?.workspaceId ?? workspaceName);
+  // Keyed by name too, so several workspaces can share one database: profile and identity ids are
+  // primary keys. (The one Demo workspace of a database is found by its name, so it gets the same
+  // people in every installation, and the docs can name one of them.)
+  const workspaceKey = hashString(workspaceName);
   const random = new Random(seed, WORKSPACE_STREAM, workspaceKey);
   const createdAt = new Date(Date.parse(resolved.windowStart) - 24 * 3_600_000).toISOString();
   const workspaceId = random.uuid();
