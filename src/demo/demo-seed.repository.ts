@@ -10,6 +10,13 @@ export interface DemoSeedRow {
   completedAt: Date | null;
 }
 
+export interface AudienceState {
+  key: string;
+  status: string;
+  statusReason: string | null;
+  lastComputedAt: Date | null;
+}
+
 export interface LoadedCounts {
   profiles: number;
   identities: number;
@@ -103,6 +110,13 @@ export class DemoSeedRepository {
     // Fresh rows have no statistics yet; the audiences computed right after plan better with them.
     await this.prisma.$executeRaw`ANALYZE profiles, identities, events`;
     return counts;
+  }
+
+  async audienceStates(workspaceId: string, keys: readonly string[]): Promise<AudienceState[]> {
+    return this.prisma.audience.findMany({
+      where: { workspaceId, key: { in: [...keys] } },
+      select: { key: true, status: true, statusReason: true, lastComputedAt: true },
+    });
   }
 
   async markCompleted(workspaceId: string): Promise<void> {

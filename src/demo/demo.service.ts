@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { devMailSinkEnabled } from '../destinations/dev-mail-sink';
@@ -30,6 +31,10 @@ export interface DemoAccess {
 }
 
 export class DemoSetupError extends Error {}
+
+/** How long the set-up waits for the first computation of the demo audiences (a worker must run). */
+const FIRST_COMPUTE_TIMEOUT_MS = 5 * 60_000;
+const FIRST_COMPUTE_POLL_MS = 200;
 
 interface ApiAnswer {
   status: number;
@@ -72,7 +77,7 @@ export class DemoService {
     }
     const emails = devMailSinkEnabled(this.config) ? DEMO_EMAILS.map((email) => email.name) : [];
     if (seed && seed.completedAt === null) {
-      await this.setUp(apiToken);
+      await this.setUp(workspace.id, apiToken);
       await this.repository.markCompleted(workspace.id);
     }
     return {
@@ -110,7 +115,7 @@ export class DemoService {
   }
 
   /** Audiences, destinations and connections, each skipped when it is already there. */
-  private async setUp(apiToken: string): Promise<void> {
+  private async setUp(workspaceId: string, apiToken: string): Promise<void> {
     const audiences = new Map<string, string>();
     const created = [
       await this.call(apiToken, 'POST', '/api/audiences', DORMANT_NEWBIES, [201, 409]),
@@ -128,6 +133,9 @@ export class DemoService {
     }
     // Demo addresses look real (gmail.com…): they may only ever reach the local sink.
     if (!devMailSinkEnabled(this.config)) return;
+    // Connecting while the first computation is still running can miss its members (neither the
+    // backfill nor the computation sees the other's uncommitted rows), so connect once it is done.
+    await this.untilComputed(workspaceId, [...audiences.keys()]);
 
     const destinations = new Map<string, string>();
     for (const destination of await this.listAll(apiToken, '/api/destinations')) {
@@ -153,6 +161,20 @@ export class DemoService {
         { destinationId, backfill: true, send: 'entered' },
         [201, 409],
       );
+    }
+  }
+
+  private async untilComputed(workspaceId: string, keys: readonly string[]): Promise<void> {
+    const deadline = this.clock.now().getTime() + FIRST_COMPUTE_TIMEOUT_MS;
+    for (;;) {
+      const states = await this.repository.audienceStates(workspaceId, keys);
+      const failed = states.find((state) => state.status === 'failed');
+      if (failed) throw new DemoSetupError(`the demo audience ${failed.key} failed: ${failed.statusReason ?? '?'}`);
+      if (states.filter((state) => state.lastComputedAt !== null).length === keys.length) return;
+      if (this.clock.now().getTime() > deadline) {
+        throw new DemoSetupError('the demo audiences were not computed in 5 minutes: is a worker running?');
+      }
+      await sleep(FIRST_COMPUTE_POLL_MS);
     }
   }
 
