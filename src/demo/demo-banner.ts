@@ -61,7 +61,7 @@ export function demoBanner(config: AppConfig, demo: DemoAccess): string {
     ]),
     '',
     'Try it (the docs use these variables):',
-    `  export PERSONAE=${url} API_TOKEN=${demo.apiToken} WRITE_KEY=${writeKey}`,
+    `  export PERSONAE=${url} API_TOKEN=${demo.apiToken} WRITE_KEY=${writeKey} ADMIN_TOKEN=${config.ADMIN_TOKEN}`,
     `  curl -H "authorization: Bearer $API_TOKEN" $PERSONAE/api/audiences`,
     `  curl -u "$WRITE_KEY:" -H 'content-type: application/json' -d '{"userId":"u1","event":"Signed Up"}' $PERSONAE/v1/track`,
     '',
