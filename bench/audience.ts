@@ -7,7 +7,7 @@ import { parseAudience } from '../src/audiences/language/audience-parser';
 import { compileAudiencePredicate } from '../src/audiences/language/compiler/audience-compiler';
 import { AUDIENCE_CASES, AudienceBenchCase } from './audience/cases';
 import { prepareDataset } from './audience/dataset';
-import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from './generator/dataset';
+import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from '../src/demo/generator/dataset';
 import { machineInfo, redactUrl } from './generator/report';
 
 const USAGE = `Times the COUNT of compiled audience SQL against hand-written SQL for the same audiences.

@@ -17,7 +17,7 @@ import { readBreakdown, readSteps } from '../src/funnels/funnel-request';
 import { FunnelGroupRow, FunnelQuery, previousPeriod } from '../src/funnels/funnel-spec';
 import { funnelReportSql } from '../src/funnels/funnel-sql';
 import { RawFunnelRow, readFunnelRows } from '../src/funnels/funnels.repository';
-import { DEFAULT_SEED, generateDataset } from './generator/dataset';
+import { DEFAULT_SEED, generateDataset } from '../src/demo/generator/dataset';
 import { ensureDatabase } from './generator/database';
 import { machineInfo, redactUrl } from './generator/report';
 import { writeDataset } from './generator/writer';

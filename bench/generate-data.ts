@@ -10,9 +10,9 @@ import {
   DEFAULT_WORKSPACE_NAME,
   generateDataset,
   InvalidDatasetOptionsError,
-} from './generator/dataset';
+} from '../src/demo/generator/dataset';
 import { DatasetStats } from './generator/dataset-stats';
-import { TooFewEventsError } from './generator/population';
+import { TooFewEventsError } from '../src/demo/generator/population';
 import { type DataReport, formatSummary, machineInfo, redactUrl, writeReport } from './generator/report';
 import { type EventIndexMode, writeDataset } from './generator/writer';
 

@@ -24,7 +24,7 @@ import { MembershipService } from '../src/membership/membership.service';
 import { bullOptions } from '../src/queues/queue-connection';
 import { QueueName } from '../src/queues/queue-names';
 import { ensureDatabase } from './generator/database';
-import { generateDataset } from './generator/dataset';
+import { generateDataset } from '../src/demo/generator/dataset';
 import { machineInfo, redactUrl } from './generator/report';
 import { writeDataset } from './generator/writer';
 import { engineContext } from './membership/engine-context';

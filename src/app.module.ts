@@ -22,6 +22,7 @@ import { DestinationsModule } from './destinations/destinations.module';
 import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
 import { QuarantineModule } from './quarantine/quarantine.module';
+import { DemoModule } from './demo/demo.module';
 
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
@@ -72,6 +73,7 @@ export class AppModule {
         OpsCoreModule,
         ...(runsApi(config.ROLE) ? apiModules : []),
         ...(runsWorkers(config.ROLE) ? workerModules : []),
+        ...(config.PERSONAE_DEMO && runsApi(config.ROLE) ? [DemoModule] : []),
       ],
     };
   }

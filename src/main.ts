@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { createPersonae } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
-import { seedDemo } from './demo/demo-seed';
+import { demoBanner } from './demo/demo-banner';
+import { DemoService } from './demo/demo.service';
 
 async function main(): Promise<void> {
   // A local .env is a convenience for development; real deployments set the environment.
@@ -26,7 +27,10 @@ async function main(): Promise<void> {
 
   const where = http ? `listening on ${config.publicUrl}` : 'processing jobs';
   process.stdout.write(`Personae (${config.ROLE}) ${where}\n`);
-  if (process.env.PERSONAE_DEMO === '1') await seedDemo(personae);
+  // The API serves while the demo is seeded; the banner comes last, holding everything needed to log in.
+  if (config.PERSONAE_DEMO && http) {
+    process.stdout.write(demoBanner(config, await http.get(DemoService).start()));
+  }
 }
 
 main().catch((error: unknown) => {

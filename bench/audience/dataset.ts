@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { migrate } from '../../src/database/migrator';
 import { ensureDatabase } from '../generator/database';
-import type { Dataset, ResolvedDatasetOptions } from '../generator/dataset';
+import type { Dataset, ResolvedDatasetOptions } from '../../src/demo/generator/dataset';
 import { writeDataset } from '../generator/writer';
 
 /**

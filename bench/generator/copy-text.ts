@@ -1,4 +1,4 @@
-import type { EventRow, IdentityRow, ProfileRow, SourceRow, WorkspaceRow } from './rows';
+import type { EventRow, IdentityRow, ProfileRow, SourceRow, WorkspaceRow } from '../../src/demo/generator/rows';
 
 /**
  * Rows → PostgreSQL COPY text format (tab-separated, one row a line, `\N` for NULL). Only

@@ -1,5 +1,5 @@
-import { EVENT } from './catalog';
-import type { ProfileJourney } from './rows';
+import { EVENT } from '../../src/demo/generator/catalog';
+import type { ProfileJourney } from '../../src/demo/generator/rows';
 
 /**
  * Shape of a generated dataset, gathered while it streams past, so a benchmark report can show the

@@ -13,8 +13,8 @@ import {
   dropSecondaryIndexes,
   type IndexDefinition,
 } from './database';
-import type { Dataset } from './dataset';
-import type { ProfileJourney } from './rows';
+import type { Dataset } from '../../src/demo/generator/dataset';
+import type { ProfileJourney } from '../../src/demo/generator/rows';
 
 /**
  * Streams a dataset into Postgres with COPY over two connections: one long COPY for events (the

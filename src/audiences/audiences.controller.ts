@@ -1,5 +1,5 @@
 import { IdParamDto } from '../common/id-param.dto';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -13,8 +13,10 @@ import {
 } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
+import { PageQueryDto } from '../common/pagination';
 import {
   AudienceExplainView,
+  AudienceListView,
   AudiencePreviewView,
   AudienceView,
   CreateAudienceDto,
@@ -40,9 +42,10 @@ export class AudiencesController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [AudienceView] })
-  list(@CurrentWorkspace() workspaceId: string): Promise<AudienceView[]> {
-    return this.audiences.list(workspaceId);
+  @ApiOperation({ summary: 'Audiences of the workspace by key, cursor-paginated' })
+  @ApiOkResponse({ type: AudienceListView })
+  list(@CurrentWorkspace() workspaceId: string, @Query() query: PageQueryDto): Promise<AudienceListView> {
+    return this.audiences.list(workspaceId, query);
   }
 
   // Declared before ':id' routes so "preview" is never read as an id.

@@ -115,6 +115,12 @@ export class AudienceView {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
+export class AudienceListView {
+  @ApiProperty({ type: [AudienceView] }) items!: AudienceView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page' })
+  nextCursor!: string | null;
+}
+
 export class IdentityView {
   @ApiProperty({ example: 'email' }) type!: string;
   @ApiProperty({ example: 'ada@example.com' }) value!: string;

@@ -127,8 +127,14 @@ export class AudiencesRepository {
     });
   }
 
-  async list(workspaceId: string): Promise<AudienceRow[]> {
-    return this.prisma.audience.findMany({ where: { workspaceId }, orderBy: { key: 'asc' }, select: audienceFields });
+  /** By key, `take` rows after the key `afterKey`. */
+  async list(workspaceId: string, take: number, afterKey?: string): Promise<AudienceRow[]> {
+    return this.prisma.audience.findMany({
+      where: { workspaceId, ...(afterKey !== undefined && { key: { gt: afterKey } }) },
+      orderBy: { key: 'asc' },
+      take,
+      select: audienceFields,
+    });
   }
 
   async find(workspaceId: string, id: string, tx: Tx = this.prisma): Promise<AudienceRow | null> {

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Clock } from '../common/clock';
+import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
@@ -27,6 +28,7 @@ import {
 } from './audiences.errors';
 import {
   AudienceExplainView,
+  AudienceListView,
   AudiencePreviewView,
   AudienceView,
   CreateAudienceDto,
@@ -83,8 +85,11 @@ export class AudiencesService {
     return toView(row);
   }
 
-  async list(workspaceId: string): Promise<AudienceView[]> {
-    return (await this.repository.list(workspaceId)).map(toView);
+  async list(workspaceId: string, page: PageRequest = {}): Promise<AudienceListView> {
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const afterKey = page.cursor === undefined ? undefined : decodeKeyCursor(page.cursor);
+    const rows = await this.repository.list(workspaceId, limit + 1, afterKey);
+    return pageFrom(rows, limit, (row) => encodeKeyCursor(row.key), toView);
   }
 
   async get(workspaceId: string, id: string): Promise<AudienceView> {

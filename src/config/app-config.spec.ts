@@ -24,8 +24,8 @@ describe('loadConfig', () => {
   });
 
   it('reads the demo switch', () => {
-    expect(loadConfig(valid).demo).toBe(false);
-    expect(loadConfig({ ...valid, PERSONAE_DEMO: '1' }).demo).toBe(true);
+    expect(loadConfig(valid).PERSONAE_DEMO).toBe(false);
+    expect(loadConfig({ ...valid, PERSONAE_DEMO: '1' }).PERSONAE_DEMO).toBe(true);
   });
 
   it('converts numbers and keeps given values', () => {
@@ -53,9 +53,18 @@ describe('loadConfig', () => {
     ['ROLE', 'scheduler', 'ROLE must be one of api, worker, all'],
     ['SMTP_URL', 'http://mail', 'SMTP_URL must be an smtp:// or smtps:// URL'],
     ['QUEUE_PREFIX', 'has:colon', 'QUEUE_PREFIX may only contain letters, digits, _, -, { and }'],
-    ['PERSONAE_DEMO', 'yes', 'PERSONAE_DEMO must be 1 or 0'],
+    ['PERSONAE_DEMO', 'yes', 'PERSONAE_DEMO must be 1, 0, true or false'],
+    ['DEMO_MAIL_PORT', '0', 'DEMO_MAIL_PORT must be between 1 and 65535'],
   ])('rejects a malformed %s with a message naming it', (name, value, message) => {
     expect(problemsOf({ ...valid, [name]: value })).toEqual([message]);
+  });
+
+  it('reads the demo switch and its mail sink port', () => {
+    expect(loadConfig(valid)).toMatchObject({ PERSONAE_DEMO: false, DEMO_MAIL_PORT: 1025 });
+    for (const on of ['1', 'true', 'TRUE'])
+      expect(loadConfig({ ...valid, PERSONAE_DEMO: on }).PERSONAE_DEMO).toBe(true);
+    for (const off of ['0', 'false']) expect(loadConfig({ ...valid, PERSONAE_DEMO: off }).PERSONAE_DEMO).toBe(false);
+    expect(loadConfig({ ...valid, DEMO_MAIL_PORT: '2525' }).DEMO_MAIL_PORT).toBe(2525);
   });
 
   it('reports every problem at once', () => {

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -21,6 +22,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+const BOOLEAN_TEXT: Readonly<Record<string, boolean>> = { '1': true, true: true, '0': false, false: false };
+const toBool = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? (BOOLEAN_TEXT[value.trim().toLowerCase()] ?? value) : value;
 
 /** The settings a process needs to reach Postgres (the CLI needs no more than this). */
 export class DatabaseConfig {
@@ -71,14 +76,17 @@ export class AppConfig extends DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
-  /** `1`: the quick start's demo (seeded Demo workspace; without SMTP_URL, the local mail sink). */
-  @IsOptional()
-  @IsIn(['0', '1'], { message: 'must be 1 or 0' })
-  PERSONAE_DEMO?: '0' | '1';
+  /** The quick start's demo: seed the Demo workspace on first start; without SMTP_URL, catch mail locally. */
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be 1, 0, true or false' })
+  PERSONAE_DEMO: boolean = false;
 
-  get demo(): boolean {
-    return this.PERSONAE_DEMO === '1';
-  }
+  /** Port of the demo's local SMTP sink on 127.0.0.1 (only with PERSONAE_DEMO and no SMTP_URL). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 65535' })
+  @Max(65535, { message: 'must be between 1 and 65535' })
+  @IsInt({ message: 'must be an integer' })
+  DEMO_MAIL_PORT: number = 1025;
 
   /** Events per second per source when its workspace sets none. */
   @Transform(toInt)

@@ -22,7 +22,7 @@ export class AudienceDestinationsService {
 
   async list(workspaceId: string, audienceId: string): Promise<ConnectionListView> {
     await this.requireAudience(workspaceId, audienceId);
-    return { items: await this.repository.listConnections(workspaceId, audienceId) };
+    return { items: await this.repository.listConnections(workspaceId, audienceId), nextCursor: null };
   }
 
   /**

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
+import { PageQueryDto } from '../common/pagination';
 import {
   CreateDestinationDto,
   DeliveriesQueryDto,
@@ -36,10 +37,10 @@ export class DestinationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Destinations of the workspace (secrets masked)' })
+  @ApiOperation({ summary: 'Destinations of the workspace (secrets masked), oldest first, cursor-paginated' })
   @ApiOkResponse({ type: DestinationListView })
-  list(@CurrentWorkspace() workspaceId: string): Promise<DestinationListView> {
-    return this.destinations.list(workspaceId);
+  list(@CurrentWorkspace() workspaceId: string, @Query() query: PageQueryDto): Promise<DestinationListView> {
+    return this.destinations.list(workspaceId, query);
   }
 
   @Get(':id')

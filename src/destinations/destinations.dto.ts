@@ -144,6 +144,8 @@ export class DestinationView {
 
 export class DestinationListView {
   @ApiProperty({ type: [DestinationView] }) items!: DestinationView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page' })
+  nextCursor!: string | null;
 }
 
 export class DeliveryView {
@@ -184,4 +186,6 @@ export class ConnectionView {
 
 export class ConnectionListView {
   @ApiProperty({ type: [ConnectionView] }) items!: ConnectionView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Always null: the list fits one page' })
+  nextCursor!: null;
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { CreatedCursor } from '../common/pagination';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DestinationType } from './destination-config';
@@ -81,10 +82,17 @@ export class DestinationsRepository {
     });
   }
 
-  async list(workspaceId: string): Promise<DestinationRow[]> {
+  /** Oldest first, `take` rows after `after` (keyset on created_at, id). */
+  async list(workspaceId: string, take: number, after?: CreatedCursor): Promise<DestinationRow[]> {
     return this.prisma.destination.findMany({
-      where: { workspaceId },
+      where: {
+        workspaceId,
+        ...(after && {
+          OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }],
+        }),
+      },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take,
       select: destinationFields,
     });
   }

@@ -1,4 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import {
+  decodeCreatedCursor,
+  DEFAULT_PAGE_SIZE,
+  encodeCreatedCursor,
+  pageFrom,
+  PageRequest,
+} from '../common/pagination';
 import { badRequestFor } from '../common/validation';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { mergeConfig, publicConfig, validateConfig } from './destination-config';
@@ -53,8 +60,11 @@ export class DestinationsService {
     return view(row);
   }
 
-  async list(workspaceId: string): Promise<DestinationListView> {
-    return { items: (await this.repository.list(workspaceId)).map(view) };
+  async list(workspaceId: string, page: PageRequest = {}): Promise<DestinationListView> {
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const after = page.cursor === undefined ? undefined : decodeCreatedCursor(page.cursor);
+    const rows = await this.repository.list(workspaceId, limit + 1, after);
+    return pageFrom(rows, limit, encodeCreatedCursor, (row) => view(row));
   }
 
   async get(workspaceId: string, id: string): Promise<DestinationView> {

@@ -4,13 +4,15 @@ import { SMTPServer } from 'smtp-server';
 import { AppConfig } from '../config/app-config';
 
 export const DEV_MAIL_SINK_HOST = '127.0.0.1';
-export const DEV_MAIL_SINK_PORT = 1025;
-export const DEV_MAIL_SINK_URL = `smtp://${DEV_MAIL_SINK_HOST}:${DEV_MAIL_SINK_PORT}`;
 const KEEP = 200;
 
 /** The quick start's demo (`PERSONAE_DEMO=1`) with no SMTP server configured catches mail locally. */
 export function devMailSinkEnabled(config: AppConfig): boolean {
-  return config.demo && !config.SMTP_URL;
+  return config.PERSONAE_DEMO && !config.SMTP_URL;
+}
+
+export function devMailSinkUrl(config: AppConfig): string {
+  return `smtp://${DEV_MAIL_SINK_HOST}:${config.DEMO_MAIL_PORT}`;
 }
 
 export interface CaughtMail {
@@ -71,11 +73,11 @@ export class DevMailSink implements OnModuleInit, OnModuleDestroy {
     server.on('error', (error) => this.logger.warn(`demo mail sink: ${error.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(DEV_MAIL_SINK_PORT, DEV_MAIL_SINK_HOST, () => resolve());
+      server.listen(this.config.DEMO_MAIL_PORT, DEV_MAIL_SINK_HOST, () => resolve());
     });
     this.server = server;
     this.logger.log(
-      `demo mail sink listening on ${DEV_MAIL_SINK_URL}; caught mail at ${this.config.publicUrl}/dev/mail`,
+      `demo mail sink listening on ${devMailSinkUrl(this.config)}; caught mail at ${this.config.publicUrl}/dev/mail`,
     );
   }
 
@@ -88,6 +90,7 @@ export class DevMailSink implements OnModuleInit, OnModuleDestroy {
   private keep(mail: CaughtMail): void {
     this.messages.unshift(mail);
     this.messages.length = Math.min(this.messages.length, KEEP);
-    this.logger.log(`caught mail to ${mail.to.join(', ')}: ${mail.subject}`);
+    // Debug: the demo's backfill alone catches hundreds, which would bury the start-up banner.
+    this.logger.debug(`caught mail to ${mail.to.join(', ')}: ${mail.subject}`);
   }
 }

@@ -25,7 +25,7 @@ function render(messages: CaughtMail[]): string {
     .join('<hr>');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Caught mail</title>
 <meta http-equiv="refresh" content="10"><style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}</style></head>
-<body><h1>Caught mail (${messages.length})</h1><p>The demo's SMTP sink on 127.0.0.1:1025; newest first, refreshes every 10 s.</p>
+<body><h1>Caught mail (${messages.length})</h1><p>The demo's local SMTP sink; newest first, refreshes every 10 s.</p>
 ${items || '<p>Nothing yet: connect an audience to an email destination.</p>'}</body></html>`;
 }
 

@@ -8,7 +8,7 @@ import nodemailer, {
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { SendOutcome, SMTP_TIMEOUTS } from './delivery-policy';
-import { DEV_MAIL_SINK_URL, devMailSinkEnabled } from './dev-mail-sink';
+import { devMailSinkEnabled, devMailSinkUrl } from './dev-mail-sink';
 import type { EmailMessage } from './email-message';
 import { SendGate } from './send-gate';
 
@@ -84,7 +84,7 @@ export class EmailSender implements OnModuleDestroy {
   constructor(private readonly config: AppConfig) {}
 
   get serverDefault(): string | undefined {
-    return this.config.SMTP_URL ?? (devMailSinkEnabled(this.config) ? DEV_MAIL_SINK_URL : undefined);
+    return this.config.SMTP_URL ?? (devMailSinkEnabled(this.config) ? devMailSinkUrl(this.config) : undefined);
   }
 
   /**

@@ -89,6 +89,8 @@ export class ProfileView {
 
 export class ProfileListView {
   @ApiProperty({ type: [ProfileView] }) items!: ProfileView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Always null: an identifier belongs to one profile' })
+  nextCursor!: null;
 }
 
 export class ProfileEventView {

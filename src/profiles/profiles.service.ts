@@ -37,7 +37,7 @@ export class ProfilesService {
     const value = type === EMAIL ? raw.trim().toLowerCase() : raw.trim();
     const profileId = await this.repository.findProfileIdByIdentity(workspaceId, type, value);
     const profile = profileId && (await this.repository.findProfile(workspaceId, profileId));
-    return { items: profile ? [await this.view(workspaceId, profile)] : [] };
+    return { items: profile ? [await this.view(workspaceId, profile)] : [], nextCursor: null };
   }
 
   /** A merged-away id resolves to the profile it was merged into; `resolvedFrom` says so. */

@@ -1,13 +1,15 @@
-import { Body, Controller, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { IdParamDto } from '../common/id-param.dto';
+import { PageQueryDto } from '../common/pagination';
 import {
   CreatedWorkspaceView,
   CreateSourceDto,
   CreateWorkspaceDto,
+  SourceListView,
   SourceView,
   UpdateSourceDto,
   WorkspaceView,
@@ -36,9 +38,9 @@ export class WorkspacesController {
 
   @Get('sources')
   @UseGuards(ApiTokenGuard)
-  @ApiOkResponse({ type: [SourceView] })
-  listSources(@CurrentWorkspace() workspaceId: string): Promise<SourceView[]> {
-    return this.workspaces.listSources(workspaceId);
+  @ApiOkResponse({ type: SourceListView, description: 'Oldest first, cursor-paginated' })
+  listSources(@CurrentWorkspace() workspaceId: string, @Query() query: PageQueryDto): Promise<SourceListView> {
+    return this.workspaces.listSources(workspaceId, query);
   }
 
   @Post('sources')

@@ -53,6 +53,12 @@ export class SourceView {
   @ApiProperty({ enum: SOURCE_VALIDATIONS }) validation!: SourceValidation;
 }
 
+export class SourceListView {
+  @ApiProperty({ type: [SourceView] }) items!: SourceView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page' })
+  nextCursor!: string | null;
+}
+
 export class CreatedWorkspaceView {
   @ApiProperty({ type: WorkspaceView }) workspace!: WorkspaceView;
   @ApiProperty({ type: SourceView }) source!: SourceView;

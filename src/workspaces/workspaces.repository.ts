@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { CreatedCursor } from '../common/pagination';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface WorkspaceRow {
@@ -85,10 +86,17 @@ export class WorkspacesRepository {
     await this.prisma.apiToken.create({ data: { workspaceId, name, tokenHash } });
   }
 
-  async listSources(workspaceId: string): Promise<SourceRow[]> {
+  /** Oldest first, `take` rows after `after` (keyset on created_at, id). */
+  async listSources(workspaceId: string, take: number, after?: CreatedCursor): Promise<SourceRow[]> {
     const rows = await this.prisma.source.findMany({
-      where: { workspaceId },
-      orderBy: { createdAt: 'asc' },
+      where: {
+        workspaceId,
+        ...(after && {
+          OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }],
+        }),
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take,
       select: sourceFields,
     });
     return rows.map(sourceRow);

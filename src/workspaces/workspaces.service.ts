@@ -1,5 +1,13 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { hashToken, newApiToken, newWriteKey } from '../auth/credentials';
+import {
+  decodeCreatedCursor,
+  DEFAULT_PAGE_SIZE,
+  encodeCreatedCursor,
+  Page,
+  pageFrom,
+  PageRequest,
+} from '../common/pagination';
 import { CreatedWorkspaceView, SourceView, WorkspaceView } from './workspaces.dto';
 import { SourceChanges, SourceRow, SourceValidation, WorkspacesRepository } from './workspaces.repository';
 
@@ -37,8 +45,11 @@ export class WorkspacesService {
     return workspace && { id: workspace.id, name: workspace.name };
   }
 
-  async listSources(workspaceId: string): Promise<SourceView[]> {
-    return (await this.repository.listSources(workspaceId)).map(toSourceView);
+  async listSources(workspaceId: string, page: PageRequest = {}): Promise<Page<SourceView>> {
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const after = page.cursor === undefined ? undefined : decodeCreatedCursor(page.cursor);
+    const rows = await this.repository.listSources(workspaceId, limit + 1, after);
+    return pageFrom(rows, limit, encodeCreatedCursor, toSourceView);
   }
 
   async createSource(workspaceId: string, name: string, validation?: SourceValidation): Promise<SourceView> {

@@ -261,9 +261,9 @@ describe('audiences REST API', () => {
     await api(b).get(`${path}/explain`).expect(404);
     await api(a).get('/api/audiences/00000000-0000-4000-8000-000000000000').expect(404);
     const listOfB = await api(b).get('/api/audiences').expect(200);
-    expect((listOfB.body as AudienceBody[]).map((x) => x.id)).not.toContain(mine.id);
+    expect((listOfB.body as { items: AudienceBody[] }).items.map((x) => x.id)).not.toContain(mine.id);
     const listOfA = await api(a).get('/api/audiences').expect(200);
-    expect((listOfA.body as AudienceBody[]).map((x) => x.id)).toContain(mine.id);
+    expect((listOfA.body as { items: AudienceBody[] }).items.map((x) => x.id)).toContain(mine.id);
     expect((await api(a).get(path).expect(200)).body.name).toBe('Private');
   });
 
@@ -286,7 +286,7 @@ describe('audiences REST API', () => {
   });
 
   it('previews without saving and shows the bound SQL', async () => {
-    const before = (await api(b).get('/api/audiences').expect(200)).body as AudienceBody[];
+    const before = ((await api(b).get('/api/audiences').expect(200)).body as { items: AudienceBody[] }).items;
     const response = await api(b)
       .post('/api/audiences/preview', { definition: 'trait plan = "Robert\'); DROP TABLE events;--"' })
       .expect(200);
@@ -298,7 +298,7 @@ describe('audiences REST API', () => {
     });
     expect(response.body.sql).not.toContain('DROP TABLE');
     expect(response.body.params).toEqual(expect.arrayContaining([b.workspaceId, "Robert'); DROP TABLE events;--"]));
-    expect((await api(b).get('/api/audiences').expect(200)).body).toHaveLength(before.length);
+    expect((await api(b).get('/api/audiences').expect(200)).body.items).toHaveLength(before.length);
     await api(b).post('/api/audiences/preview', { definition: 'in audience "ghost"' }).expect(400);
     await api(b).post('/api/audiences/preview', { definition: 'performed' }).expect(400);
   });

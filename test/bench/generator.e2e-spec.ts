@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { EVENT } from '../../bench/generator/catalog';
+import { EVENT } from '../../src/demo/generator/catalog';
 import { EVENTS, escapeCopyText, IDENTITIES, PROFILES } from '../../bench/generator/copy-text';
-import { type Dataset, generateDataset } from '../../bench/generator/dataset';
+import { type Dataset, generateDataset } from '../../src/demo/generator/dataset';
 import { DatasetStats } from '../../bench/generator/dataset-stats';
-import { TooFewEventsError } from '../../bench/generator/population';
-import type { ProfileJourney } from '../../bench/generator/rows';
+import { TooFewEventsError } from '../../src/demo/generator/population';
+import type { ProfileJourney } from '../../src/demo/generator/rows';
 import { writeDataset } from '../../bench/generator/writer';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 

@@ -36,7 +36,10 @@ describe('npm run cli -- workspace create', () => {
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ id: created.workspace.id, name: 'From CLI' });
     const sources = await request(server).get('/api/sources').set('authorization', `Bearer ${created.apiToken}`);
-    expect(sources.body).toEqual([expect.objectContaining({ writeKey: created.source.writeKey })]);
+    expect(sources.body).toEqual({
+      items: [expect.objectContaining({ writeKey: created.source.writeKey })],
+      nextCursor: null,
+    });
   });
 
   it('prints the credentials for people by default', async () => {

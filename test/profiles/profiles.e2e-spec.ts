@@ -45,7 +45,10 @@ describe('profiles API', () => {
   });
 
   it('answers an empty list for an unknown identifier and 400 for a malformed one', async () => {
-    expect((await get('/api/profiles?identifier=email:nobody@example.com').expect(200)).body).toEqual({ items: [] });
+    expect((await get('/api/profiles?identifier=email:nobody@example.com').expect(200)).body).toEqual({
+      items: [],
+      nextCursor: null,
+    });
     const bad = await get('/api/profiles?identifier=nonsense').expect(400);
     expect(bad.body.errors).toEqual([{ field: 'identifier', reason: 'must look like type:value, e.g. email:a@b.com' }]);
     await get('/api/profiles').expect(400);
@@ -163,6 +166,7 @@ describe('profiles API', () => {
     }
     expect((await get('/api/profiles?identifier=user_id:grace', other.apiToken).expect(200)).body).toEqual({
       items: [],
+      nextCursor: null,
     });
     await get(`/api/profiles/${id}`, 'prs_not-a-token').expect(401);
     await get('/api/profiles/not-a-uuid').expect(400);

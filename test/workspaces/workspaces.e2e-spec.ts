@@ -79,7 +79,10 @@ describe('workspaces and credentials', () => {
     const mine = await app.http().get('/api/workspace').set('authorization', `Bearer ${a.apiToken}`).expect(200);
     expect(mine.body).toEqual({ id: a.workspaceId, name: 'Workspace A' });
     const sources = await app.http().get('/api/sources').set('authorization', `Bearer ${b.apiToken}`).expect(200);
-    expect(sources.body).toEqual([{ id: b.sourceId, name: 'Default', writeKey: b.writeKey, validation: 'lenient' }]);
+    expect(sources.body).toEqual({
+      items: [{ id: b.sourceId, name: 'Default', writeKey: b.writeKey, validation: 'lenient' }],
+      nextCursor: null,
+    });
     expect(JSON.stringify(sources.body)).not.toContain(a.writeKey);
   });
 
@@ -91,9 +94,9 @@ describe('workspaces and credentials', () => {
       .send({ name: 'iOS app' })
       .expect(201);
     const ofB = await app.http().get('/api/sources').set('authorization', `Bearer ${b.apiToken}`).expect(200);
-    expect((ofB.body as { id: string }[]).map((s) => s.id)).not.toContain(created.body.id);
+    expect((ofB.body as { items: { id: string }[] }).items.map((s) => s.id)).not.toContain(created.body.id);
     const ofA = await app.http().get('/api/sources').set('authorization', `Bearer ${a.apiToken}`).expect(200);
-    expect((ofA.body as { id: string }[]).map((s) => s.id)).toContain(created.body.id);
+    expect((ofA.body as { items: { id: string }[] }).items.map((s) => s.id)).toContain(created.body.id);
   });
 
   it.each([

@@ -22,6 +22,8 @@ export interface DatasetOptions {
   /** How far back activity goes, in calendar months before `now`. */
   months?: number;
   workspaceName?: string;
+  /** Generate into an existing workspace and source (the demo) instead of a made-up pair. */
+  into?: { workspaceId: string; sourceId: string };
 }
 
 export interface ResolvedDatasetOptions {
@@ -82,13 +84,22 @@ function resolve(options: DatasetOptions): ResolvedDatasetOptions {
 export function generateDataset(options: DatasetOptions): Dataset {
   const resolved = resolve(options);
   const { seed, workspaceName } = resolved;
-  // Keyed by name too, so several benchmark workspaces can share one database.
+  // Keyed by name too, so several workspaces can share one database: profile and identity ids are
+  // primary keys. (The one Demo workspace of a database is found by its name, so it gets the same
+  // people in every installation, and the docs can name one of them.)
   const workspaceKey = hashString(workspaceName);
   const random = new Random(seed, WORKSPACE_STREAM, workspaceKey);
   const createdAt = new Date(Date.parse(resolved.windowStart) - 24 * 3_600_000).toISOString();
-  const workspace: WorkspaceRow = { id: random.uuid(), name: workspaceName, settings: '{}', createdAt };
+  const workspaceId = random.uuid();
+  const sourceId = random.uuid();
+  const workspace: WorkspaceRow = {
+    id: options.into?.workspaceId ?? workspaceId,
+    name: workspaceName,
+    settings: '{}',
+    createdAt,
+  };
   const source: SourceRow = {
-    id: random.uuid(),
+    id: options.into?.sourceId ?? sourceId,
     workspaceId: workspace.id,
     name: 'Web (analytics.js)',
     writeKey: `wk_${random.hex(16)}`,

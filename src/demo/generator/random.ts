@@ -1,6 +1,7 @@
 /**
- * Seeded randomness for the benchmark generator. Math.random and crypto.randomUUID are off limits
- * here: every value, uuids included, must come out of a stream that a seed fully determines.
+ * Seeded randomness for the data generator (benchmarks and the demo). Math.random and
+ * crypto.randomUUID are off limits here: every value, uuids included, must come out of a stream
+ * that a seed fully determines.
  */
 
 const TWO_POW_32 = 4_294_967_296;
