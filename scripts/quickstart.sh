@@ -33,4 +33,6 @@ npm run --silent db:migrate
 npm run --silent build
 
 echo "admin token (for POST /api/workspaces): ${ADMIN_TOKEN}"
+# Destinations may reach this machine only (a local mail sink such as Mailpit), unless .env says otherwise.
+export DESTINATION_ALLOWED_NETWORKS="${DESTINATION_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 PERSONAE_DEMO=1 exec node --max-semi-space-size=64 dist/main.js
