@@ -5,6 +5,7 @@ import { withRetries } from '../database/retries';
 import { TransactionRunner } from '../database/transactions';
 import { buildIngestWrite, subjectOf } from './ingest-write';
 import { RateLimiterService } from './rate-limiter.service';
+import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
 import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
 import { MetricsService } from '../ops/metrics.service';
@@ -37,6 +38,7 @@ export class TrackingService {
     private readonly transactions: TransactionRunner,
     private readonly repository: TrackingRepository,
     private readonly metrics: MetricsService,
+    private readonly failedAuth: FailedAuthLimiter,
   ) {}
 
   /**
@@ -62,7 +64,7 @@ export class TrackingService {
   ): Promise<NormalizedMessage[]> {
     const receivedAt = new Date();
     const payload = bodyObject(body);
-    const source = await this.authenticate(request.authorization, payload.writeKey);
+    const source = await this.authenticate(request.authorization, payload.writeKey, request.ip);
     const meta = request.ip === undefined ? { receivedAt } : { receivedAt, ip: request.ip };
     const messages = kind === 'batch' ? batchMessages(payload, meta) : [singleMessage(kind, payload, meta)];
     await this.rateLimiter.consume(source.sourceId, messages.length, source.tracking.rateLimitPerSecond);
@@ -70,14 +72,28 @@ export class TrackingService {
     return messages;
   }
 
-  private async authenticate(authorization: string | undefined, bodyWriteKey: unknown): Promise<SourceContext> {
+  private async authenticate(
+    authorization: string | undefined,
+    bodyWriteKey: unknown,
+    ip: string | undefined,
+  ): Promise<SourceContext> {
     const writeKey = basicAuthUser(authorization) ?? (typeof bodyWriteKey === 'string' ? bodyWriteKey : undefined);
     if (!writeKey) {
       throw new UnknownWriteKeyError('a write key is required: HTTP Basic user name, or writeKey in the body');
     }
-    const source = await this.sources.resolve(writeKey);
-    if (!source) throw new UnknownWriteKeyError('the write key is not valid');
-    return source;
+    try {
+      // Wrong write keys count against the client address (FailedAuthLimiter); past the limit, 429.
+      await this.failedAuth.assertAllowed(ip);
+      const source = await this.sources.resolve(writeKey);
+      if (!source) {
+        await this.failedAuth.recordFailure(ip);
+        throw new UnknownWriteKeyError('the write key is not valid');
+      }
+      return source;
+    } catch (error) {
+      if (error instanceof TooManyFailedAttemptsError) throw new RateLimitedError(error.retryAfterSeconds);
+      throw error;
+    }
   }
 
   private async store(source: SourceContext, messages: NormalizedMessage[]): Promise<void> {
