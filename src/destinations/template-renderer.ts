@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { Piscina } from 'piscina';
 import { AppConfig } from '../config/app-config';
 import type { FieldProblem } from '../common/validation';
+import { Batcher } from './batcher';
 import type { RenderTask } from './template-render.worker';
 import { EmailRenderResult, EmailTemplates, RenderedEmail, TemplateError, TemplateScope } from './templates';
 
@@ -20,15 +21,22 @@ export const SAMPLE_SCOPE: TemplateScope = {
   unsubscribe_url: 'https://example.com/u/sample',
 };
 
-/** Renders a destination may have waiting in the threads at once; the rest wait their turn here. */
-const IN_FLIGHT_PER_DESTINATION_PER_THREAD = 8;
+/** Batches of renders a destination may have waiting in the threads at once; the rest wait their turn here. */
+const IN_FLIGHT_PER_DESTINATION_PER_THREAD = 2;
+/** Emails of a destination rendered in one message to a thread (a delivery job holds up to 50). */
+const EMAILS_PER_BATCH = 50;
 
 /**
- * Past this, a render thread is stopped: Liquid's own limits (see templates.ts) end a render at
+ * Past this, a render thread is stopped: Liquid's own limits (see templates.ts) end each render at
  * its time limit, so this only catches a thread that stopped answering.
  */
-function hardTimeoutMs(renderLimitMs: number): number {
-  return Math.max(2_000, renderLimitMs * 8);
+function hardTimeoutMs(renderLimitMs: number, emails: number): number {
+  return 5_000 + renderLimitMs * emails;
+}
+
+interface EmailToRender {
+  templates: EmailTemplates;
+  scope: TemplateScope;
 }
 
 /** At most `limit` tasks per key at once, the rest in arrival order: one busy key cannot fill the threads' queue. */
@@ -76,8 +84,10 @@ class PerKeyGate {
  */
 @Injectable()
 export class TemplateRenderer implements OnModuleDestroy {
-  private pool?: Piscina<RenderTask, EmailRenderResult>;
+  private pool?: Promise<Piscina<RenderTask, EmailRenderResult[]>>;
   private readonly gate: PerKeyGate;
+  /** Per destination: the renders asked for in one turn of the event loop go to a thread together. */
+  private readonly batchers = new Map<string, Batcher<EmailToRender, EmailRenderResult>>();
 
   constructor(private readonly config: AppConfig) {
     this.gate = new PerKeyGate(IN_FLIGHT_PER_DESTINATION_PER_THREAD * config.TEMPLATE_RENDER_THREADS);
@@ -85,7 +95,7 @@ export class TemplateRenderer implements OnModuleDestroy {
 
   /** One email's templates for one recipient; throws TemplateError (final) or RenderAbortedError (retry). */
   async render(destinationId: string, templates: EmailTemplates, scope: TemplateScope): Promise<RenderedEmail> {
-    const result = await this.gate.run(destinationId, () => this.run(templates, scope, false));
+    const result = await this.batcherFor(destinationId).call({ templates, scope });
     if (result.ok) return result.rendered;
     throw new TemplateError(result.reason);
   }
@@ -97,7 +107,9 @@ export class TemplateRenderer implements OnModuleDestroy {
   async sampleProblems(templates: EmailTemplates): Promise<FieldProblem[]> {
     let result: EmailRenderResult;
     try {
-      result = await this.gate.run('sample', () => this.run(templates, SAMPLE_SCOPE, true));
+      [result] = (await this.gate.run('sample', () => this.run([{ templates, scope: SAMPLE_SCOPE }], true))) as [
+        EmailRenderResult,
+      ];
     } catch (error) {
       if (!(error instanceof RenderAbortedError)) throw error;
       return [{ field: 'config.html', reason: `cannot be rendered within the limits: ${error.message}` }];
@@ -109,21 +121,29 @@ export class TemplateRenderer implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.destroy();
+    await (await pool?.catch(() => undefined))?.destroy();
   }
 
-  private async run(templates: EmailTemplates, scope: TemplateScope, sample: boolean): Promise<EmailRenderResult> {
+  private batcherFor(destinationId: string): Batcher<EmailToRender, EmailRenderResult> {
+    let batcher = this.batchers.get(destinationId);
+    if (!batcher) {
+      batcher = new Batcher((emails) => this.gate.run(destinationId, () => this.run(emails, false)), EMAILS_PER_BATCH);
+      this.batchers.set(destinationId, batcher);
+    }
+    return batcher;
+  }
+
+  private async run(emails: EmailToRender[], sample: boolean): Promise<EmailRenderResult[]> {
     const renderLimitMs = this.config.TEMPLATE_RENDER_TIMEOUT_MS;
+    const timeoutMs = hardTimeoutMs(renderLimitMs, emails.length);
+    const threads = await this.threads();
     try {
-      return await this.threads().run(
-        { templates, scope, renderLimitMs, sample },
-        { signal: AbortSignal.timeout(hardTimeoutMs(renderLimitMs)) },
-      );
+      return await threads.run({ emails, renderLimitMs, sample }, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       // Aborted (see hardTimeoutMs), or the thread died (past its memory limit, say).
       const reason =
         error instanceof Error && error.name === 'AbortError'
-          ? `did not finish within ${hardTimeoutMs(renderLimitMs)} ms`
+          ? `did not finish within ${timeoutMs} ms`
           : error instanceof Error
             ? error.message
             : String(error);
@@ -131,20 +151,33 @@ export class TemplateRenderer implements OnModuleDestroy {
     }
   }
 
-  /** Threads start with the first render: an API process that never saves a template starts none. */
-  private threads(): Piscina<RenderTask, EmailRenderResult> {
+  /**
+   * Threads start with the first render (an API process that never saves a template starts none)
+   * and stay. The first task waits for them to load, untimed: a render's time limit is about the
+   * render, not about starting a thread on a busy machine.
+   */
+  private threads(): Promise<Piscina<RenderTask, EmailRenderResult[]>> {
     if (this.pool) return this.pool;
     // Under ts-node-style runners (tests, `npm run dev`) the worker is TypeScript too.
     const extension = extname(__filename);
-    this.pool = new Piscina<RenderTask, EmailRenderResult>({
+    const pool = new Piscina<RenderTask, EmailRenderResult[]>({
       filename: join(__dirname, `template-render.worker${extension}`),
-      minThreads: 0,
+      minThreads: this.config.TEMPLATE_RENDER_THREADS,
       maxThreads: this.config.TEMPLATE_RENDER_THREADS,
-      idleTimeout: 60_000,
       execArgv: extension === '.ts' ? ['--require', '@swc-node/register'] : [],
       // A template cannot take the process's memory with it: past this its thread dies alone.
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
-    return this.pool;
+    const ready = pool.run({ emails: [], renderLimitMs: 1, sample: true }).then(
+      () => pool,
+      async (error: unknown) => {
+        // The next render tries again with a new pool.
+        if (this.pool === ready) this.pool = undefined;
+        await pool.destroy();
+        throw error;
+      },
+    );
+    this.pool = ready;
+    return ready;
   }
 }
