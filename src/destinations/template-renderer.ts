@@ -40,7 +40,7 @@ interface EmailToRender {
 }
 
 /** At most `limit` tasks per key at once, the rest in arrival order: one busy key cannot fill the threads' queue. */
-class PerKeyGate {
+export class PerKeyGate {
   private readonly active = new Map<string, number>();
   private readonly waiting = new Map<string, (() => void)[]>();
 
