@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { badRequestFor } from '../common/validation';
+import { badRequestFor, FieldProblem } from '../common/validation';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
-import { FieldProblem } from '../common/validation';
 import { AddressPolicy } from './address-policy';
 import {
   DestinationType,

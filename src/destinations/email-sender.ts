@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { AppConfig } from '../config/app-config';
-import { AddressPolicy } from './address-policy';
+import { AddressPolicy, literalAddress } from './address-policy';
 import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { AddressRefusedError, resolveAllowed } from './destination-address';
 import { SendOutcome, SMTP_TIMEOUTS } from './delivery-policy';
@@ -55,7 +55,8 @@ export function smtpOptions(
     secure: target.secure,
     requireTLS: target.requireTLS,
     ...(target.auth && { auth: target.auth }),
-    ...(host !== target.host && { tls: { servername: target.host } }),
+    // SNI and the certificate check need the name; a host written as an address has none.
+    ...(literalAddress(target.host) === undefined && host !== target.host && { tls: { servername: target.host } }),
   };
 }
 
