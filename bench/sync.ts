@@ -143,6 +143,8 @@ async function main(): Promise<void> {
     ROLE: 'all',
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // The SMTP sink listens on loopback.
+    DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
   });
   const personae = await createPersonae(config);
   const db = new Client({ connectionString: database.url });

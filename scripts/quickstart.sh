@@ -47,4 +47,6 @@ fi
 # Migrations: the compiled migrator applies only what is pending (no TypeScript to compile first).
 node dist/database/migrate.command.js
 
+# Destinations may reach this machine only (a local mail sink such as Mailpit), unless .env says otherwise.
+export DESTINATION_ALLOWED_NETWORKS="${DESTINATION_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 PERSONAE_DEMO=1 exec node --max-semi-space-size=64 dist/main.js

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/clock';
 import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -71,6 +72,7 @@ export class AppModule {
         QueuesModule,
         WorkspacesCoreModule,
         OpsCoreModule,
+        AuthModule,
         ...(runsApi(config.ROLE) ? apiModules : []),
         ...(runsWorkers(config.ROLE) ? workerModules : []),
         ...(config.PERSONAE_DEMO && runsApi(config.ROLE) ? [DemoModule] : []),

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { ClaimedDelivery } from '../../src/destinations/delivery.repository';
 import type { EmailConfig } from '../../src/destinations/destination-config';
-import { buildEmail, EmailMessage } from '../../src/destinations/email-message';
+import { buildEmail, EmailMessage, emailTemplates, templateScope } from '../../src/destinations/email-message';
+import { renderEmailTemplates } from '../../src/destinations/templates';
 import { mailOptions, smtpOptions } from '../../src/destinations/email-sender';
 import type { UnsubscribeLinks } from '../../src/unsubscribe/unsubscribe-links';
 import type { SinkClient } from './sink-client';
@@ -55,7 +56,10 @@ function renderAll(config: EmailConfig, emails: number, links: UnsubscribeLinks,
       suppression: null,
       connected: true,
     };
-    messages.push(buildEmail(delivery, config, email, links.url({ workspaceId, destinationId, email })));
+    const url = links.url({ workspaceId, destinationId, email });
+    const result = renderEmailTemplates(emailTemplates(config), templateScope(delivery, url));
+    if (!result.ok) throw new Error(`the bench template fails: ${result.reason}`);
+    messages.push(buildEmail(delivery, config, email, url, result.rendered));
   }
   return messages;
 }

@@ -112,3 +112,28 @@ describe('tracking settings in the configuration', () => {
     );
   });
 });
+
+describe('destination and operations settings', () => {
+  it('has safe defaults', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      DESTINATION_ALLOWED_NETWORKS: '',
+      AUTH_FAILURE_LIMIT: 30,
+      METRICS_COLLECT_INTERVAL_MS: 5_000,
+      TEMPLATE_RENDER_THREADS: 1,
+      TEMPLATE_RENDER_TIMEOUT_MS: 250,
+      EMAIL_DELIVERIES_PER_CONNECTION: 10,
+      WEBHOOK_CONCURRENCY: 10,
+    });
+  });
+
+  it('accepts a list of CIDR ranges and refuses anything else', () => {
+    expect(loadConfig({ ...valid, DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8, ::1/128' })).toBeDefined();
+    expect(problemsOf({ ...valid, DESTINATION_ALLOWED_NETWORKS: '127.0.0.1,localhost' })).toEqual([
+      'DESTINATION_ALLOWED_NETWORKS must be a comma-separated list of CIDR ranges, e.g. 127.0.0.0/8,::1/128',
+    ]);
+    expect(problemsOf({ ...valid, METRICS_TOKEN: 'short' })).toEqual(['METRICS_TOKEN must be at least 16 characters']);
+    expect(problemsOf({ ...valid, WEBHOOK_CONCURRENCY: '0' })).toEqual([
+      'WEBHOOK_CONCURRENCY must be between 1 and 200',
+    ]);
+  });
+});

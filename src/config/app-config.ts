@@ -10,8 +10,10 @@ import {
   Min,
   MinLength,
   ValidateBy,
+  ValidationOptions,
   validateSync,
 } from 'class-validator';
+import ipaddr from 'ipaddr.js';
 import { INVALID_TRUST_PROXY, parseTrustProxy, TrustProxy } from './trust-proxy';
 
 export const ROLES = ['api', 'worker', 'all'] as const;
@@ -26,6 +28,32 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const BOOLEAN_TEXT: Readonly<Record<string, boolean>> = { '1': true, true: true, '0': false, false: false };
 const toBool = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? (BOOLEAN_TEXT[value.trim().toLowerCase()] ?? value) : value;
+
+/** A comma-separated list of CIDR ranges (possibly empty). */
+function IsCidrList(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isCidrList',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry.length > 0)
+            .every((entry) => {
+              try {
+                ipaddr.parseCIDR(entry);
+                return true;
+              } catch {
+                return false;
+              }
+            }),
+      },
+    },
+    options,
+  );
+}
 
 /** The settings a process needs to reach Postgres (the CLI needs no more than this). */
 export class DatabaseConfig {
@@ -115,6 +143,64 @@ export class AppConfig extends DatabaseConfig {
     },
   })
   TRUST_PROXY: TrustProxy = false;
+
+  /**
+   * Address ranges destinations may reach besides public addresses (comma-separated CIDRs), e.g.
+   * `127.0.0.0/8,::1/128` for a mail sink on this machine. Empty: public addresses only.
+   */
+  @IsCidrList({ message: 'must be a comma-separated list of CIDR ranges, e.g. 127.0.0.0/8,::1/128' })
+  DESTINATION_ALLOWED_NETWORKS: string = '';
+
+  /** A bearer token for /metrics besides the admin token, so a scraper need not hold the admin token. */
+  @IsOptional()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  /** Shared gauges (queues, audiences, deliveries) are read at most this often, whatever the scrape rate. */
+  @Transform(toInt)
+  @Min(0, { message: 'must not be negative' })
+  @IsInt({ message: 'must be an integer' })
+  METRICS_COLLECT_INTERVAL_MS: number = 5_000;
+
+  /** Failed authentication attempts (admin token, API token, write key) one client address may make per window. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  AUTH_FAILURE_LIMIT: number = 30;
+
+  /** The window of AUTH_FAILURE_LIMIT, and how long an address stays refused once it passed the limit. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  AUTH_FAILURE_WINDOW_SECONDS: number = 900;
+
+  /** Threads that render email templates, off the event loop that serves requests. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 16' })
+  @Max(16, { message: 'must be between 1 and 16' })
+  @IsInt({ message: 'must be an integer' })
+  TEMPLATE_RENDER_THREADS: number = 1;
+
+  /** Longest one email's templates may take to render; a slower render fails the delivery. */
+  @Transform(toInt)
+  @Min(10, { message: 'must be between 10 and 10000' })
+  @Max(10_000, { message: 'must be between 10 and 10000' })
+  @IsInt({ message: 'must be an integer' })
+  TEMPLATE_RENDER_TIMEOUT_MS: number = 250;
+
+  /** Emails in flight per SMTP connection of a destination (claimed, rendering, or in an SMTP transaction). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 100' })
+  @Max(100, { message: 'must be between 1 and 100' })
+  @IsInt({ message: 'must be an integer' })
+  EMAIL_DELIVERIES_PER_CONNECTION: number = 10;
+
+  /** Webhook requests in flight at once per destination. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 200' })
+  @Max(200, { message: 'must be between 1 and 200' })
+  @IsInt({ message: 'must be an integer' })
+  WEBHOOK_CONCURRENCY: number = 10;
 
   get publicUrl(): string {
     return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
+import { DestinationsCoreModule } from './destinations-core.module';
 import { DeliverySweeperService } from './delivery-sweeper.service';
 import { DeliveryWorkersService } from './delivery-workers.service';
 import { DeliveryProcessor } from './delivery.processor';
@@ -9,6 +10,7 @@ import { WebhookSender } from './webhook-sender';
 
 /** Worker role: per-destination delivery workers and the sweeper that rebuilds lost jobs from Postgres. */
 @Module({
+  imports: [DestinationsCoreModule],
   providers: [
     DeliveryWorkersService,
     DeliverySweeperService,

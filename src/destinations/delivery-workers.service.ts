@@ -12,13 +12,19 @@ import { EmailSender } from './email-sender';
 
 /** How often the destinations table is read for destinations that came, went or changed. */
 export const DESTINATION_POLL_MS = 1_000;
-const WEBHOOK_CONCURRENCY = 10;
+
 /**
- * Deliveries claimed and waiting for, or in, an SMTP transaction, per pooled connection (at least
- * two jobs' worth). Enough to keep every connection busy while other jobs wait on Redis and
- * Postgres; on a slow server the last of them renew their claims when their turn comes (SendGate).
+ * How many deliveries a destination has in flight (AppConfig):
+ * - `deliveriesPerConnection` (EMAIL_DELIVERIES_PER_CONNECTION): emails claimed and waiting for, or
+ *   in, an SMTP transaction, per pooled connection. Enough to keep every connection busy while
+ *   other jobs wait on Redis and Postgres; on a slow server the last of them renew their claims
+ *   when their turn comes (SendGate).
+ * - `webhookConcurrency` (WEBHOOK_CONCURRENCY): webhook requests at once.
  */
-const DELIVERIES_PER_CONNECTION = 10;
+export interface DeliveryConcurrency {
+  deliveriesPerConnection: number;
+  webhookConcurrency: number;
+}
 
 interface Running {
   worker: Worker<DeliveryJob>;
@@ -37,11 +43,14 @@ interface WorkerShape {
 
 /**
  * An email destination without a rate limit takes batches as they come: jobs of up to
- * DELIVERIES_PER_JOB deliveries, as many at once as keep DELIVERIES_PER_CONNECTION per connection
+ * DELIVERIES_PER_JOB deliveries, as many at once as keep `deliveriesPerConnection` per connection
  * in flight. A rate-limited one (BullMQ's limiter counts jobs) and a webhook (one request per
- * job, WEBHOOK_CONCURRENCY at once) work one delivery per job.
+ * job, `webhookConcurrency` at once) work one delivery per job.
  */
-function workerShape(destination: Pick<WorkerDestination, 'type' | 'config' | 'rateLimitPerSecond'>): WorkerShape {
+export function workerShape(
+  destination: Pick<WorkerDestination, 'type' | 'config' | 'rateLimitPerSecond'>,
+  { deliveriesPerConnection, webhookConcurrency }: DeliveryConcurrency,
+): WorkerShape {
   const rate = destination.rateLimitPerSecond;
   let concurrency: number;
   let splitBatches: boolean;
@@ -49,11 +58,11 @@ function workerShape(destination: Pick<WorkerDestination, 'type' | 'config' | 'r
     const connections = (destination.config as EmailConfig).maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     splitBatches = rate !== null;
     concurrency = splitBatches
-      ? connections * DELIVERIES_PER_CONNECTION
-      : Math.max(2, Math.ceil((connections * DELIVERIES_PER_CONNECTION) / DELIVERIES_PER_JOB));
+      ? connections * deliveriesPerConnection
+      : Math.max(2, Math.ceil((connections * deliveriesPerConnection) / DELIVERIES_PER_JOB));
   } else {
     splitBatches = true;
-    concurrency = WEBHOOK_CONCURRENCY;
+    concurrency = webhookConcurrency;
   }
   return {
     concurrency,
@@ -134,7 +143,10 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
       const version = destination.updatedAt.getTime();
       // A changed destination gets a new SMTP pool on its next message; the old pool is closed now.
       this.email.release(destination.id, version);
-      const shape = workerShape(destination);
+      const shape = workerShape(destination, {
+        deliveriesPerConnection: this.config.EMAIL_DELIVERIES_PER_CONNECTION,
+        webhookConcurrency: this.config.WEBHOOK_CONCURRENCY,
+      });
       const running = this.workers.get(destination.id);
       if (running?.shape === shape.shape) {
         running.version = version;

@@ -6,9 +6,10 @@ import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
 import { isPlainEmail, type EmailConfig, type WebhookConfig } from './destination-config';
 import { backoffMs, claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
-import { buildEmail } from './email-message';
+import { buildEmail, emailTemplates, templateScope } from './email-message';
 import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
+import { RenderAbortedError, TemplateRenderer } from './template-renderer';
 import { TemplateError } from './templates';
 import { WebhookSender } from './webhook-sender';
 
@@ -57,6 +58,7 @@ export class DeliveryProcessor {
     private readonly repository: DeliveryRepository,
     private readonly email: EmailSender,
     private readonly webhook: WebhookSender,
+    private readonly templates: TemplateRenderer,
     private readonly links: UnsubscribeLinks,
     private readonly metrics: MetricsService,
     private readonly queues: DeliveryQueuesService,
@@ -204,13 +206,19 @@ export class DeliveryProcessor {
       destinationId: delivery.destinationId,
       email: to,
     });
-    let message;
+    let rendered;
     try {
-      message = buildEmail(delivery, config, to, unsubscribeUrl);
+      rendered = await this.templates.render(
+        delivery.destinationId,
+        emailTemplates(config),
+        templateScope(delivery, unsubscribeUrl),
+      );
     } catch (error) {
+      if (error instanceof RenderAbortedError) return { kind: 'transient', error: error.message };
       if (!(error instanceof TemplateError)) throw error;
       return { kind: 'final', status: 'dead', error: `template: ${error.message}` };
     }
+    const message = buildEmail(delivery, config, to, unsubscribeUrl, rendered);
     return this.email.send(delivery.destinationId, delivery.destinationVersion, config, message, () =>
       this.holdClaim(claim),
     );

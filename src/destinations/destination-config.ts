@@ -16,6 +16,9 @@ import {
 } from 'class-validator';
 import addressparser from 'nodemailer/lib/addressparser';
 import { FieldProblem, fieldProblems } from '../common/validation';
+import type { AddressPolicy } from './address-policy';
+import { endpointProblems } from './endpoint-rules';
+import { SMTP_URL_OPTIONS } from './smtp-target';
 import { compileTemplate, TemplateError, TemplateKind } from './templates';
 
 export type DestinationType = 'email' | 'webhook';
@@ -31,6 +34,8 @@ export interface EmailConfig {
   host?: string;
   port?: number;
   secure?: boolean;
+  /** STARTTLS is required: the connection never continues in plaintext. */
+  requireTLS?: boolean;
   auth?: SmtpAuth;
   from: string;
   replyTo?: string;
@@ -82,6 +87,10 @@ class EmailConfigDto {
   @IsOptional()
   @IsBoolean({ message: '$property must be a boolean' })
   secure?: boolean;
+
+  @IsOptional()
+  @IsBoolean({ message: '$property must be a boolean' })
+  requireTLS?: boolean;
 
   @IsOptional()
   @ValidateNested()
@@ -137,8 +146,15 @@ class WebhookConfigDto {
 
 const MAILBOX_HINT = 'must be one email address, e.g. "Acme <hello@acme.com>"';
 
+function isControlOrLineBreak(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029;
+}
+
 /** One mailbox (`a@b.com` or `Name <a@b.com>`), or a reason it is not one. */
 function mailboxProblem(value: string): string | undefined {
+  // A line break would end the header and start another (Bcc:, a second From:…).
+  if ([...value].some(isControlOrLineBreak)) return 'must not contain line breaks or control characters';
   const parsed = addressparser(value, { flatten: true });
   const address = parsed.length === 1 ? parsed[0]?.address : undefined;
   return address && isPlainEmail(address) ? undefined : MAILBOX_HINT;
@@ -158,6 +174,15 @@ function urlProblem(value: string): string | undefined {
   } catch {
     return 'is not a valid URL';
   }
+}
+
+function smtpUrlProblem(value: string): string | undefined {
+  const problem = urlProblem(value);
+  if (problem) return problem;
+  const unknown = [...new URL(value).searchParams.keys()].filter((key) => !SMTP_URL_OPTIONS.includes(key));
+  return unknown.length > 0
+    ? `may only carry the option ${SMTP_URL_OPTIONS.join(', ')} (not ${unknown.join(', ')}); use the config fields instead`
+    : undefined;
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
@@ -189,7 +214,7 @@ function emailProblems(config: EmailConfig): FieldProblem[] {
     if (problem) problems.push({ field: `config.${field}`, reason: problem });
   }
   if (config.smtpUrl) {
-    const problem = urlProblem(config.smtpUrl);
+    const problem = smtpUrlProblem(config.smtpUrl);
     if (problem) problems.push({ field: 'config.smtpUrl', reason: problem });
     if (config.host) problems.push({ field: 'config.host', reason: 'must not be given together with smtpUrl' });
   }
@@ -217,6 +242,7 @@ function webhookProblems(config: WebhookConfig): FieldProblem[] {
 export function validateConfig(
   type: DestinationType,
   raw: unknown,
+  policy: AddressPolicy,
 ): { config: EmailConfig | WebhookConfig; problems: [] } | { problems: FieldProblem[] } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { problems: [{ field: 'config', reason: 'must be an object' }] };
@@ -228,7 +254,9 @@ export function validateConfig(
   if (problems.length > 0) return { problems };
   const config = JSON.parse(JSON.stringify(instance)) as EmailConfig | WebhookConfig;
   const more = type === 'email' ? emailProblems(config as EmailConfig) : webhookProblems(config as WebhookConfig);
-  return more.length > 0 ? { problems: more } : { config, problems: [] };
+  if (more.length > 0) return { problems: more };
+  const endpoint = endpointProblems(type, config, policy);
+  return endpoint.length > 0 ? { problems: endpoint } : { config, problems: [] };
 }
 
 /** Applies a PATCH: given keys replace, `null` removes, absent keys (secrets among them) stay. */
@@ -249,6 +277,7 @@ export function publicConfig(type: DestinationType, stored: unknown): Record<str
   if (type === 'webhook') {
     const { secret, headers, ...rest } = config;
     const names = Object.keys((headers as Record<string, string> | undefined) ?? {});
+    if (typeof rest.url === 'string') rest.url = maskUrlPassword(rest.url);
     return {
       ...rest,
       hasSecret: typeof secret === 'string' && secret.length > 0,
@@ -257,13 +286,14 @@ export function publicConfig(type: DestinationType, stored: unknown): Record<str
   }
   const { auth, smtpUrl, ...rest } = config;
   const view: Record<string, unknown> = { ...rest };
-  if (typeof smtpUrl === 'string') view.smtpUrl = maskSmtpUrl(smtpUrl);
+  if (typeof smtpUrl === 'string') view.smtpUrl = maskUrlPassword(smtpUrl);
   if (auth && typeof auth === 'object') view.auth = { user: (auth as SmtpAuth).user, hasPassword: true };
   view.usesServerDefault = smtpUrl === undefined && rest.host === undefined;
   return view;
 }
 
-export function maskSmtpUrl(value: string): string {
+/** A URL with its password (smtp://user:pass@…, https://user:pass@…) replaced by ****. */
+export function maskUrlPassword(value: string): string {
   try {
     const url = new URL(value);
     if (url.password) url.password = MASK;

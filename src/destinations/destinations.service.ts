@@ -6,9 +6,19 @@ import {
   pageFrom,
   PageRequest,
 } from '../common/pagination';
-import { badRequestFor } from '../common/validation';
+import { badRequestFor, FieldProblem } from '../common/validation';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
-import { mergeConfig, publicConfig, validateConfig } from './destination-config';
+import { AddressPolicy } from './address-policy';
+import {
+  DestinationType,
+  EmailConfig,
+  mergeConfig,
+  publicConfig,
+  validateConfig,
+  WebhookConfig,
+} from './destination-config';
+import { secretsNeededAgain } from './endpoint-rules';
+import { TemplateRenderer } from './template-renderer';
 import {
   CreateDestinationDto,
   DEFAULT_DELIVERIES_PAGE,
@@ -46,15 +56,16 @@ export class DestinationsService {
   constructor(
     private readonly repository: DestinationsRepository,
     private readonly queues: DeliveryQueuesService,
+    private readonly policy: AddressPolicy,
+    private readonly templates: TemplateRenderer,
   ) {}
 
   async create(workspaceId: string, dto: CreateDestinationDto): Promise<DestinationView> {
-    const result = validateConfig(dto.type, dto.config);
-    if (!('config' in result)) throw badRequestFor(result.problems);
+    const config = await this.checkedConfig(dto.type, dto.config);
     const row = await this.repository.create(workspaceId, {
       type: dto.type,
       name: dto.name,
-      config: result.config,
+      config,
       rateLimitPerSecond: dto.rateLimitPerSecond ?? null,
     });
     return view(row);
@@ -78,9 +89,9 @@ export class DestinationsService {
     if (!row) throw new DestinationNotFoundError();
     let config: object | undefined;
     if (dto.config) {
-      const result = validateConfig(row.type, mergeConfig(row.config as object, dto.config));
-      if (!('config' in result)) throw badRequestFor(result.problems);
-      config = result.config;
+      const stored = row.config as Record<string, unknown>;
+      const merged = mergeConfig(stored, dto.config);
+      config = await this.checkedConfig(row.type, merged, secretsNeededAgain(row.type, stored, dto.config, merged));
     }
     const updated = await this.repository.update(workspaceId, id, {
       name: dto.name,
@@ -109,6 +120,30 @@ export class DestinationsService {
       items: page.map((row) => ({ ...row, transitionId: row.transitionId.toString() })),
       nextCursor: rows.length > size && last ? encodeDeliveryCursor(last) : null,
     };
+  }
+
+  /**
+   * A config that passes every rule, or a 400 naming the fields that do not: shape, addresses,
+   * secrets (`more`), and, once all that holds, a sample render of the templates off the event loop.
+   */
+  private async checkedConfig(
+    type: DestinationType,
+    raw: unknown,
+    more: FieldProblem[] = [],
+  ): Promise<EmailConfig | WebhookConfig> {
+    const result = validateConfig(type, raw, this.policy);
+    const problems = [...('config' in result ? [] : result.problems), ...more];
+    if (problems.length > 0 || !('config' in result)) throw badRequestFor(problems);
+    if (type === 'email') {
+      const email = result.config as EmailConfig;
+      const rendered = await this.templates.sampleProblems({
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+      });
+      if (rendered.length > 0) throw badRequestFor(rendered);
+    }
+    return result.config;
   }
 
   private async counts(workspaceId: string, id: string): Promise<DeliveryCountsView> {

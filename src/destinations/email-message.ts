@@ -1,6 +1,6 @@
 import type { ClaimedDelivery } from './delivery.repository';
 import type { EmailConfig } from './destination-config';
-import { headerSafe, renderTemplate, TemplateScope } from './templates';
+import { EmailTemplates, headerSafe, RenderedEmail, TemplateScope } from './templates';
 
 export interface EmailMessage {
   from: string;
@@ -39,25 +39,29 @@ export function messageIdFor(deliveryId: string, from: string): string {
   return `<${deliveryId}@${domain}>`;
 }
 
+export function emailTemplates(config: EmailConfig): EmailTemplates {
+  return { subject: config.subject, html: config.html, text: config.text };
+}
+
 /**
- * Renders the destination's templates for one recipient. Throws TemplateError (the delivery fails
- * with the reason) rather than sending a half-rendered email. The subject is rendered as text and
- * loses any line break a trait smuggled in, so a trait can never add a header.
+ * The email for one recipient from its rendered templates (a TemplateError, raised while
+ * rendering, fails the delivery rather than sending a half-rendered email). The subject was
+ * rendered as text and loses any line break a trait smuggled in, so a trait can never add a header.
  */
 export function buildEmail(
   delivery: ClaimedDelivery,
   config: EmailConfig,
   to: string,
   unsubscribeUrl: string,
+  rendered: RenderedEmail,
 ): EmailMessage {
-  const scope = templateScope(delivery, unsubscribeUrl);
   return {
     from: config.from,
     replyTo: config.replyTo,
     to,
-    subject: headerSafe(renderTemplate(config.subject, 'text', scope)),
-    html: config.html === undefined ? undefined : renderTemplate(config.html, 'html', scope),
-    text: config.text === undefined ? undefined : renderTemplate(config.text, 'text', scope),
+    subject: headerSafe(rendered.subject),
+    html: rendered.html,
+    text: rendered.text,
     messageId: messageIdFor(delivery.id, config.from),
     headers: {
       'List-Unsubscribe': `<${unsubscribeUrl}>`,

@@ -27,6 +27,15 @@ export interface TemplateScope {
 export class TemplateError extends Error {}
 
 /**
+ * What one email's templates may cost. Liquid checks the time limit between nodes and charges
+ * ranges, arrays and strings that filters build to the memory limit, so a node cannot run long
+ * on its own either: `{% for i in (1..1000) %}{% for j in (1..1000) %}` is over the memory limit
+ * at once. Both hold per render (renders are synchronous, each with its own clock), in a worker
+ * thread (template-renderer.ts) so that even a render at its limit never stalls the event loop.
+ */
+export const TEMPLATE_MEMORY_LIMIT = 1e6;
+
+/**
  * Strict on purpose: an unknown filter is refused when the destination is saved, and a variable a
  * profile lacks (`{{ traits.first_name }}` for someone without one) fails the delivery instead of
  * mailing "Hi ,". `{{ traits.first_name | default: "there" }}` and `{% if %}` stay lenient.
@@ -40,7 +49,7 @@ const common = {
   templates: {},
   parseLimit: 1e6,
   renderLimit: 1_000,
-  memoryLimit: 1e7,
+  memoryLimit: TEMPLATE_MEMORY_LIMIT,
 } as const;
 
 /** HTML bodies escape every output by default; `| raw` opts out. */
@@ -84,12 +93,25 @@ export function compileTemplate(source: string, kind: TemplateKind): Template[] 
  */
 const cache = new LRUCache<string, Template[]>({ max: 500 });
 
+/** Per-render limits: time in ms; a sample render (when saving) does not insist on every variable. */
+export interface RenderLimits {
+  renderLimitMs: number;
+  sample?: boolean;
+}
+
+const DEFAULT_LIMITS: RenderLimits = { renderLimitMs: 1_000 };
+
 /**
  * Synchronous on purpose: nothing a template can do waits on I/O, and the async render costs a
  * promise per node. It also keeps `renderLimit` (wall time) about this render alone: interleaved
  * async renders of many deliveries at once counted each other's time.
  */
-export function renderTemplate(source: string, kind: TemplateKind, scope: TemplateScope): string {
+export function renderTemplate(
+  source: string,
+  kind: TemplateKind,
+  scope: TemplateScope,
+  limits: RenderLimits = DEFAULT_LIMITS,
+): string {
   const key = `${kind}\u0000${source}`;
   let parsed = cache.get(key);
   if (!parsed) {
@@ -97,10 +119,56 @@ export function renderTemplate(source: string, kind: TemplateKind, scope: Templa
     cache.set(key, parsed);
   }
   try {
-    return String(engineFor(kind).renderSync(parsed, scope));
+    return String(
+      engineFor(kind).renderSync(parsed, scope, {
+        renderLimit: Math.max(1, limits.renderLimitMs),
+        ...(limits.sample && { strictVariables: false }),
+      }),
+    );
   } catch (error) {
     throw new TemplateError(firstLine(error));
   }
+}
+
+/** The templates of one email. */
+export interface EmailTemplates {
+  subject: string;
+  html?: string;
+  text?: string;
+}
+
+export type EmailTemplateField = keyof EmailTemplates;
+
+export type RenderedEmail = EmailTemplates;
+
+/** One email's templates rendered, or the first that failed and why (plain data: it crosses threads). */
+export type EmailRenderResult =
+  { ok: true; rendered: RenderedEmail } | { ok: false; field: EmailTemplateField; reason: string };
+
+/** Renders the subject (as text) and the bodies of one email within one time limit for all three. */
+export function renderEmailTemplates(
+  templates: EmailTemplates,
+  scope: TemplateScope,
+  limits: RenderLimits = DEFAULT_LIMITS,
+): EmailRenderResult {
+  const deadline = performance.now() + limits.renderLimitMs;
+  const rendered: RenderedEmail = { subject: '' };
+  const fields: [EmailTemplateField, TemplateKind][] = [
+    ['subject', 'text'],
+    ['html', 'html'],
+    ['text', 'text'],
+  ];
+  for (const [field, kind] of fields) {
+    const source = templates[field];
+    if (source === undefined) continue;
+    try {
+      rendered[field] = renderTemplate(source, kind, scope, { ...limits, renderLimitMs: deadline - performance.now() });
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      return { ok: false, field, reason: error.message };
+    }
+  }
+  return { ok: true, rendered };
 }
 
 /** Header values (the subject) are rendered as text and may never carry a line break. */

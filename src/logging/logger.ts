@@ -2,16 +2,63 @@ import { LoggerService } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { randomUUID } from 'node:crypto';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger } from 'pino';
 import { LogLevel } from '../config/app-config';
 
+/**
+ * Paths that are credentials themselves: an unsubscribe link (`/u/<token>`) unsubscribes whoever
+ * it belongs to, so it must not be readable by everyone who reads the logs.
+ */
+const SECRET_PATHS = /^\/u\/[^/?#]+/;
+
+/** The same inside a message (Fastify's "Route GET:/u/… not found"). */
+const SECRET_PATHS_IN_TEXT = /(^|[\s:])\/u\/[^\s/?#]+/g;
+
+/** A request URL fit for the logs: the token of an unsubscribe link replaced. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(SECRET_PATHS, '/u/[redacted]');
+}
+
+function redactText(text: string): string {
+  return text.replace(SECRET_PATHS_IN_TEXT, '$1/u/[redacted]');
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, string | string[] | undefined>;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's own request serializer, with the URL redacted (pino's serializers take precedence over Fastify's). */
+function serializeRequest(request: LoggedRequest) {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    version: request.headers?.['accept-version'],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /** One pino logger per process: Fastify logs requests with it, Nest logs everything else through it. */
-export function createRootLogger(level: LogLevel): Logger {
-  return pino({
+export function createRootLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { pid: process.pid },
     redact: ['req.headers.authorization', 'req.headers.cookie'],
-  });
+    serializers: { req: serializeRequest },
+    hooks: {
+      logMethod(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn) {
+        const redacted = args.map((arg: unknown) => (typeof arg === 'string' ? redactText(arg) : arg));
+        return method.apply(this, redacted as Parameters<pino.LogFn>);
+      },
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;

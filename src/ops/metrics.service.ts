@@ -96,6 +96,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly collections = new Counter({
+    name: 'personae_metrics_collections_total',
+    help: 'Times the shared gauges (queues, audiences, deliveries, outbox) were read from Redis and Postgres',
+    registers: [this.registry],
+  });
+
   readonly outboxBacklog = new Gauge({
     name: 'personae_outbox_backlog',
     help: 'Profile changes written by ingest and not yet relayed to the evaluate queue',

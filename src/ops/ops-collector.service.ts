@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { MetricsService } from './metrics.service';
@@ -9,10 +10,18 @@ import { OpsRepository } from './ops.repository';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
-/** Fills the gauges that describe shared state (queues, audiences, deliveries) just before a scrape. */
+/**
+ * Fills the gauges that describe shared state (queues, audiences, deliveries) when a scrape comes,
+ * at most once per METRICS_COLLECT_INTERVAL_MS: scrapes in between get the gauges as they are, and
+ * scrapes that arrive while a collection runs wait for that one. Forty scrapers cost what one does.
+ */
 @Injectable()
 export class OpsCollector {
+  private running?: Promise<void>;
+  private startedAt = Number.NEGATIVE_INFINITY;
+
   constructor(
+    private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly repository: OpsRepository,
     private readonly deliveryQueues: DeliveryQueuesService,
@@ -33,8 +42,31 @@ export class OpsCollector {
     ];
   }
 
-  async collect(): Promise<void> {
-    await Promise.all([this.collectQueues(), this.collectAudiences(), this.collectDeliveries(), this.collectOutbox()]);
+  collect(): Promise<void> {
+    if (this.running) return this.running;
+    const now = this.clock.now().getTime();
+    if (now - this.startedAt < this.config.METRICS_COLLECT_INTERVAL_MS) return Promise.resolve();
+    this.startedAt = now;
+    this.running = this.collectNow().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async collectNow(): Promise<void> {
+    try {
+      await Promise.all([
+        this.collectQueues(),
+        this.collectAudiences(),
+        this.collectDeliveries(),
+        this.collectOutbox(),
+      ]);
+    } catch (error) {
+      // The next scrape tries again rather than serving what a failed collection left.
+      this.startedAt = Number.NEGATIVE_INFINITY;
+      throw error;
+    }
+    this.metrics.collections.inc();
   }
 
   private async collectQueues(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard';
+import { MetricsTokenGuard } from '../auth/metrics-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { MetricsService } from './metrics.service';
 import { OpsCollector } from './ops-collector.service';
@@ -17,9 +18,13 @@ export class OpsController {
   ) {}
 
   @Get('metrics')
+  @UseGuards(MetricsTokenGuard)
+  @ApiBearerAuth()
   @ApiProduces('text/plain')
   @ApiOkResponse({
-    description: 'Prometheus metrics of this process and of shared state (queues, audiences, deliveries).',
+    description:
+      'Prometheus metrics of this process and of shared state (queues, audiences, deliveries). ' +
+      'Bearer METRICS_TOKEN or the admin token.',
   })
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {

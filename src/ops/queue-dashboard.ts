@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual } from '../auth/credentials';
+import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { AppConfig } from '../config/app-config';
 import { OpsCollector } from './ops-collector.service';
 
@@ -29,6 +30,7 @@ export function isAdmin(header: string | undefined, adminToken: string): boolean
 export function mountQueueDashboard(app: NestFastifyApplication): void {
   const config = app.get(AppConfig);
   const collector = app.get(OpsCollector);
+  const limiter = app.get(FailedAuthLimiter);
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   const board = createBullBoard({
@@ -38,8 +40,24 @@ export function mountQueueDashboard(app: NestFastifyApplication): void {
   });
   let refreshedAt = 0;
 
+  const admitted = async (request: FastifyRequest): Promise<boolean> => {
+    await limiter.assertAllowed(request.ip);
+    const header = request.headers.authorization;
+    if (isAdmin(header, config.ADMIN_TOKEN)) return true;
+    // A browser's first request carries no credentials: only a wrong one counts as a failure.
+    if (header) await limiter.recordFailure(request.ip);
+    return false;
+  };
+
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isAdmin(request.headers.authorization, config.ADMIN_TOKEN)) {
+    let ok: boolean;
+    try {
+      ok = await admitted(request);
+    } catch (error) {
+      if (!(error instanceof TooManyFailedAttemptsError)) throw error;
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send(error.getResponse());
+    }
+    if (!ok) {
       return reply
         .code(401)
         .header('www-authenticate', 'Basic realm="Personae queues", charset="UTF-8"')

@@ -10,6 +10,7 @@ import { JsonObject } from './message-json';
 import { batchMessages, ReadRequest, rejectedProblems, replayedMessage, singleMessage } from './message-reader';
 import { addRejected, addStrictlyRefused, addWarning, emptyPlan, QuarantinePlan } from './quarantine-rows';
 import { RateLimiterService } from './rate-limiter.service';
+import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
 import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
 import { MetricsService } from '../ops/metrics.service';
@@ -73,6 +74,7 @@ export class TrackingService {
     private readonly repository: TrackingRepository,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
+    private readonly failedAuth: FailedAuthLimiter,
   ) {}
 
   /**
@@ -98,7 +100,7 @@ export class TrackingService {
   private async accept(kind: MessageType | 'batch', body: unknown, request: TrackingRequest): Promise<ReadRequest> {
     const receivedAt = this.clock.now();
     const payload = bodyObject(body);
-    const source = await this.authenticate(request.authorization, payload.writeKey);
+    const source = await this.authenticate(request.authorization, payload.writeKey, request.ip);
     const meta = request.ip === undefined ? { receivedAt } : { receivedAt, ip: request.ip };
     const read = kind === 'batch' ? batchMessages(payload, meta) : singleMessage(kind, payload, meta);
     await this.rateLimiter.consume(source.sourceId, { events: read.count, bytes: read.bytes }, source.tracking);
@@ -145,14 +147,28 @@ export class TrackingService {
     for (const { kind, reason } of plan.counts) this.metrics.quarantinedMessages.inc({ kind, reason });
   }
 
-  private async authenticate(authorization: string | undefined, bodyWriteKey: unknown): Promise<SourceContext> {
+  private async authenticate(
+    authorization: string | undefined,
+    bodyWriteKey: unknown,
+    ip: string | undefined,
+  ): Promise<SourceContext> {
     const writeKey = basicAuthUser(authorization) ?? (typeof bodyWriteKey === 'string' ? bodyWriteKey : undefined);
     if (!writeKey) {
       throw new UnknownWriteKeyError('a write key is required: HTTP Basic user name, or writeKey in the body');
     }
-    const source = await this.sources.resolve(writeKey);
-    if (!source) throw new UnknownWriteKeyError('the write key is not valid');
-    return source;
+    try {
+      // Wrong write keys count against the client address (FailedAuthLimiter); past the limit, 429.
+      await this.failedAuth.assertAllowed(ip);
+      const source = await this.sources.resolve(writeKey);
+      if (!source) {
+        await this.failedAuth.recordFailure(ip);
+        throw new UnknownWriteKeyError('the write key is not valid');
+      }
+      return source;
+    } catch (error) {
+      if (error instanceof TooManyFailedAttemptsError) throw new RateLimitedError(error.retryAfterSeconds);
+      throw error;
+    }
   }
 
   /** Returns how many events were new. */

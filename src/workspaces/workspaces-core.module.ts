@@ -1,12 +1,11 @@
 import { Global, Module } from '@nestjs/common';
-import { ApiTokenGuard } from '../auth/api-token.guard';
 import { WorkspacesRepository } from './workspaces.repository';
 import { WorkspacesService } from './workspaces.service';
 
-/** Workspace lookups every feature module needs (the API token guard among them); no HTTP. */
+/** Workspace lookups every feature module needs (the API token guard is in AuthModule); no HTTP. */
 @Global()
 @Module({
-  providers: [WorkspacesRepository, WorkspacesService, ApiTokenGuard],
-  exports: [WorkspacesRepository, WorkspacesService, ApiTokenGuard],
+  providers: [WorkspacesRepository, WorkspacesService],
+  exports: [WorkspacesRepository, WorkspacesService],
 })
 export class WorkspacesCoreModule {}

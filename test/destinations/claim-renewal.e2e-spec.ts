@@ -1,3 +1,4 @@
+import { TEST_ADMIN_TOKEN } from '../support/app';
 import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { ATTEMPT_BUDGET_MS, LEASE_MS } from '../../src/destinations/delivery-policy';
 import { waitFor } from '../support/wait-for';
@@ -26,7 +27,7 @@ describe('email deliveries waiting for a slow SMTP server', () => {
   afterAll(() => bed.close());
 
   async function renewals(result: 'renewed' | 'lost'): Promise<number> {
-    const metrics = await bed.app.http().get('/metrics').expect(200);
+    const metrics = await bed.app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200);
     const line = new RegExp(`^personae_delivery_claim_renewals_total\\{result="${result}"\\} (\\d+)$`, 'm');
     return Number(line.exec(metrics.text)?.[1] ?? 0);
   }

@@ -32,12 +32,12 @@ describe('destinations API', () => {
       .send({
         type: 'email',
         name: 'Welcome',
-        config: { ...EMAIL, smtpUrl: 'smtp://mailer:s3cret-pass@smtp.example.test:587' },
+        config: { ...EMAIL, smtpUrl: 'smtp://mailer:s3cret-pass@smtp.example.test:587?requireTLS=true' },
         rateLimitPerSecond: 10,
       })
       .expect(201);
     expect(created.body).toMatchObject({ type: 'email', name: 'Welcome', rateLimitPerSecond: 10 });
-    expect(created.body.config.smtpUrl).toBe('smtp://mailer:****@smtp.example.test:587');
+    expect(created.body.config.smtpUrl).toBe('smtp://mailer:****@smtp.example.test:587?requireTLS=true');
     expect(JSON.stringify(created.body)).not.toContain('s3cret');
     const id = created.body.id as string;
 

@@ -4,7 +4,7 @@ import {
   deliveryJobId,
   DeliveryRef,
 } from '../../src/queues/delivery-queues.service';
-import type { TestApp, WorkspaceCredentials } from '../support/app';
+import { TEST_ADMIN_TOKEN, type TestApp, type WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import type { Seed } from './support/seed';
 import { SmtpTestServer } from './support/smtp-test-server';
@@ -79,7 +79,8 @@ describe('email destinations (SMTP on loopback)', () => {
     const page = await api.get(`/api/destinations/${destinationId}/deliveries?status=sent`).expect(200);
     expect(page.body.items).toHaveLength(2);
     expect(page.body.items[0].providerMessageId).toBeTruthy();
-    const metrics = (await app.http().get('/metrics').expect(200)).text;
+    const metrics = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200))
+      .text;
     expect(metrics).toMatch(/^personae_delivery_duration_seconds_count\{type="email",outcome="sent"\} [2-9]\d*$/m);
 
     // A job delivered again (same id re-added after completion, or a duplicate) sends nothing.

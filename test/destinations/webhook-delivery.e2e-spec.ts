@@ -93,7 +93,7 @@ describe('webhook destinations (HTTP on loopback)', () => {
     await waitFor(async () => (await seed.statusCounts(strict)).dead === 1, { what: '422 is final' });
     expect(refusing.requests).toHaveLength(1);
     const [row] = await seed.deliveries(strict);
-    expect(row!.last_error).toBe('http 422');
+    expect(row!.last_error).toBe('http 422: ok');
   });
 
   it('keeps serving a healthy destination while another one hangs', async () => {

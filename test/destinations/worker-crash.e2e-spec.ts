@@ -75,14 +75,19 @@ describe.each([
 
     const first = startWorker();
     await waitFor(() => first.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
-    // Kill while messages are inside their SMTP transaction, and well after the last acceptance
-    // (so that no accepted message is waiting for its `sent` to be written: that window is the
-    // documented one a crash can still duplicate).
+    // Kill while messages are inside their SMTP transaction, and once every accepted message has
+    // its `sent` written (an accepted message waiting for that is the documented window a crash
+    // can still duplicate). Waiting on the rows, not on a fixed time, holds on a busy machine.
     await waitFor(() => smtp.accepted.length >= 6, { what: 'first emails', timeoutMs: 30_000 });
-    await waitFor(() => smtp.inFlight > 0 && Date.now() - smtp.lastAcceptedAt > 150, {
-      what: 'a moment mid-send',
-      intervalMs: 2,
-    });
+    await waitFor(
+      async () => {
+        if (smtp.inFlight === 0) return false;
+        const accepted = smtp.accepted.length;
+        const { sent = 0 } = await seed.statusCounts(destinationId);
+        return sent === accepted && smtp.accepted.length === accepted && smtp.inFlight > 0;
+      },
+      { what: 'a moment mid-send with every acceptance recorded', intervalMs: 5, timeoutMs: 30_000 },
+    );
     first.kill('SIGKILL');
     await first.finished;
     const acceptedAtKill = smtp.accepted.length;

@@ -1,6 +1,6 @@
 import { ManualClock } from '../../src/common/clock';
 import { MembershipService } from '../../src/membership/membership.service';
-import { createWorkspace, startTestApp, TestApp } from '../support/app';
+import { createWorkspace, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
 import { DAY, ledgerProblems, MembershipFixtures } from './membership-support';
@@ -220,7 +220,8 @@ describe('membership engine (ManualClock)', () => {
     const buyers = await f.audience('erasure-buyers', 'performed "Order Completed"');
     await compute(f, buyers, 'created');
     expect(await f.audienceRow(buyers)).toMatchObject({ member_count: 2 });
-    const metrics = (await app.http().get('/metrics').expect(200)).text;
+    const metrics = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200))
+      .text;
     expect(metrics).toMatch(/^personae_audience_transitions_total\{kind="entered"\} [1-9]\d*$/m);
 
     await app.http().delete(`/api/profiles/${erased}`).set('authorization', `Bearer ${workspace.apiToken}`).expect(200);

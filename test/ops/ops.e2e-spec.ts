@@ -24,7 +24,8 @@ describe('operations endpoints', () => {
   let sql: Client;
 
   beforeAll(async () => {
-    app = await startTestApp({ ROLE: 'api' });
+    // Every scrape reads shared state afresh (metrics-access.e2e-spec.ts covers the interval).
+    app = await startTestApp({ ROLE: 'api', METRICS_COLLECT_INTERVAL_MS: '0' });
     workspace = await createWorkspace(app);
     sql = new Client({ connectionString: app.database.url });
     await sql.connect();
@@ -68,7 +69,7 @@ describe('operations endpoints', () => {
     it('counts HTTP requests by route and status and reports queue depth', async () => {
       await app.http().get('/api/workspace').expect(401);
       await app.http().get('/api/workspace').set('authorization', `Bearer ${workspace.apiToken}`).expect(200);
-      const response = await app.http().get('/metrics').expect(200);
+      const response = await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200);
       expect(response.headers['content-type']).toContain('text/plain');
       const text = response.text;
       expect(text).toMatch(
@@ -97,7 +98,8 @@ describe('operations endpoints', () => {
       await app.http().post('/v1/batch').auth(workspace.writeKey, '').send(batch).expect(200);
       await app.http().post('/v1/track').auth(workspace.writeKey, '').send({ userId: 'x' }).expect(400);
       await app.http().post('/v1/track').auth('wk_unknown', '').send({ userId: 'x', event: 'E' }).expect(401);
-      const text = (await app.http().get('/metrics').expect(200)).text;
+      const text = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200))
+        .text;
       expect(text).toMatch(/^personae_events_accepted_total\{type="track"\} 2$/m);
       expect(text).toMatch(/^personae_events_accepted_total\{type="identify"\} 1$/m);
       expect(text).toMatch(/^personae_events_rejected_total\{reason="validation"\} 1$/m);
@@ -111,7 +113,8 @@ describe('operations endpoints', () => {
       const destinationId = await insertDestination('Metrics hook');
       await insertDelivery(audienceId, destinationId, 'sent');
       await insertDelivery(audienceId, destinationId, 'dead');
-      const text = (await app.http().get('/metrics').expect(200)).text;
+      const text = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200))
+        .text;
       const labels = `workspace="${workspace.workspaceId}",audience="metrics-audience"`;
       expect(text).toContain(`personae_audience_members{${labels}} 42`);
       expect(text).toMatch(

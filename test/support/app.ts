@@ -24,6 +24,8 @@ export function testEnvironment(
     QUEUE_PREFIX: `test-${randomBytes(5).toString('hex')}`,
     LOG_LEVEL: 'silent',
     PORT: '0',
+    // Test SMTP servers and webhook receivers listen on loopback.
+    DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     ...overrides,
   };
 }
