@@ -1,6 +1,5 @@
 import { PerKeyGate } from './template-renderer';
-import { renderEmailTemplates } from './templates';
-import type { TemplateScope } from './templates';
+import { renderEmailTemplates, type TemplateScope } from './templates';
 
 const scope: TemplateScope = {
   profile: { id: 'p1', traits: {}, identities: [] },

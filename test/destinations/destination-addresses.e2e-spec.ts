@@ -1,5 +1,4 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver } from './support/http-receiver';
 import { SmtpTestServer } from './support/smtp-test-server';
