@@ -36,7 +36,9 @@ const swc = {
 /** What every tier shares: SWC, the ES-module packages compiled, per-file timeouts and child clean-up. */
 const common = {
   rootDir: __dirname,
-  testEnvironment: 'node',
+  // Node's, with every timeout stretched by the machine's load (test/support/time-scale.ts).
+  testEnvironment: '<rootDir>/test/support/test-environment.ts',
+  testTimeout: 60_000,
   transform: { '^.+\\.(t|m?j)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],

@@ -19,3 +19,21 @@ export function timeScale(): number {
 export function scaled(ms: number): number {
   return Math.round(ms * timeScale());
 }
+
+/** Anything with a timeout Jest reads just before running it: a test or a hook. */
+export interface Timed {
+  timeout?: number | null;
+}
+
+/**
+ * Stretches timeouts by the current scale, each from what was asked for (hooks such as beforeEach
+ * start again for every test, and must not be stretched again and again).
+ */
+export class TimeoutStretcher {
+  private readonly asked = new WeakMap<Timed, number | null | undefined>();
+
+  stretch(entry: Timed, defaultTimeout: number): void {
+    if (!this.asked.has(entry)) this.asked.set(entry, entry.timeout);
+    entry.timeout = scaled(this.asked.get(entry) || defaultTimeout);
+  }
+}
