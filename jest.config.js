@@ -38,7 +38,6 @@ const common = {
   rootDir: __dirname,
   // Node's, with every timeout stretched by the machine's load (test/support/time-scale.ts).
   testEnvironment: '<rootDir>/test/support/test-environment.ts',
-  testTimeout: 60_000,
   transform: { '^.+\\.(t|m?j)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
@@ -63,5 +62,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Every test file works in its own database and Redis prefix, so files run in parallel safely.
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
+  // On a quiet machine; stretched by the load (test/support/test-environment.ts).
+  testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
