@@ -91,6 +91,8 @@ function processesByRun(includeWorkers: (runId: string) => boolean): Map<string,
 
 async function onServer<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: TEST_SERVER_URL });
+  // A connection the server drops fails the query in progress; it must not crash the Jest process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
@@ -183,13 +185,19 @@ async function killAll(pids: number[]): Promise<void> {
 
 async function dropDatabases(names: string[]): Promise<void> {
   if (names.length === 0) return;
+  const failed: string[] = [];
   await onServer(async (client) => {
     for (const name of names) {
-      // A template cannot be dropped as such; ours are marked so that nothing connects to them.
-      await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => undefined);
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      try {
+        // A template cannot be dropped as such; ours are marked so that nothing connects to them.
+        await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => undefined);
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } catch (error) {
+        failed.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
   });
+  if (failed.length > 0) throw new Error(`could not drop ${failed.join('; ')}`);
 }
 
 async function deleteKeys(redis: Redis, keys: string[]): Promise<void> {
@@ -207,10 +215,27 @@ export interface CleanUpOptions {
  * Removes everything of `runId`: its processes first (they hold connections), then its databases
  * and Redis keys, and last its registry entry (so an interrupted cleanup is retried by the next run).
  */
-export async function cleanUpRun(
-  runId: string,
-  { workers = false, forget = true }: CleanUpOptions = {},
-): Promise<RunResources> {
+export async function cleanUpRun(runId: string, options: CleanUpOptions = {}): Promise<RunResources> {
+  // One at a time per run: Ctrl-C can arrive while the global teardown is cleaning up, and the two
+  // live in separately loaded modules of the Jest process, hence a registry on globalThis.
+  const inFlight = inFlightCleanUps();
+  const previous = inFlight.get(runId);
+  const current = (previous ?? Promise.resolve()).catch(() => undefined).then(() => cleanUpOnce(runId, options));
+  inFlight.set(runId, current);
+  try {
+    return await current;
+  } finally {
+    if (inFlight.get(runId) === current) inFlight.delete(runId);
+  }
+}
+
+function inFlightCleanUps(): Map<string, Promise<RunResources>> {
+  const key = Symbol.for('personae.test-run-cleanups');
+  const holder = globalThis as unknown as Record<symbol, Map<string, Promise<RunResources>> | undefined>;
+  return (holder[key] ??= new Map());
+}
+
+async function cleanUpOnce(runId: string, { workers = false, forget = true }: CleanUpOptions): Promise<RunResources> {
   const processes = processesByRun((id) => workers && id === runId).get(runId) ?? [];
   await killAll(processes);
   const databases = (await databasesByRun()).get(runId) ?? [];
