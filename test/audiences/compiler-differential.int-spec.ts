@@ -266,60 +266,56 @@ describe('audience compiler vs reference evaluator', () => {
     };
   }
 
-  it(
-    'picks the same profiles as the evaluator',
-    async () => {
-      const started = Date.now();
-      let compared = 0;
-      // Definitions that split the profiles (some match, some do not) are the ones that test anything.
-      let discriminating = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          dataset,
-          fc.array(audienceArbitrary(pools, 2), { minLength: ASTS_PER_RUN, maxLength: ASTS_PER_RUN }),
-          async (generated, asts) => {
-            // Fresh ids per run: shrinking replays datasets, and ids are only labels. A merged profile
-            // needs a live one to be merged into.
-            const anyLive = generated.profiles.some((p) => !p.merged);
-            const data: Dataset = seenAroundEvents({
-              ...generated,
-              profiles: generated.profiles.map((p) => ({ ...p, id: randomUUID(), merged: p.merged && anyLive })),
-            });
-            const workspaceId = await insert(data);
-            const eventsSince = data.eventsSince === null ? null : new Date(data.eventsSince);
-            const inMemory = evaluatorData(data);
-            for (const ast of asts) {
-              const predicate = compileAudiencePredicate(ast, { workspaceId, now: NOW, eventsSince });
-              const rows = await prisma.$queryRaw<{ id: string }[]>(
-                Prisma.sql`SELECT p.id FROM profiles p WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL AND ${predicate}`,
-              );
-              const fromSql = rows.map((r) => r.id).sort();
-              const fromEvaluator = evaluateAudience(ast, inMemory, { now: NOW, eventsSince }).sort();
-              compared++;
-              if (fromSql.length > 0 && fromSql.length < inMemory.profiles.length) discriminating++;
-              if (JSON.stringify(fromSql) !== JSON.stringify(fromEvaluator)) {
-                throw new Error(mismatch(ast, fromSql, fromEvaluator, predicate));
-              }
+  it('picks the same profiles as the evaluator', async () => {
+    const started = Date.now();
+    let compared = 0;
+    // Definitions that split the profiles (some match, some do not) are the ones that test anything.
+    let discriminating = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        dataset,
+        fc.array(audienceArbitrary(pools, 2), { minLength: ASTS_PER_RUN, maxLength: ASTS_PER_RUN }),
+        async (generated, asts) => {
+          // Fresh ids per run: shrinking replays datasets, and ids are only labels. A merged profile
+          // needs a live one to be merged into.
+          const anyLive = generated.profiles.some((p) => !p.merged);
+          const data: Dataset = seenAroundEvents({
+            ...generated,
+            profiles: generated.profiles.map((p) => ({ ...p, id: randomUUID(), merged: p.merged && anyLive })),
+          });
+          const workspaceId = await insert(data);
+          const eventsSince = data.eventsSince === null ? null : new Date(data.eventsSince);
+          const inMemory = evaluatorData(data);
+          for (const ast of asts) {
+            const predicate = compileAudiencePredicate(ast, { workspaceId, now: NOW, eventsSince });
+            const rows = await prisma.$queryRaw<{ id: string }[]>(
+              Prisma.sql`SELECT p.id FROM profiles p WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL AND ${predicate}`,
+            );
+            const fromSql = rows.map((r) => r.id).sort();
+            const fromEvaluator = evaluateAudience(ast, inMemory, { now: NOW, eventsSince }).sort();
+            compared++;
+            if (fromSql.length > 0 && fromSql.length < inMemory.profiles.length) discriminating++;
+            if (JSON.stringify(fromSql) !== JSON.stringify(fromEvaluator)) {
+              throw new Error(mismatch(ast, fromSql, fromEvaluator, predicate));
             }
-          },
-        ),
-        {
-          numRuns: RUNS,
-          seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
-          path: process.env.FC_PATH,
-          // Shrinking re-inserts a dataset per attempt; a bounded budget keeps a failing run readable.
-          interruptAfterTimeLimit: scaled(120_000),
-          markInterruptAsFailure: false,
+          }
         },
-      );
-      process.stdout.write(
-        `compared ${compared} definitions (${discriminating} split the profiles) in ${Date.now() - started} ms\n`,
-      );
-      expect(compared).toBeGreaterThanOrEqual(RUNS * ASTS_PER_RUN);
-      expect(discriminating).toBeGreaterThan(compared / 8);
-    },
-    scaled(300_000),
-  );
+      ),
+      {
+        numRuns: RUNS,
+        seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
+        path: process.env.FC_PATH,
+        // Shrinking re-inserts a dataset per attempt; a bounded budget keeps a failing run readable.
+        interruptAfterTimeLimit: scaled(120_000),
+        markInterruptAsFailure: false,
+      },
+    );
+    process.stdout.write(
+      `compared ${compared} definitions (${discriminating} split the profiles) in ${Date.now() - started} ms\n`,
+    );
+    expect(compared).toBeGreaterThanOrEqual(RUNS * ASTS_PER_RUN);
+    expect(discriminating).toBeGreaterThan(compared / 8);
+  }, 300_000);
 });
 
 /**

@@ -75,14 +75,19 @@ describe.each([
 
     const first = startWorker();
     await waitFor(() => first.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
-    // Kill while messages are inside their SMTP transaction, and well after the last acceptance
-    // (so that no accepted message is waiting for its `sent` to be written: that window is the
-    // documented one a crash can still duplicate).
+    // Kill while messages are inside their SMTP transaction, and once every accepted message has
+    // its `sent` written (an accepted message still waiting for it is the documented window a
+    // crash can still duplicate). Nothing is accepted between the last check and the kill: an
+    // acceptance needs a timer, and only promise callbacks run in between.
     await waitFor(() => smtp.accepted.length >= 6, { what: 'first emails', timeoutMs: 30_000 });
-    await waitFor(() => smtp.inFlight > 0 && Date.now() - smtp.lastAcceptedAt > 150, {
-      what: 'a moment mid-send',
-      intervalMs: 2,
-    });
+    await waitFor(
+      async () => {
+        const accepted = smtp.accepted.length;
+        const { sent } = await seed.statusCounts(destinationId);
+        return smtp.inFlight > 0 && sent === accepted && smtp.accepted.length === accepted;
+      },
+      { what: 'a moment mid-send with every accepted message recorded as sent', intervalMs: 2 },
+    );
     first.kill('SIGKILL');
     await first.finished;
     const acceptedAtKill = smtp.accepted.length;

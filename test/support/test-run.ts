@@ -7,9 +7,9 @@ import { join } from 'node:path';
  * A test run is one `npm test` (or one process using the helpers outside Jest, such as a benchmark).
  * Everything a run creates carries its id: database names (`…_<id>_…`), Redis prefixes
  * (`test-<id>-…`) and the environment of every child process (`PERSONAE_TEST_CHILD=<id>`). A run
- * registers itself in a directory under the system's temp directory, with the pid of the process
- * that owns it; the cleanup removes what a run created when it ends, and what runs whose owner is
- * gone left behind, and nothing of a run that is still going (several runs share this machine).
+ * registers itself in /tmp/personae-test-runs/<id>, with the pid of the process that owns it; the
+ * cleanup removes what a run created when it ends, and what registered runs whose owner is gone left
+ * behind, and nothing of a run that is still going (several runs share this machine).
  */
 
 /** Set by the global setup for the Jest workers; a process without it starts a run of its own. */
@@ -30,8 +30,9 @@ export function isRunId(value: string): boolean {
 }
 
 /**
- * Where runs register, one directory per run. Not under $TMPDIR: two runs with different TMPDIRs
- * must still see each other, or each would take the other's databases for leftovers.
+ * Where runs register, one directory per run. Not under $TMPDIR: a run started with another TMPDIR
+ * must still find this run's entry, because only what registered runs left behind is removed
+ * automatically.
  */
 export function registryRoot(): string {
   return (
@@ -153,7 +154,7 @@ export function currentRunId(): string {
   return current;
 }
 
-/** Whether this process started its run itself (outside Jest): nothing cleans up after it but itself. */
+/** Whether this process started its run itself (outside Jest): no global teardown cleans up after it. */
 export function ownsRun(): boolean {
   currentRunId();
   return owned;
