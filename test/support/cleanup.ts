@@ -232,7 +232,7 @@ export async function cleanUpRun(runId: string, options: CleanUpOptions = {}): P
 function inFlightCleanUps(): Map<string, Promise<RunResources>> {
   const key = Symbol.for('personae.test-run-cleanups');
   const holder = globalThis as unknown as Record<symbol, Map<string, Promise<RunResources>> | undefined>;
-  return (holder[key] ??= new Map());
+  return (holder[key] ??= new Map<string, Promise<RunResources>>());
 }
 
 async function cleanUpOnce(runId: string, { workers = false, forget = true }: CleanUpOptions): Promise<RunResources> {
