@@ -36,7 +36,6 @@ describe('test run cleanup', () => {
   }
 
   async function startRun(): Promise<{ owner: Running; made: Made }> {
-    // Without PERSONAE_TEST_RUN the process starts a run of its own, as a benchmark would.
     const owner = runTs('test/harness/fixtures/abandoned-run.ts', [], {});
     await owner.waitForOutput('"child"');
     return { owner, made: JSON.parse(owner.stdout.trim()) as Made };

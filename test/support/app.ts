@@ -15,7 +15,8 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** A Redis prefix of its own, `test-<run id>-…`, which the run's cleanup deletes. */
 export function testQueuePrefix(): string {
-  return `test-${currentRunId()}-${uniqueSuffix(5)}`;
+  const runId = currentRunId();
+  return runId ? `test-${runId}-${uniqueSuffix(5)}` : `test-${uniqueSuffix(5)}`;
 }
 
 /**

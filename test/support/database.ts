@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { migrate } from '../../src/database/migrator';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { databaseUrl, TEST_SERVER_URL } from './servers';
-import { currentRunId, ownsRun, uniqueSuffix } from './test-run';
+import { currentRunId, uniqueSuffix } from './test-run';
 
 export { TEST_SERVER_URL };
 
@@ -36,7 +36,8 @@ async function onServer<T>(fn: (client: Client) => Promise<T>): Promise<T> {
  * cuts names at 63 bytes, so a long prefix is shortened rather than the id.
  */
 function databaseName(prefix: string): string {
-  const tail = `_${currentRunId()}_${uniqueSuffix()}`;
+  const runId = currentRunId();
+  const tail = runId ? `_${runId}_${uniqueSuffix()}` : `_${uniqueSuffix(6)}`;
   return `${prefix.slice(0, 63 - tail.length)}${tail}`;
 }
 
@@ -63,16 +64,16 @@ let template: Promise<string> | undefined;
  * Jest worker needs it first (an advisory lock keeps the others waiting), then closed to
  * connections, because Postgres copies a template only while nobody is connected to it.
  */
-function runTemplate(): Promise<string> {
-  template ??= buildTemplate().catch((error: unknown) => {
+function runTemplate(runId: string): Promise<string> {
+  template ??= buildTemplate(runId).catch((error: unknown) => {
     template = undefined;
     throw error;
   });
   return template;
 }
 
-async function buildTemplate(): Promise<string> {
-  const name = `personae_template_${currentRunId()}`;
+async function buildTemplate(runId: string): Promise<string> {
+  const name = `personae_template_${runId}`;
   return onServer(async (client) => {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
     try {
@@ -98,13 +99,14 @@ async function buildTemplate(): Promise<string> {
  * in afterAll. WAL_LOG copies a small template faster than FILE_COPY, which checkpoints twice.
  */
 export async function createTestDatabase(prefix?: string): Promise<TestDatabase> {
-  if (ownsRun()) {
-    // Outside Jest (a benchmark) no global teardown would drop a template: migrate this one database.
+  const runId = currentRunId();
+  if (!runId) {
+    // Outside a test run (a benchmark) no teardown would drop a template: migrate this one database.
     const database = await createEmptyDatabase(prefix);
     await migrate(database.url);
     return database;
   }
-  const source = await runTemplate();
+  const source = await runTemplate(runId);
   const name = databaseName(prefix ?? 'personae_test');
   await onServer((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${source}" STRATEGY WAL_LOG`));
   return testDatabase(name);

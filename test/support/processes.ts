@@ -21,14 +21,15 @@ const running = new Set<ChildProcess>();
  */
 export function spawnTracked(command: string, args: string[], options: SpawnOptions): ChildProcess {
   const runId = currentRunId();
-  const child = spawn(command, args, { ...options, env: { ...options.env, [CHILD_VARIABLE]: runId } });
+  const env = runId ? { ...options.env, [CHILD_VARIABLE]: runId } : options.env;
+  const child = spawn(command, args, { ...options, env });
   const pid = child.pid;
   if (pid !== undefined) {
-    registerChild(runId, pid);
+    if (runId) registerChild(runId, pid);
     running.add(child);
     child.once('exit', () => {
       running.delete(child);
-      unregisterChild(runId, pid);
+      if (runId) unregisterChild(runId, pid);
     });
   }
   return child;

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A test run is one `npm test` (or one process using the helpers outside Jest, such as a benchmark).
- * Everything a run creates carries its id: database names (`…_<id>_…`), Redis prefixes
+ * A test run is one `npm test`. Everything a run creates carries its id: database names (`…_<id>_…`), Redis prefixes
  * (`test-<id>-…`) and the environment of every child process (`PERSONAE_TEST_CHILD=<id>`). A run
  * registers itself in /tmp/personae-test-runs/<id>, with the pid of the process that owns it; the
  * cleanup removes what a run created when it ends, and what registered runs whose owner is gone left
@@ -132,32 +131,14 @@ export function registeredChildren(runId: string): number[] {
   }
 }
 
-let current: string | undefined;
-let owned = false;
-
 /**
- * The id of the run this process belongs to. Under Jest the global setup set it; a process that
- * uses the helpers on its own (a benchmark) starts a run it owns, which the next test run's cleanup
- * removes once the process has exited.
+ * The id of the run this process belongs to: set by the global setup and inherited by the Jest
+ * workers. A process outside Jest (a benchmark using the helpers) belongs to no run: what it
+ * creates is named as before run ids and is its own to remove (BENCH_KEEP_DB keeps a database).
  */
-export function currentRunId(): string {
-  if (current) return current;
+export function currentRunId(): string | undefined {
   const given = process.env[RUN_VARIABLE];
-  if (given && isRunId(given)) {
-    current = given;
-  } else {
-    current = newRunId();
-    registerRun(current);
-    owned = true;
-    process.env[RUN_VARIABLE] = current;
-  }
-  return current;
-}
-
-/** Whether this process started its run itself (outside Jest): no global teardown cleans up after it. */
-export function ownsRun(): boolean {
-  currentRunId();
-  return owned;
+  return given && isRunId(given) ? given : undefined;
 }
 
 /** A name part unique within the run. */
