@@ -1,4 +1,7 @@
 import Redis from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { cleanUpFinishedRuns, cleanUpRun, leftovers } from '../support/cleanup';
 import { runTs, Running } from '../support/processes';
@@ -10,12 +13,20 @@ import { waitFor } from '../support/wait-for';
  * The cleanup that the global teardown and setup run: a run in another process creates a database,
  * a Redis key and a child process; while it runs, nothing of it is touched; once it is killed (as
  * an interrupted `npm test` is), everything it made is removed, and nothing of this run.
+ *
+ * That run registers in a registry of this test's own: the runs that share the machine (another
+ * `npm test` side by side) must not clean it up before this test looks, and do not, since they only
+ * remove what runs registered in their registry left behind.
  */
 describe('test run cleanup', () => {
   let server: Client;
   let redis: Redis;
+  let registry: string;
+  const sharedRegistry = process.env.PERSONAE_TEST_RUNS_DIR;
 
   beforeAll(async () => {
+    registry = mkdtempSync(join(tmpdir(), 'personae-test-runs-'));
+    process.env.PERSONAE_TEST_RUNS_DIR = registry;
     server = new Client({ connectionString: TEST_SERVER_URL });
     await server.connect();
     redis = new Redis(TEST_REDIS_URL);
@@ -23,6 +34,9 @@ describe('test run cleanup', () => {
   afterAll(async () => {
     await server.end();
     redis.disconnect();
+    if (sharedRegistry === undefined) delete process.env.PERSONAE_TEST_RUNS_DIR;
+    else process.env.PERSONAE_TEST_RUNS_DIR = sharedRegistry;
+    rmSync(registry, { recursive: true, force: true });
   });
 
   const databaseExists = async (name: string) =>
@@ -36,7 +50,7 @@ describe('test run cleanup', () => {
   }
 
   async function startRun(): Promise<{ owner: Running; made: Made }> {
-    const owner = runTs('test/harness/fixtures/abandoned-run.ts', [], {});
+    const owner = runTs('test/harness/fixtures/abandoned-run.ts', [], { PERSONAE_TEST_RUNS_DIR: registry });
     await owner.waitForOutput('"child"');
     return { owner, made: JSON.parse(owner.stdout.trim()) as Made };
   }
