@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { cleanUpFinishedRuns, cleanUpRun } from './cleanup';
 import { newRunId, registerRun, RUN_VARIABLE } from './test-run';
 
@@ -21,11 +22,9 @@ function onInterrupt(runId: string): void {
       process.stderr.write(`\n${signal}: cleaning up test run ${runId}…\n`);
       // The registry entry stays: whatever a worker creates until it is gone, the next run's setup
       // removes, as it does when a server does not answer within the time given here.
-      setTimeout(() => process.exit(130), 20_000).unref();
-      cleanUpRun(runId, { workers: true, forget: false }).then(
-        () => process.exit(130),
-        () => process.exit(130),
-      );
+      const exit = () => process.exit(128 + constants.signals[signal]);
+      setTimeout(exit, 20_000).unref();
+      cleanUpRun(runId, { workers: true, forget: false }).then(exit, exit);
     });
   }
 }
