@@ -60,9 +60,6 @@ module.exports = {
   // One run: its id in every database, Redis prefix and child process; everything removed at the end.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  // A test that left a handle open (an app it did not close) must not keep the run alive after the
-  // teardown removed everything; Jest still says that it had to force the exit.
-  forceExit: true,
   // Every test file works in its own database and Redis prefix, so files run in parallel safely.
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
   // On a quiet machine; stretched by the load (test/support/test-environment.ts).
