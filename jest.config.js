@@ -33,17 +33,36 @@ const swc = {
   module: { type: 'commonjs' },
 };
 
-/** @type {import('jest').Config} */
-module.exports = {
-  testEnvironment: 'node',
-  rootDir: '.',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+/** What every tier shares: SWC, the ES-module packages compiled, per-file timeouts and child clean-up. */
+const common = {
+  rootDir: __dirname,
+  // Node's, with every timeout stretched by the machine's load (test/support/time-scale.ts).
+  testEnvironment: '<rootDir>/test/support/test-environment.ts',
   transform: { '^.+\\.(t|m?j)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
+};
+
+/**
+ * Three tiers (docs/development.md): `unit` tests are pure and sit next to the code; `integration`
+ * tests run services and repositories on a real database without HTTP; `e2e` tests start the whole
+ * application. `npx jest --selectProjects integration` (or `npm run test:integration`) runs one tier.
+ *
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/test'], testMatch: ['**/*.spec.ts'] },
+    { ...common, displayName: 'integration', roots: ['<rootDir>/test'], testMatch: ['**/*.int-spec.ts'] },
+    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
+  ],
+  // One run: its id in every database, Redis prefix and child process; everything removed at the end.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Every test file works in its own database and Redis prefix, so files run in parallel safely.
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
+  // On a quiet machine; stretched by the load (test/support/test-environment.ts).
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

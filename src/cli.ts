@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDatabaseConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { loadEnvFile } from './config/env-file';
 import { PrismaModule } from './prisma/prisma.module';
 import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesService } from './workspaces/workspaces.service';
@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<void> {
   if (!name) throw new UsageError('workspace create needs --name <name>');
   if (name.length > 200) throw new UsageError('--name must be at most 200 characters');
 
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadEnvFile();
   const config = loadDatabaseConfig();
   @Module({ imports: [ConfigModule.forDatabase(config), PrismaModule, WorkspacesCoreModule] })
   class CliModule {}

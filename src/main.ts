@@ -1,13 +1,13 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { createPersonae } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
+import { loadEnvFile } from './config/env-file';
 import { demoBanner } from './demo/demo-banner';
 import { DemoService } from './demo/demo.service';
 
 async function main(): Promise<void> {
-  // A local .env is a convenience for development; real deployments set the environment.
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  // A local .env is a convenience for development (ENV_FILE=none skips it); deployments set the environment.
+  loadEnvFile();
   const config = loadConfig();
   const personae = await createPersonae(config);
   const { http } = personae;

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { ConfigError, loadDatabaseConfig } from '../config/app-config';
+import { loadEnvFile } from '../config/env-file';
 import { migrate } from './migrator';
 
 /** `npm run db:migrate`: applies pending SQL migrations to DATABASE_URL. */
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadEnvFile();
   const { DATABASE_URL } = loadDatabaseConfig();
   const result = await migrate(DATABASE_URL);
   for (const name of result.applied) process.stdout.write(`applied ${name}\n`);

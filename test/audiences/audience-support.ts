@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { AudiencesModule } from '../../src/audiences/audiences.module';
+import { AudiencesService } from '../../src/audiences/audiences.service';
 import { ManualClock } from '../../src/common/clock';
+import { TrackingModule } from '../../src/tracking/tracking.module';
+import { TrackingService } from '../../src/tracking/tracking.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { createWorkspaceIn, startTestModule, TestModule } from '../support/modules';
 
 /**
  * Table-driven audience tests: each case loads its people into a fresh workspace through the
- * Segment-compatible `/v1/batch`, with timestamps relative to a ManualClock, then previews a
- * definition and compares the count and the sample with the people it should select.
+ * Segment-compatible batch call, with timestamps relative to a ManualClock, then previews a
+ * definition and compares the count and the sample with the people it should select. The cases run
+ * on the services (AudienceServices, the integration tier); AudienceHarness does the same over HTTP
+ * for the tests of the REST API.
  */
 
 export const NOW = new Date('2026-06-15T12:00:00.000Z');
@@ -72,15 +79,89 @@ export function basicAuth(writeKey: string): string {
   return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 }
 
-export class AudienceHarness {
+/** What a table of cases needs: a workspace holding people, and a preview in it. */
+export abstract class AudienceCaseRunner {
+  constructor(readonly clock: ManualClock) {}
+
+  abstract workspaceWith(people: Person[]): Promise<WorkspaceCredentials>;
+
+  abstract preview(
+    workspace: WorkspaceCredentials,
+    definition: string | object,
+    includeHistoricalData?: boolean,
+  ): Promise<Preview>;
+
+  abstract close(): Promise<void>;
+
+  /** Runs one case: its people in a fresh workspace, then the preview; returns the user ids selected. */
+  async run(testCase: AudienceCase, familyPeople: Person[]): Promise<{ count: number; members: string[] }> {
+    const workspace = await this.workspaceWith(testCase.people ?? familyPeople);
+    const preview = await this.preview(workspace, testCase.definition, testCase.includeHistoricalData);
+    return { count: preview.count, members: userIdsOf(preview).sort() };
+  }
+}
+
+function batchOf(people: Person[]): JsonObject {
+  const batch = people.flatMap((person) => person.messages.map((message) => segmentMessage(person, message)));
+  return { batch, context: { library: { name: 'analytics-node', version: '3.1.0' } } };
+}
+
+/** The audience and tracking services on a database of their own, without HTTP. */
+export class AudienceServices extends AudienceCaseRunner {
+  private constructor(
+    readonly module: TestModule,
+    clock: ManualClock,
+  ) {
+    super(clock);
+  }
+
+  static async start(): Promise<AudienceServices> {
+    const clock = new ManualClock(NOW);
+    return new AudienceServices(await startTestModule([TrackingModule, AudiencesModule], { clock }), clock);
+  }
+
+  get audiences(): AudiencesService {
+    return this.module.get(AudiencesService);
+  }
+
+  close(): Promise<void> {
+    return this.module.close();
+  }
+
+  async workspaceWith(people: Person[]): Promise<WorkspaceCredentials> {
+    const workspace = await createWorkspaceIn(this.module, `audiences ${randomUUID()}`);
+    if (people.length > 0) {
+      await this.module
+        .get(TrackingService)
+        .ingest('batch', batchOf(people), { authorization: basicAuth(workspace.writeKey) });
+    }
+    return workspace;
+  }
+
+  async preview(
+    workspace: WorkspaceCredentials,
+    definition: string | object,
+    includeHistoricalData?: boolean,
+  ): Promise<Preview> {
+    const preview = await this.audiences.preview(
+      workspace.workspaceId,
+      includeHistoricalData === undefined ? { definition } : { definition, includeHistoricalData },
+    );
+    return preview as Preview;
+  }
+}
+
+/** The whole application over HTTP (API role: no membership engine alongside). */
+export class AudienceHarness extends AudienceCaseRunner {
   private constructor(
     readonly app: TestApp,
-    readonly clock: ManualClock,
-  ) {}
+    clock: ManualClock,
+  ) {
+    super(clock);
+  }
 
   static async start(): Promise<AudienceHarness> {
     const clock = new ManualClock(NOW);
-    // API only: no membership engine running alongside, the tests look at the preview alone.
     const app = await startTestApp({ ROLE: 'api' }, { clock });
     return new AudienceHarness(app, clock);
   }
@@ -92,13 +173,12 @@ export class AudienceHarness {
   /** A fresh workspace holding `people`, loaded through /v1/batch. */
   async workspaceWith(people: Person[]): Promise<WorkspaceCredentials> {
     const workspace = await createWorkspace(this.app, `audiences ${randomUUID()}`);
-    const batch = people.flatMap((person) => person.messages.map((message) => segmentMessage(person, message)));
-    if (batch.length > 0) {
+    if (people.length > 0) {
       await this.app
         .http()
         .post('/v1/batch')
         .set('authorization', basicAuth(workspace.writeKey))
-        .send({ batch, context: { library: { name: 'analytics-node', version: '3.1.0' } } })
+        .send(batchOf(people))
         .expect(200);
     }
     return workspace;
@@ -119,13 +199,6 @@ export class AudienceHarness {
     }
     return response.body as Preview;
   }
-
-  /** Runs one case: its people in a fresh workspace, then the preview; returns the user ids selected. */
-  async run(testCase: AudienceCase, familyPeople: Person[]): Promise<{ count: number; members: string[] }> {
-    const workspace = await this.workspaceWith(testCase.people ?? familyPeople);
-    const preview = await this.preview(workspace, testCase.definition, testCase.includeHistoricalData);
-    return { count: preview.count, members: userIdsOf(preview).sort() };
-  }
 }
 
 export interface Preview {
@@ -145,7 +218,7 @@ export function userIdsOf(preview: Preview): string[] {
  * Declares one `it` per case. Every family keeps its people at ten or fewer, so the sample (at most
  * ten) holds every member and can be compared as a set.
  */
-export function audienceCases(harness: () => AudienceHarness, people: Person[], cases: AudienceCase[]): void {
+export function audienceCases(harness: () => AudienceCaseRunner, people: Person[], cases: AudienceCase[]): void {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_, testCase) => {
     const result = await harness().run(testCase, people);
     expect(result).toEqual({ count: testCase.expected.length, members: [...testCase.expected].sort() });

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
 import request from 'supertest';
 import { createPersonae, Personae } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
@@ -66,5 +70,59 @@ describe('npm run cli -- workspace create', () => {
     const result = await cli(['workspace', 'create', '--name', 'x'], {});
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL is required/);
+  });
+
+  describe('env files', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'personae-cli-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    const workspaceNamed = async (name: string): Promise<number> => {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM workspaces WHERE name = $1', [name])).rowCount ?? 0;
+      } finally {
+        await client.end();
+      }
+    };
+
+    it('reads .env from the working directory when ENV_FILE is not set, as `npm run cli` does', async () => {
+      writeFileSync(join(dir, '.env'), `DATABASE_URL=${database.url}\n`);
+      const result = await runTs(
+        'src/cli.ts',
+        ['workspace', 'create', '--name', 'From .env'],
+        { ENV_FILE: '' },
+        {
+          cwd: dir,
+        },
+      ).finished;
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(await workspaceNamed('From .env')).toBe(1);
+    });
+
+    it('reads no .env with ENV_FILE=none, as every test-started process runs', async () => {
+      writeFileSync(join(dir, '.env'), `DATABASE_URL=${database.url}\n`);
+      const result = await runTs('src/cli.ts', ['workspace', 'create', '--name', 'Not from .env'], {}, { cwd: dir })
+        .finished;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/DATABASE_URL is required/);
+      expect(await workspaceNamed('Not from .env')).toBe(0);
+    });
+
+    it('reads the file ENV_FILE names, and refuses one that does not exist', async () => {
+      writeFileSync(join(dir, 'staging.env'), `DATABASE_URL=${database.url}\n`);
+      const named = await cli(['workspace', 'create', '--name', 'From ENV_FILE'], {
+        ENV_FILE: join(dir, 'staging.env'),
+      });
+      expect(named.code).toBe(0);
+      expect(await workspaceNamed('From ENV_FILE')).toBe(1);
+      const missing = await cli(['workspace', 'create', '--name', 'x'], { ENV_FILE: join(dir, 'missing.env') });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/ENV_FILE names .*missing\.env, which does not exist/);
+    });
   });
 });

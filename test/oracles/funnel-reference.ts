@@ -1,6 +1,6 @@
 /**
  * The meaning of a funnel report in plain TypeScript over in-memory data: the specification the
- * SQL (funnel-sql.ts) is held to by test/funnels/funnel-differential.e2e-spec.ts. It favours being
+ * SQL (funnel-sql.ts) is held to by test/funnels/funnel-differential.int-spec.ts. It favours being
  * obviously right over being fast. the README (Funnels) states the same rules for people:
  *
  * - Scope: track events, stamped at or before `now`, of live profiles (merged-away profiles own

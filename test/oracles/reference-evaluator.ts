@@ -1,6 +1,6 @@
 /**
  * The meaning of an audience definition in plain TypeScript over in-memory data. It is the
- * specification the SQL compiler is tested against (test/audiences/compiler-differential.e2e-spec.ts),
+ * specification the SQL compiler is tested against (test/audiences/compiler-differential.int-spec.ts),
  * so it favours being obviously right over being fast.
  */
 import {

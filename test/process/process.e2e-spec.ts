@@ -2,7 +2,6 @@ import { testEnvironment } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { runTs } from '../support/processes';
 import { freePort } from '../support/redis-server';
-import { waitFor } from '../support/wait-for';
 
 describe('the personae process', () => {
   let database: TestDatabase;
@@ -30,7 +29,7 @@ describe('the personae process', () => {
   it('serves HTTP in role all and shuts down cleanly on SIGTERM', async () => {
     const port = await freePort();
     const running = runTs('src/main.ts', [], testEnvironment(database, { PORT: String(port), LOG_LEVEL: 'info' }));
-    await waitFor(() => running.stdout.includes('listening on'), { what: 'start-up', timeoutMs: 30_000 });
+    await running.waitForOutput('listening on');
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/api/workspace`)).status).toBe(401);
@@ -49,7 +48,7 @@ describe('the personae process', () => {
   it('runs the worker role without an HTTP server', async () => {
     const port = await freePort();
     const running = runTs('src/main.ts', [], testEnvironment(database, { ROLE: 'worker', PORT: String(port) }));
-    await waitFor(() => running.stdout.includes('processing jobs'), { what: 'worker start-up', timeoutMs: 30_000 });
+    await running.waitForOutput('processing jobs');
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     running.kill('SIGTERM');
     expect((await running.finished).code).toBe(0);

@@ -1,18 +1,28 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createPersonae, Personae } from '../../src/app.factory';
 import type { PersonaeOptions } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { QueueName } from '../../src/queues/queue-names';
-import { createTestDatabase, TestDatabase } from './database';
+import { createTestDatabase, TEST_POOL_SIZE, TestDatabase } from './database';
+import { TEST_REDIS_URL } from './servers';
+import { currentRunId, uniqueSuffix } from './test-run';
 import { waitFor } from './wait-for';
 
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-/** Environment for a Personae process of its own: own database, own queue prefix. */
+/** A Redis prefix of its own, `test-<run id>-…`, which the run's cleanup deletes. */
+export function testQueuePrefix(): string {
+  const runId = currentRunId();
+  return runId ? `test-${runId}-${uniqueSuffix(5)}` : `test-${uniqueSuffix(5)}`;
+}
+
+/**
+ * The whole environment of a Personae process of its own: own database, own queue prefix, no env
+ * file (ENV_FILE=none), a small connection pool. Nothing comes from the environment of the test.
+ */
 export function testEnvironment(
   database: TestDatabase,
   overrides: Record<string, string> = {},
@@ -21,11 +31,13 @@ export function testEnvironment(
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    QUEUE_PREFIX: `test-${randomBytes(5).toString('hex')}`,
+    QUEUE_PREFIX: testQueuePrefix(),
     LOG_LEVEL: 'silent',
     PORT: '0',
     // Test SMTP servers and webhook receivers listen on loopback.
     DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+    ENV_FILE: 'none',
+    DATABASE_POOL_SIZE: String(TEST_POOL_SIZE),
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
+import { spawnTracked } from './processes';
 import { waitFor } from './wait-for';
 
 /** A free TCP port on loopback. */
@@ -37,10 +38,10 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn(
+    const child = spawnTracked(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } },
     );
     this.process = child;
     await waitFor(() => this.ping(), { what: `redis-server on ${this.port}` });

@@ -10,7 +10,7 @@ export function basicAuth(writeKey: string): string {
 export class TestSql {
   private constructor(private readonly client: Client) {}
 
-  static async connect(app: TestApp): Promise<TestSql> {
+  static async connect(app: Pick<TestApp, 'database'>): Promise<TestSql> {
     const client = new Client({ connectionString: app.database.url });
     await client.connect();
     return new TestSql(client);

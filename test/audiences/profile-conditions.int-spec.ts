@@ -1,4 +1,4 @@
-import { AudienceHarness, audienceCases, DAY, identify, Message, page, Person, track } from './audience-support';
+import { audienceCases, AudienceServices, DAY, identify, Message, page, Person, track } from './audience-support';
 
 /** active / inactive (any event type), first / last seen, and profile traits with every operator. */
 
@@ -42,9 +42,9 @@ const people: Person[] = [
 ];
 
 describe('profile conditions', () => {
-  let harness: AudienceHarness;
+  let harness: AudienceServices;
   beforeAll(async () => {
-    harness = await AudienceHarness.start();
+    harness = await AudienceServices.start();
   });
   afterAll(() => harness.close());
   const h = () => harness;

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { AudienceHarness, audienceCases, DAY, HOUR, MINUTE, Person, track, userIdsOf } from './audience-support';
+import { audienceCases, AudienceServices, DAY, HOUR, MINUTE, Person, track, userIdsOf } from './audience-support';
 
 /** Sequences (with drop-off), membership of another audience, and/or/not with precedence. */
 
@@ -29,9 +29,9 @@ const people: Person[] = [
 ];
 
 describe('sequences, membership and boolean logic', () => {
-  let harness: AudienceHarness;
+  let harness: AudienceServices;
   beforeAll(async () => {
-    harness = await AudienceHarness.start();
+    harness = await AudienceServices.start();
   });
   afterAll(() => harness.close());
   const h = () => harness;
@@ -113,22 +113,21 @@ describe('sequences, membership and boolean logic', () => {
   describe('membership of another audience', () => {
     it('reads the current members of the referenced audience', async () => {
       const workspace = await harness.workspaceWith(people);
-      const created = await harness.app
-        .http()
-        .post('/api/audiences')
-        .set('authorization', `Bearer ${workspace.apiToken}`)
-        .send({ key: 'trial-users', name: 'Trial users', definition: 'performed "Started Trial"' })
-        .expect(201);
+      const created = await harness.audiences.create(workspace.workspaceId, {
+        key: 'trial-users',
+        name: 'Trial users',
+        definition: 'performed "Started Trial"',
+      });
       // The membership engine is not running here: members are written as it would write them,
       // deliberately not the people the definition selects, to show that membership is read as stored.
-      const sql = new Client({ connectionString: harness.app.database.url });
+      const sql = new Client({ connectionString: harness.module.database.url });
       await sql.connect();
       try {
         await sql.query(
           `INSERT INTO audience_members (audience_id, profile_id, entered_at)
            SELECT $1, i.profile_id, now() FROM identities i
            WHERE i.workspace_id = $2 AND i.type = 'user_id' AND i.value = ANY($3)`,
-          [created.body.id, workspace.workspaceId, ['s1', 's6']],
+          [created.id, workspace.workspaceId, ['s1', 's6']],
         );
       } finally {
         await sql.end();

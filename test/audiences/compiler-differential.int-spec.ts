@@ -18,6 +18,7 @@ import { compileAudiencePredicate } from '../../src/audiences/language/compiler/
 import { EvaluatorData, evaluateAudience } from '../oracles/reference-evaluator';
 import { AstPools, audienceArbitrary } from '../oracles/audience-arbitrary';
 import { createTestPrisma, TestPrisma } from '../support/database';
+import { scaled } from '../support/time-scale';
 
 const RUNS = Number(process.env.AUDIENCE_DIFF_RUNS ?? 40);
 const ASTS_PER_RUN = Number(process.env.AUDIENCE_DIFF_ASTS ?? 25);
@@ -305,7 +306,7 @@ describe('audience compiler vs reference evaluator', () => {
         seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
         path: process.env.FC_PATH,
         // Shrinking re-inserts a dataset per attempt; a bounded budget keeps a failing run readable.
-        interruptAfterTimeLimit: 120_000,
+        interruptAfterTimeLimit: scaled(120_000),
         markInterruptAsFailure: false,
       },
     );

@@ -1,4 +1,4 @@
-import { AudienceHarness, audienceCases, DAY, identify, page, Person, track } from './audience-support';
+import { audienceCases, AudienceServices, DAY, identify, page, Person, track } from './audience-support';
 
 /** performed (counts, windows, property filters of every value type and operator), never/not performed, first/last performed. */
 
@@ -44,9 +44,9 @@ const people: Person[] = [
 ];
 
 describe('event conditions', () => {
-  let harness: AudienceHarness;
+  let harness: AudienceServices;
   beforeAll(async () => {
-    harness = await AudienceHarness.start();
+    harness = await AudienceServices.start();
   });
   afterAll(() => harness.close());
   const h = () => harness;

@@ -1,4 +1,7 @@
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { TrackingModule } from '../../src/tracking/tracking.module';
+import { TrackingService } from '../../src/tracking/tracking.service';
+import { WorkspaceCredentials } from '../support/app';
+import { createWorkspaceIn, startTestModule, TestModule } from '../support/modules';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';
 
 interface ProfileRow {
@@ -10,27 +13,29 @@ interface ProfileRow {
   last_seen_at: Date;
 }
 
+/** Identity resolution as ingestion does it, on the tracking services (no HTTP: its tests are in test/tracking). */
 describe('identity resolution', () => {
-  let app: TestApp;
+  let module: TestModule;
   let sql: TestSql;
 
   beforeAll(async () => {
-    app = await startTestApp({ ROLE: 'api' });
-    sql = await TestSql.connect(app);
+    module = await startTestModule([TrackingModule]);
+    sql = await TestSql.connect(module);
   });
   afterAll(async () => {
     await sql.close();
-    await app.close();
+    await module.close();
   });
 
   /** Each test works in a workspace of its own, optionally with identity settings. */
   const workspace = async (identity?: object): Promise<WorkspaceCredentials> => {
-    const ws = await createWorkspace(app);
+    const ws = await createWorkspaceIn(module);
     if (identity) await sql.setWorkspaceSettings(ws.workspaceId, { identity });
     return ws;
   };
+  /** One batch call, as /v1/batch makes it. */
   const send = async (ws: WorkspaceCredentials, ...batch: object[]): Promise<void> => {
-    await app.http().post('/v1/batch').set('authorization', basicAuth(ws.writeKey)).send({ batch }).expect(200);
+    await module.get(TrackingService).ingest('batch', { batch }, { authorization: basicAuth(ws.writeKey) });
   };
   const profile = async (id: string | undefined): Promise<ProfileRow> => {
     const [row] = await sql.rows<ProfileRow>('SELECT * FROM profiles WHERE id = $1', [id]);
