@@ -1,21 +1,37 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
-import { EvaluateProfileJob } from './membership-jobs';
+import { BatchEvaluatorService, BatchOutcome } from './batch-evaluator.service';
+import { EvaluateJob } from './membership-jobs';
 import { EvaluateOutcome, MembershipService } from './membership.service';
 
-/** Incremental evaluation of one changed profile; failures are retried by BullMQ (the job is idempotent). */
-@Processor(QueueName.Evaluate, { concurrency: 4 })
-export class EvaluateProcessor extends WorkerHost {
+/**
+ * Real-time evaluation: each job is one batch of one workspace. A killed worker's job is retried
+ * by another once its lock expires (lockDuration); its rows come back when their lease runs out.
+ */
+@Processor(QueueName.Evaluate, { concurrency: 1, lockDuration: 15_000, stalledInterval: 5_000 })
+export class EvaluateProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(EvaluateProcessor.name);
 
-  constructor(private readonly membership: MembershipService) {
+  constructor(
+    private readonly batches: BatchEvaluatorService,
+    private readonly membership: MembershipService,
+    private readonly config: AppConfig,
+  ) {
     super();
   }
 
-  async process(job: Job<EvaluateProfileJob>): Promise<EvaluateOutcome> {
-    return this.membership.evaluateProfiles(job.data.workspaceId, [job.data.profileId]);
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.EVALUATE_CONCURRENCY;
+  }
+
+  async process(job: Job<EvaluateJob>): Promise<BatchOutcome | EvaluateOutcome> {
+    const { data } = job;
+    // Queued by a version before batches: the profile's outbox row is already gone, evaluate it here.
+    if ('profileId' in data) return this.membership.evaluateProfiles(data.workspaceId, [data.profileId]);
+    return this.batches.runBatch(data.workspaceId);
   }
 
   /** Connection errors (Redis restarting); the worker reconnects by itself. */

@@ -45,12 +45,6 @@ export interface DiffResult {
   deliveries: DeliveryRef[];
 }
 
-export interface ProfileChangeRow {
-  id: bigint;
-  workspaceId: string;
-  profileId: string;
-}
-
 export interface MemberRow {
   profileId: string;
   enteredAt: Date;
@@ -280,30 +274,5 @@ export class MembershipRepository {
       WHERE t.workspace_id = ${workspaceId}::uuid AND t.audience_id = ${audienceId}::uuid ${profileClause} ${afterClause}
       ORDER BY t.at, t.id
       LIMIT ${limit}::int`;
-  }
-
-  /** Cheap probe so that an idle relay does not open a transaction every tick. */
-  async hasProfileChanges(): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ found: number }[]>`SELECT 1 AS found FROM profile_changes LIMIT 1`;
-    return rows.length > 0;
-  }
-
-  /**
-   * Takes up to `limit` outbox rows (skipping rows another relay holds), hands them to `publish`,
-   * and deletes them only if `publish` succeeds: when Redis is down the transaction rolls back and
-   * the rows stay for the next attempt.
-   */
-  async drainProfileChanges(limit: number, publish: (rows: ProfileChangeRow[]) => Promise<void>): Promise<number> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<ProfileChangeRow[]>`
-          DELETE FROM profile_changes
-          WHERE id IN (SELECT id FROM profile_changes ORDER BY id LIMIT ${limit}::int FOR UPDATE SKIP LOCKED)
-          RETURNING id, workspace_id::text AS "workspaceId", profile_id::text AS "profileId"`;
-        if (rows.length > 0) await publish(rows);
-        return rows.length;
-      },
-      { maxWait: 10_000, timeout: 60_000 },
-    );
   }
 }

@@ -82,7 +82,7 @@ export class TrackingController {
     return this.ingest('alias', body, request);
   }
 
-  @Post(['batch', 'b', 'import'])
+  @Post(['batch', 'b'])
   @HttpCode(200)
   @ApiOperation({ summary: 'Send up to 2,500 messages at once (Segment batch); all or nothing' })
   @ApiBody({ type: BatchDto })
@@ -91,8 +91,24 @@ export class TrackingController {
     return this.ingest('batch', body, request);
   }
 
-  private async ingest(kind: MessageType | 'batch', body: unknown, request: FastifyRequest): Promise<TrackingResponse> {
-    await this.tracking.ingest(kind, body, { authorization: request.headers.authorization, ip: request.ip });
+  @Post('import')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Import history: a batch whose profiles are evaluated after live traffic (same body as /v1/batch)',
+  })
+  @ApiBody({ type: BatchDto })
+  @ApiOkResponse({ type: TrackingResponse })
+  async import(@Body() body: unknown, @Req() request: FastifyRequest): Promise<TrackingResponse> {
+    return this.ingest('batch', body, request, 'bulk');
+  }
+
+  private async ingest(
+    kind: MessageType | 'batch',
+    body: unknown,
+    request: FastifyRequest,
+    lane: 'live' | 'bulk' = 'live',
+  ): Promise<TrackingResponse> {
+    await this.tracking.ingest(kind, body, { authorization: request.headers.authorization, ip: request.ip, lane });
     return OK;
   }
 }

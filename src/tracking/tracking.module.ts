@@ -2,6 +2,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { IdentityModule } from '../identity/identity.module';
+import { MembershipModule } from '../membership/membership.module';
 import { RateLimiterService } from './rate-limiter.service';
 import { SourceResolverService } from './source-resolver.service';
 import { TrackingController } from './tracking.controller';
@@ -10,7 +11,7 @@ import { TrackingRepository } from './tracking.repository';
 import { TrackingService } from './tracking.service';
 
 @Module({
-  imports: [IdentityModule],
+  imports: [IdentityModule, MembershipModule],
   controllers: [TrackingController],
   providers: [TrackingService, TrackingRepository, SourceResolverService, RateLimiterService],
 })

@@ -64,6 +64,8 @@ export interface IngestWrite {
   touchedProfileIds: string[];
   /** Touched profiles that already existed: they must still be live when the write runs. */
   existingProfileIds: string[];
+  /** Outbox lane: `bulk` (historical imports) is evaluated after `live` traffic. Default live. */
+  lane?: 'live' | 'bulk';
 }
 
 /** The write's guard divides by zero to abort the statement; nothing else in it divides. */
@@ -199,8 +201,8 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         RETURNING 1
       ),
       changes AS (
-        INSERT INTO profile_changes (workspace_id, profile_id, created_at)
-        SELECT ${ws}::uuid, id, now() FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
+        INSERT INTO profile_changes (workspace_id, profile_id, created_at, lane)
+        SELECT ${ws}::uuid, id, now(), ${write.lane ?? 'live'}::change_lane FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM inserted)::int AS inserted,

@@ -8,6 +8,7 @@ import { RateLimiterService } from './rate-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
 import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
 import { MetricsService } from '../ops/metrics.service';
+import { EvaluationTrigger } from '../membership/evaluation-trigger.service';
 import { InvalidMessagesError, MessageTooLargeError, RateLimitedError, UnknownWriteKeyError } from './tracking.errors';
 import { MessageType } from './tracking.dto';
 import { TrackingRepository } from './tracking.repository';
@@ -17,6 +18,8 @@ import { batchMessages, bodyObject, NormalizedMessage, singleMessage } from './t
 export interface TrackingRequest {
   authorization?: string;
   ip?: string;
+  /** `bulk` for historical imports (/v1/import): evaluated after live traffic. */
+  lane?: 'live' | 'bulk';
 }
 
 /** The user name of `Authorization: Basic base64(writeKey:)`. */
@@ -37,6 +40,7 @@ export class TrackingService {
     private readonly transactions: TransactionRunner,
     private readonly repository: TrackingRepository,
     private readonly metrics: MetricsService,
+    private readonly evaluation: EvaluationTrigger,
   ) {}
 
   /**
@@ -66,7 +70,9 @@ export class TrackingService {
     const meta = request.ip === undefined ? { receivedAt } : { receivedAt, ip: request.ip };
     const messages = kind === 'batch' ? batchMessages(payload, meta) : [singleMessage(kind, payload, meta)];
     await this.rateLimiter.consume(source.sourceId, messages.length, source.tracking.rateLimitPerSecond);
-    await this.store(source, messages);
+    await this.store(source, messages, request.lane ?? 'live');
+    // After the commit, best effort and not awaited: real-time evaluation starts now, not at the next sweep.
+    this.evaluation.nudge(source.workspaceId);
     return messages;
   }
 
@@ -80,7 +86,7 @@ export class TrackingService {
     return source;
   }
 
-  private async store(source: SourceContext, messages: NormalizedMessage[]): Promise<void> {
+  private async store(source: SourceContext, messages: NormalizedMessage[], lane: 'live' | 'bulk'): Promise<void> {
     const planned = messages.map((message) => ({
       identity: identifiersOf(subjectOf(message), source.identity),
       timestamp: message.timestamp,
@@ -89,7 +95,7 @@ export class TrackingService {
     await withRetries(async () => {
       const { resolution, release } = await this.identity.resolveAndClaim(source.workspaceId, source.identity, planned);
       try {
-        const write = buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan);
+        const write = { ...buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan), lane };
         if (this.identity.needsPreparation(resolution)) {
           await this.transactions.run(async (tx) => {
             await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
