@@ -11,7 +11,7 @@ import { EvaluateOutcome, MembershipService } from './membership.service';
  * Real-time evaluation: each job is one batch of one workspace. A killed worker's job is retried
  * by another once its lock expires (lockDuration); its rows come back when their lease runs out.
  */
-@Processor(QueueName.Evaluate, { concurrency: 1, lockDuration: 15_000, stalledInterval: 5_000 })
+@Processor(QueueName.Evaluate, { concurrency: 1, lockDuration: 10_000, stalledInterval: 5_000 })
 export class EvaluateProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(EvaluateProcessor.name);
 
