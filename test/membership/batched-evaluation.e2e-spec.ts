@@ -236,4 +236,29 @@ describe('batched real-time evaluation', () => {
     expect(checkpoints).toBeGreaterThan(RUNS);
     expect(transitions).toBeGreaterThan(RUNS * 3);
   }, 600_000);
+
+  it('evaluates the other audiences of a batch when one of them fails, and reports the failure', async () => {
+    const ws = await createWorkspace(app);
+    const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
+    const profiles = [await f.profile({ traits: { plan: 'Pro' } }), await f.profile({ traits: { plan: 'Pro' } })];
+    const broken = await f.audience('broken', 'trait plan = "Pro"');
+    const fine = await f.audience('fine', 'trait plan = "Pro"');
+    // A statement of one audience fails (as a timeout or a bad plan would), taking its transaction with it.
+    await sql.rows(`CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.audience_id = '${broken}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`);
+    await sql.rows(
+      `CREATE TRIGGER refuse_broken BEFORE INSERT ON audience_members FOR EACH ROW EXECUTE FUNCTION refuse_broken()`,
+    );
+    try {
+      await expect(
+        batches.evaluate({ workspaceId: ws.workspaceId, profileIds: profiles, now: clock.now() }),
+      ).rejects.toThrow(/failed in audiences[\s\S]*refused/);
+    } finally {
+      await sql.rows('DROP TRIGGER refuse_broken ON audience_members');
+      await sql.rows('DROP FUNCTION refuse_broken()');
+    }
+    expect(await f.members(fine)).toEqual([...profiles].sort());
+    expect(await f.members(broken)).toEqual([]);
+    expect(await ledgerProblems(sql, fine)).toEqual([]);
+  });
 });
