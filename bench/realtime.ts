@@ -48,7 +48,11 @@ function integer(name: string, value: string | undefined, fallback: number): num
 }
 
 function sizeLabel(n: number): string {
-  return n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}m` : n >= 1_000 ? `${Math.round(n / 1_000)}k` : `${n}`;
+  return n >= 1_000_000 && n % 1_000_000 === 0
+    ? `${n / 1_000_000}m`
+    : n >= 1_000
+      ? `${Math.round(n / 1_000)}k`
+      : `${n}`;
 }
 
 const USAGE = `usage: npm run bench:realtime -- [options]

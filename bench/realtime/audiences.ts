@@ -7,7 +7,10 @@ import { readAudienceDefinition } from '../../src/audiences/language/audience-de
  */
 export const REALTIME_AUDIENCES: readonly { key: string; definition: string }[] = [
   { key: 'rt-buyers', definition: 'performed "Order Completed"' },
-  { key: 'rt-big-spenders', definition: 'performed "Order Completed" at least 2 times within 90 days where value > 50' },
+  {
+    key: 'rt-big-spenders',
+    definition: 'performed "Order Completed" at least 2 times within 90 days where value > 50',
+  },
   { key: 'rt-engaged', definition: 'performed "Product Viewed" at least 3 times within 30 days' },
   { key: 'rt-active-week', definition: 'active within 7 days' },
   { key: 'rt-dormant', definition: 'never performed "Tutorial Viewed" and inactive 30 days' },
@@ -17,7 +20,10 @@ export const REALTIME_AUDIENCES: readonly { key: string; definition: string }[] 
     key: 'rt-cart-abandoners',
     definition: 'performed "Product Added" then not performed "Order Completed" within 1 hours',
   },
-  { key: 'rt-checkout-converted', definition: 'performed "Checkout Started" then performed "Order Completed" within 1 days' },
+  {
+    key: 'rt-checkout-converted',
+    definition: 'performed "Checkout Started" then performed "Order Completed" within 1 days',
+  },
   { key: 'rt-pro', definition: 'trait plan = "Pro Monthly" or trait plan = "Pro Annual"' },
   { key: 'rt-free', definition: 'trait plan = "Free"' },
   { key: 'rt-company', definition: 'trait company exists' },
