@@ -5,7 +5,8 @@ import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
 import { BatchEvaluatorService, BatchOutcome } from './batch-evaluator.service';
 import { EvaluateJob } from './membership-jobs';
-import { EvaluateOutcome, MembershipService } from './membership.service';
+import { EvaluationTrigger } from './evaluation-trigger.service';
+import { ProfileChangesRepository } from './profile-changes.repository';
 
 /**
  * Real-time evaluation: each job is one batch of one workspace. A killed worker's job is retried
@@ -17,7 +18,8 @@ export class EvaluateProcessor extends WorkerHost implements OnApplicationBootst
 
   constructor(
     private readonly batches: BatchEvaluatorService,
-    private readonly membership: MembershipService,
+    private readonly changes: ProfileChangesRepository,
+    private readonly trigger: EvaluationTrigger,
     private readonly config: AppConfig,
   ) {
     super();
@@ -27,10 +29,15 @@ export class EvaluateProcessor extends WorkerHost implements OnApplicationBootst
     this.worker.concurrency = this.config.EVALUATE_CONCURRENCY;
   }
 
-  async process(job: Job<EvaluateJob>): Promise<BatchOutcome | EvaluateOutcome> {
+  async process(job: Job<EvaluateJob>): Promise<BatchOutcome> {
     const { data } = job;
-    // Queued by a version before batches: the profile's outbox row is already gone, evaluate it here.
-    if ('profileId' in data) return this.membership.evaluateProfiles(data.workspaceId, [data.profileId]);
+    // Queued by a version before batches, which deleted the outbox row when it queued the job:
+    // the row goes back, and the profile is evaluated with the next batch of its workspace.
+    if ('profileId' in data) {
+      await this.changes.add(data.workspaceId, data.profileId);
+      await this.trigger.enqueue([data.workspaceId]);
+      return { workspaceId: data.workspaceId, changes: 0, profiles: 0, more: true, participants: {} };
+    }
     return this.batches.runBatch(data.workspaceId);
   }
 

@@ -76,6 +76,13 @@ export class ProfileChangesRepository {
     );
   }
 
+  /** A change to evaluate that arrived some other way (a job queued before outbox batches existed). */
+  async add(workspaceId: string, profileId: string): Promise<void> {
+    await this.prisma.query(
+      Prisma.sql`INSERT INTO profile_changes (workspace_id, profile_id) VALUES (${workspaceId}::uuid, ${profileId}::uuid)`,
+    );
+  }
+
   /** Extends the claim of rows still being evaluated. */
   async renew(workspaceId: string, ids: string[], leaseMs: number): Promise<void> {
     await this.prisma.query(

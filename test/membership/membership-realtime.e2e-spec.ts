@@ -92,6 +92,16 @@ describe('real-time membership', () => {
       expect(evaluated).toBeLessThan(20);
       expect(await f.transitions(audience)).toHaveLength(1);
     });
+    it('still evaluates a job queued, one per profile, by a version before batches', async () => {
+      const ws = await createWorkspace(app);
+      const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
+      const profile = await f.profile({ traits: { plan: 'Pro' } });
+      const audience = await f.audience('legacy-pro', 'trait plan = "Pro"');
+      // That version deleted the outbox row when it queued the job: only the job knows.
+      await queue(app, QueueName.Evaluate).add('evaluate', { workspaceId: ws.workspaceId, profileId: profile });
+      await waitFor(async () => (await f.members(audience)).length === 1, { what: 'the legacy job to be evaluated' });
+      expect(await f.transitions(audience)).toEqual([{ profile_id: profile, kind: 'entered', audience_version: 1 }]);
+    });
   });
 
   describe('when Redis is down', () => {
