@@ -96,6 +96,11 @@ export function formatReport(report: RealtimeReport): string {
       `${n1(total / report.fullCounts.postgresCpuMsPer1000Profiles)}×`,
     ];
   });
+  const k = (n: number) => (n >= 1_000 ? `${(n / 1_000).toFixed(1)}k` : `${n}`);
+  const series = report.phases.map((phase) => {
+    const every5 = phase.samples.filter((sample, i) => i % 5 === 0 || i === phase.samples.length - 1);
+    return `${phase.name}: ${every5.map((sample) => k(sample.live + sample.bulk)).join(' ')}`;
+  });
   const load = report.machine.loadavg;
   return [
     `\nreal-time evaluation, ${n0(report.dataset.profiles)} profiles / ${n0(report.dataset.events)} events, 20 audiences, ` +
@@ -103,6 +108,8 @@ export function formatReport(report: RealtimeReport): string {
         .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(1)).join(' ')}`)
         .join('; ')}`,
     table(['', 'goal', 'measured', 'met'], rows),
+    '\nbacklog of the heavy workspace every 5 s (load, then drain)',
+    ...series,
     '\nCPU per 1,000 evaluated profiles (worker process and its Postgres backends, drain included) vs the same 20 audiences counted in full',
     table(
       ['', 'evaluated', 'worker ms', 'postgres ms', 'total ms', 'full count ms', 'ratio'],
