@@ -64,6 +64,7 @@ const USAGE = `usage: npm run bench:realtime -- [options]
   --rate <n>            events/s to send, 0 = as fast as the server answers (default 0)
   --returning <share>   share of messages from people of the dataset (default 0.3)
   --quiet-samples <n>   single calls on the quiet machine (default 100)
+  --drain-seconds <n>   how long a phase waits for the backlog to drain after its load (default 900)
   --concurrency <n>     EVALUATE_CONCURRENCY of the worker (default 2)
   --batch-size <n>      EVALUATION_BATCH_SIZE of the worker (default 500)
   --template-url <url>  default postgresql://postgres@127.0.0.1:5432/personae_bench_realtime_<size>
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       returning: { type: 'string' },
       'quiet-samples': { type: 'string' },
+      'drain-seconds': { type: 'string' },
       concurrency: { type: 'string' },
       'batch-size': { type: 'string' },
       'template-url': { type: 'string' },
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     rate: integer('rate', values.rate, 0),
     returningShare: Number(values.returning ?? 0.3),
     quietSamples: integer('quiet-samples', values['quiet-samples'], 100),
+    drainSeconds: integer('drain-seconds', values['drain-seconds'], 900),
     evaluateConcurrency: integer('concurrency', values.concurrency, 2),
     evaluationBatchSize: integer('batch-size', values['batch-size'], 500),
   };
@@ -170,6 +173,9 @@ async function main(): Promise<void> {
       heavyAudiences.get(PROBE_AUDIENCE_KEY)!,
     );
 
+    // Before any ingest: the same data every run (the phases add people).
+    console.error('full counts of the 20 audiences…');
+    const fullCounts = await measureFullCounts(runUrl, heavyWorkspaceId);
     console.error(`quiet: ${settings.quietSamples} single calls…`);
     await new Probe({ ...probe, label: 'warm-up' }).sample(5);
     const quiet: ProbeResult = await new Probe({ ...probe, gapMs: 50 }).sample(settings.quietSamples);
@@ -193,7 +199,8 @@ async function main(): Promise<void> {
       heavyWorkspaceId,
       apiPid: api.child.pid,
       workerPid: worker.child.pid,
-      drainLimitSeconds: Math.max(120, settings.seconds * 3),
+      // Long enough for the backlog to drain: the next phase must start from an empty outbox.
+      drainLimitSeconds: settings.drainSeconds,
     };
     const loadavgs: Record<string, number[]> = { start: loadavg() };
     console.error(`phase 1: live ingest through /v1/batch for ${settings.seconds} s…`);
@@ -217,8 +224,6 @@ async function main(): Promise<void> {
       }),
     );
     loadavgs.phase2 = loadavg();
-    console.error('full counts of the 20 audiences…');
-    const fullCounts = await measureFullCounts(runUrl, heavyWorkspaceId);
 
     const report: RealtimeReport = {
       kind: 'bench-realtime',

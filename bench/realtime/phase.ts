@@ -93,6 +93,10 @@ function slope(points: { t: number; y: number }[]): number {
  */
 export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const { sql, heavyWorkspaceId } = options;
+  const leftover = await sample(sql, heavyWorkspaceId, 0);
+  if (leftover.live + leftover.bulk > 0) {
+    console.error(`  (the previous phase left ${leftover.live + leftover.bulk} changes: this phase starts with them)`);
+  }
   const cpuBefore = {
     api: processCpuMs(options.apiPid),
     worker: processCpuMs(options.workerPid),
