@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import type { RealtimeLoadJob, RealtimeLoadResult } from './load-client';
 import { Probe, ProbeOptions, ProbeResult } from './probe';
-import { backendCpuBetween, backendCpuByApplication, processCpuMs } from './processes';
+import { BackendCpuMeter, processCpuMs } from './processes';
 
 export interface BacklogSample {
   /** Seconds since the phase started. */
@@ -100,8 +100,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const cpuBefore = {
     api: processCpuMs(options.apiPid),
     worker: processCpuMs(options.workerPid),
-    postgres: await backendCpuByApplication(sql),
   };
+  const postgres = await BackendCpuMeter.begin(sql);
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const samples: BacklogSample[] = [await sample(sql, heavyWorkspaceId, 0)];
@@ -110,6 +110,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     while (sampling) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       samples.push(await sample(sql, heavyWorkspaceId, elapsed()));
+      await postgres.read(sql);
     }
   })();
 
@@ -135,8 +136,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const cpuAfter = {
     api: processCpuMs(options.apiPid),
     worker: processCpuMs(options.workerPid),
-    postgres: await backendCpuByApplication(sql),
   };
+  await postgres.read(sql);
 
   const during = samples.filter((s) => s.t <= loadSeconds);
   const first = during[0]!;
@@ -147,9 +148,9 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const cpu = {
     evaluatedChanges,
     workerMs: cpuAfter.worker - cpuBefore.worker,
-    workerPostgresMs: backendCpuBetween(cpuBefore.postgres, cpuAfter.postgres, 'rt-worker'),
+    workerPostgresMs: postgres.used('rt-worker'),
     apiMs: cpuAfter.api - cpuBefore.api,
-    apiPostgresMs: backendCpuBetween(cpuBefore.postgres, cpuAfter.postgres, 'rt-api'),
+    apiPostgresMs: postgres.used('rt-api'),
     workerMsPer1000: 0,
     workerPostgresMsPer1000: 0,
   };

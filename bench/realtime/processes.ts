@@ -33,18 +33,39 @@ export async function backendCpuByApplication(sql: Client): Promise<Map<string, 
 }
 
 /**
- * Milliseconds of CPU an application's backends used between two readings. A backend that
- * appeared in between counts from zero (its whole life is inside the window); one that ended is
- * lost, which the busy pools (whose connections stay open) keep rare.
+ * CPU of each application's Postgres backends over a window, read every second: a backend that
+ * appears counts from zero (its whole life is inside the window), one that ends counts up to its
+ * last reading — pools close idle connections, so two readings at the ends would lose them.
  */
-export function backendCpuBetween(
-  before: Map<string, Map<number, number>>,
-  after: Map<string, Map<number, number>>,
-  application: string,
-): number {
-  let total = 0;
-  for (const [pid, ms] of after.get(application) ?? []) total += ms - (before.get(application)?.get(pid) ?? 0);
-  return total;
+export class BackendCpuMeter {
+  private readonly start = new Map<number, number>();
+  private readonly last = new Map<number, { application: string; ms: number }>();
+
+  private constructor() {}
+
+  static async begin(sql: Client): Promise<BackendCpuMeter> {
+    const meter = new BackendCpuMeter();
+    for (const pids of (await backendCpuByApplication(sql)).values()) {
+      for (const [pid, ms] of pids) meter.start.set(pid, ms);
+    }
+    await meter.read(sql);
+    return meter;
+  }
+
+  async read(sql: Client): Promise<void> {
+    for (const [application, pids] of await backendCpuByApplication(sql)) {
+      for (const [pid, ms] of pids) this.last.set(pid, { application, ms });
+    }
+  }
+
+  /** Milliseconds of CPU the application's backends used since begin(). */
+  used(application: string): number {
+    let total = 0;
+    for (const [pid, reading] of this.last) {
+      if (reading.application === application) total += reading.ms - (this.start.get(pid) ?? 0);
+    }
+    return total;
+  }
 }
 
 /** `postgresql://…?application_name=…`, so that Postgres CPU can be told apart per process. */
