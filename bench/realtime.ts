@@ -36,6 +36,7 @@ import {
   createProbeWorkspace,
   dropDatabase,
   measureFullCounts,
+  obliterateQueues,
   prepareTemplate,
   REDIS_URL,
   returningUserIds,
@@ -247,6 +248,7 @@ async function main(): Promise<void> {
     await stopPersonae(api);
     await sql.end();
     if (!values.keep) await dropDatabase(runUrl);
+    await obliterateQueues(common.QUEUE_PREFIX);
   }
 }
 

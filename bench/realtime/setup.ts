@@ -108,11 +108,22 @@ async function computeAudiences(url: string, workspaceId: string): Promise<void>
     }
   } finally {
     await context.close();
-    for (const name of Object.values(QueueName)) {
-      const queue = new Queue(name, bullOptions(config));
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
+    await obliterateQueues(config.QUEUE_PREFIX);
+  }
+}
+
+/** Removes a run's queues from Redis (every static queue under its prefix; the bench has no destinations). */
+export async function obliterateQueues(prefix: string): Promise<void> {
+  const config = loadConfig({
+    DATABASE_URL: 'postgresql://unused@127.0.0.1/unused',
+    REDIS_URL,
+    ADMIN_TOKEN,
+    QUEUE_PREFIX: prefix,
+  });
+  for (const name of Object.values(QueueName)) {
+    const queue = new Queue(name, bullOptions(config));
+    await queue.obliterate({ force: true });
+    await queue.close();
   }
 }
 
