@@ -8,6 +8,7 @@ import { OpsCoreModule } from './ops/ops-core.module';
 import { OpsModule } from './ops/ops.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { MaintenanceModule } from './queues/maintenance.module';
 import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
 import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
@@ -42,7 +43,7 @@ const apiModules: Type[] = [
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [OpsWorkerModule, MembershipWorkerModule, DeliveryWorkersModule];
+const workerModules: Type[] = [MaintenanceModule, OpsWorkerModule, MembershipWorkerModule, DeliveryWorkersModule];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

@@ -202,6 +202,45 @@ export class AppConfig extends DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   WEBHOOK_CONCURRENCY: number = 10;
 
+  /** Real-time evaluation batches one worker process runs at once (each for a different workspace). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @Max(64, { message: 'must be at most 64' })
+  @IsInt({ message: 'must be an integer' })
+  EVALUATE_CONCURRENCY: number = 2;
+
+  /** Full audience computations one worker process runs at once. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @Max(64, { message: 'must be at most 64' })
+  @IsInt({ message: 'must be an integer' })
+  COMPUTE_CONCURRENCY: number = 2;
+
+  /** Changed profiles (outbox rows) a real-time evaluation batch takes from one workspace. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 10000' })
+  @Max(10_000, { message: 'must be between 1 and 10000' })
+  @IsInt({ message: 'must be an integer' })
+  EVALUATION_BATCH_SIZE: number = 500;
+
+  /** How long a batch's claim on its outbox rows lasts without renewal (a dead worker's rows are retaken after it). */
+  @Transform(toInt)
+  @Min(1_000, { message: 'must be at least 1000' })
+  @IsInt({ message: 'must be an integer' })
+  EVALUATION_LEASE_MS: number = 30_000;
+
+  /** How often a worker looks for workspaces with pending changes and no evaluation job (the safety net). */
+  @Transform(toInt)
+  @Min(100, { message: 'must be at least 100' })
+  @IsInt({ message: 'must be an integer' })
+  EVALUATION_SWEEP_INTERVAL_MS: number = 1_000;
+
+  /** Age of the oldest live change not yet evaluated above which /api/status reports `degraded`. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  EVALUATION_LAG_DEGRADED_SECONDS: number = 60;
+
   get publicUrl(): string {
     return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;
   }

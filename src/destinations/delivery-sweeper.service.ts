@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { DeliveryRepository } from './delivery.repository';
 
@@ -16,23 +17,23 @@ const FIRST_ID = '00000000-0000-0000-0000-000000000000';
  * The claim in Postgres keeps any of this from sending twice.
  */
 @Injectable()
-export class DeliverySweeperService implements OnApplicationBootstrap, OnModuleDestroy {
+export class DeliverySweeperService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(DeliverySweeperService.name);
-  private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
   private cursor = FIRST_ID;
 
   constructor(
     private readonly repository: DeliveryRepository,
     private readonly queues: DeliveryQueuesService,
+    private readonly maintenance: MaintenanceTasks,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), SWEEP_INTERVAL_MS);
+  /** A job scheduler on the maintenance queue runs the sweep (once per interval across all workers). */
+  onModuleInit(): void {
+    this.maintenance.register({ name: 'sweep-deliveries', everyMs: SWEEP_INTERVAL_MS, run: () => this.tick() });
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
     await this.running?.catch(() => 0);
   }
 

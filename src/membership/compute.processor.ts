@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
 import { ComputeAudienceJob } from './membership-jobs';
 import { AudienceDefinitionError } from './membership.errors';
@@ -10,16 +11,22 @@ import { ComputeOutcome, MembershipService } from './membership.service';
 /**
  * Full computations. A killed worker's job is taken over by another once its lock expires
  * (lockDuration), and the interrupted transaction left the previous membership intact.
+ * COMPUTE_CONCURRENCY computations run at once per worker process.
  */
-@Processor(QueueName.Compute, { concurrency: 2, lockDuration: 10_000, stalledInterval: 5_000 })
-export class ComputeProcessor extends WorkerHost {
+@Processor(QueueName.Compute, { concurrency: 1, lockDuration: 10_000, stalledInterval: 5_000 })
+export class ComputeProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(ComputeProcessor.name);
 
   constructor(
     private readonly membership: MembershipService,
     private readonly repository: MembershipRepository,
+    private readonly config: AppConfig,
   ) {
     super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.COMPUTE_CONCURRENCY;
   }
 
   async process(job: Job<ComputeAudienceJob>): Promise<ComputeOutcome> {

@@ -22,3 +22,17 @@ export class ProfileEvaluationError extends Error {
     this.name = 'ProfileEvaluationError';
   }
 }
+
+/** Some participants of a batch failed; the batch's changes are taken again later (the others' work stands). */
+export class BatchEvaluationError extends Error {
+  constructor(
+    readonly workspaceId: string,
+    readonly failures: { participant: string; error: unknown }[],
+  ) {
+    super(
+      `evaluating a batch of workspace ${workspaceId} failed in ${failures.map((f) => f.participant).join(', ')}: ` +
+        failures.map((f) => (f.error instanceof Error ? f.error.message : String(f.error))).join('; '),
+    );
+    this.name = 'BatchEvaluationError';
+  }
+}

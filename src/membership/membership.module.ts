@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
+import { EvaluationTrigger } from './evaluation-trigger.service';
 import { MembershipController } from './membership.controller';
 import { MembershipQueryService } from './membership-query.service';
 import { MembershipRepository } from './membership.repository';
 
-/** HTTP side of audience membership: members, transitions, compute on demand. */
+/**
+ * HTTP side of audience membership: members, transitions, compute on demand; and the nudge that
+ * ingestion gives real-time evaluation after each commit (EvaluationTrigger).
+ */
 @Module({
   controllers: [MembershipController],
-  providers: [MembershipQueryService, MembershipRepository],
+  providers: [MembershipQueryService, MembershipRepository, EvaluationTrigger],
+  exports: [EvaluationTrigger],
 })
 export class MembershipModule {}

@@ -39,7 +39,8 @@ describe('MembershipRepository.applyDiff', () => {
     await repository.applyDiff(tx, { ...base, profileIds: ['33333333-3333-4333-8333-333333333333'] });
     const [statement] = statements;
     expect(statement!.text).toContain('p.id = ANY(');
-    expect(statement!.text).toContain('m.profile_id = ANY(');
+    expect(statement!.text).toContain('FROM unnest(');
+    expect(statement!.text).toContain('m.profile_id = b.id LIMIT 1');
     expect(statement!.text).toContain('member_count = greatest(0, member_count');
     expect(statement!.text).toMatchSnapshot();
   });

@@ -45,12 +45,6 @@ export interface DiffResult {
   deliveries: DeliveryRef[];
 }
 
-export interface ProfileChangeRow {
-  id: bigint;
-  workspaceId: string;
-  profileId: string;
-}
-
 export interface MemberRow {
   profileId: string;
   enteredAt: Date;
@@ -103,6 +97,24 @@ export class MembershipRepository {
     );
   }
 
+  /**
+   * withAudienceLock for several audiences in one transaction (a real-time batch evaluates every
+   * audience of its workspace at once). Locks are taken in one statement, in audience id order —
+   * the order every holder of several locks uses — so two batches cannot deadlock, and a full
+   * computation holds one lock only.
+   */
+  async withAudienceLocks<T>(audienceIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`
+          SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
+          FROM (SELECT DISTINCT id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY id COLLATE "C") s`;
+        return work(tx);
+      },
+      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
+    );
+  }
+
   async findAudience(workspaceId: string, audienceId: string, tx: Tx = this.prisma): Promise<AudienceRecord | null> {
     const rows = await tx.$queryRaw<AudienceRecord[]>`
       SELECT ${audienceColumns} FROM audiences
@@ -110,8 +122,8 @@ export class MembershipRepository {
     return rows[0] ?? null;
   }
 
-  async listWorkspaceAudiences(workspaceId: string): Promise<AudienceRecord[]> {
-    return this.prisma.$queryRaw<AudienceRecord[]>`
+  async listWorkspaceAudiences(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceRecord[]> {
+    return tx.$queryRaw<AudienceRecord[]>`
       SELECT ${audienceColumns} FROM audiences WHERE workspace_id = ${workspaceId}::uuid ORDER BY key`;
   }
 
@@ -159,7 +171,17 @@ export class MembershipRepository {
     const profileFilter = profileIds
       ? Prisma.sql`p.id = ANY(${profileIds}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
       : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
-    const onlyMembers = profileIds ? Prisma.sql`AND m.profile_id = ANY(${profileIds}::uuid[])` : Prisma.empty;
+    // A batch's current members by primary-key probes, one per profile: LATERAL … LIMIT 1 keeps the
+    // planner from reading every member of the audience and filtering (what stale statistics made it
+    // do: 36 ms instead of 2 for 500 profiles of a 58,000-member audience).
+    const currentMembers = profileIds
+      ? Prisma.sql`SELECT m.profile_id AS id FROM unnest(${profileIds}::uuid[]) AS b(id)
+        CROSS JOIN LATERAL (
+          SELECT m.profile_id FROM audience_members m
+          WHERE m.audience_id = ${audienceId}::uuid AND m.profile_id = b.id LIMIT 1
+        ) m`
+      : Prisma.sql`SELECT m.profile_id AS id FROM audience_members m
+        WHERE m.audience_id = ${audienceId}::uuid`;
     const countAdjustment = profileIds
       ? Prisma.sql`,
       counted AS (
@@ -169,13 +191,17 @@ export class MembershipRepository {
         RETURNING 1
       )`
       : Prisma.empty;
-    // Evaluating a few profiles: `events` is shadowed by those profiles' events, so every event
-    // condition of the compiled predicate reads a handful of rows. Conditions the compiler writes as
-    // uncorrelated aggregates (`p.id IN (SELECT profile_id … GROUP BY profile_id HAVING …)`, the
-    // fast form for a whole audience) would otherwise aggregate the workspace's events for one
-    // person. Inside its own definition the name still means the table (the WITH is not RECURSIVE).
+    // Evaluating a batch of profiles: `events` is shadowed by those profiles' events, so every event
+    // condition of the compiled predicate reads the batch's rows only. Conditions the compiler writes
+    // as uncorrelated aggregates (`p.id IN (SELECT profile_id … GROUP BY profile_id HAVING …)`, the
+    // fast form for a whole audience) would otherwise aggregate the workspace's events. NOT
+    // MATERIALIZED: each reference is inlined with `profile_id = ANY(…)`, so a correlated condition
+    // probes the (workspace_id, profile_id, …) index for its one profile; a materialized CTE has no
+    // index and made those probes scan every event of the batch per profile (quadratic: 2.1 s instead
+    // of 0.23 s for 20 audiences × 500 profiles). Inside its own definition the name still means the
+    // table (the WITH is not RECURSIVE).
     const profileEvents = profileIds
-      ? Prisma.sql`events AS MATERIALIZED (
+      ? Prisma.sql`events AS NOT MATERIALIZED (
         SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
       ),`
       : Prisma.empty;
@@ -187,8 +213,7 @@ export class MembershipRepository {
         WHERE ${profileFilter} AND (${predicate})
       ),
       current AS MATERIALIZED (
-        SELECT m.profile_id AS id FROM audience_members m
-        WHERE m.audience_id = ${audienceId}::uuid ${onlyMembers}
+        ${currentMembers}
       ),
       entered AS (
         INSERT INTO audience_members (audience_id, profile_id, entered_at)
@@ -280,30 +305,5 @@ export class MembershipRepository {
       WHERE t.workspace_id = ${workspaceId}::uuid AND t.audience_id = ${audienceId}::uuid ${profileClause} ${afterClause}
       ORDER BY t.at, t.id
       LIMIT ${limit}::int`;
-  }
-
-  /** Cheap probe so that an idle relay does not open a transaction every tick. */
-  async hasProfileChanges(): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ found: number }[]>`SELECT 1 AS found FROM profile_changes LIMIT 1`;
-    return rows.length > 0;
-  }
-
-  /**
-   * Takes up to `limit` outbox rows (skipping rows another relay holds), hands them to `publish`,
-   * and deletes them only if `publish` succeeds: when Redis is down the transaction rolls back and
-   * the rows stay for the next attempt.
-   */
-  async drainProfileChanges(limit: number, publish: (rows: ProfileChangeRow[]) => Promise<void>): Promise<number> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<ProfileChangeRow[]>`
-          DELETE FROM profile_changes
-          WHERE id IN (SELECT id FROM profile_changes ORDER BY id LIMIT ${limit}::int FOR UPDATE SKIP LOCKED)
-          RETURNING id, workspace_id::text AS "workspaceId", profile_id::text AS "profileId"`;
-        if (rows.length > 0) await publish(rows);
-        return rows.length;
-      },
-      { maxWait: 10_000, timeout: 60_000 },
-    );
   }
 }

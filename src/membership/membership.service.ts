@@ -12,7 +12,8 @@ import { dependencyOrder, directDependents } from '../audiences/audience-graph';
 import { storedAudiencePredicate } from '../audiences/audience-predicate';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
-import { AudienceRecord, MembershipRepository } from './membership.repository';
+import { AudienceRecord, DiffResult, MembershipRepository } from './membership.repository';
+import type { Tx } from '../database/transactions';
 
 export type ComputeOutcome =
   | { kind: 'skipped'; why: 'deleted' | 'missing' }
@@ -27,9 +28,9 @@ export interface EvaluateOutcome {
 
 /**
  * Keeps audience_members current. Both paths diff the compiled definition's target set against
- * current members in one transaction under the audience's advisory lock (see MembershipRepository):
- * `compute` for all profiles of one audience, `evaluateProfiles` for a few profiles against every
- * audience of their workspace.
+ * current members in one transaction under the audiences' advisory locks (see MembershipRepository):
+ * `compute` for all profiles of one audience, `evaluateProfiles` for a batch of profiles against
+ * every audience of their workspace.
  */
 @Injectable()
 export class MembershipService {
@@ -100,12 +101,57 @@ export class MembershipService {
   }
 
   /**
-   * Re-evaluates a few profiles against every audience of their workspace, referenced audiences
-   * first so that `in audience` sees memberships this very evaluation changed. One transaction per
-   * audience, each under that audience's lock: a long full computation delays only its own audience.
-   * A merged-away or erased profile is in no target set, so it leaves every audience it was in.
+   * Re-evaluates a batch of profiles against every audience of their workspace, referenced
+   * audiences first so that `in audience` sees memberships this very evaluation changed. One
+   * transaction under every audience's lock, one set-based statement per audience (the batch's
+   * target set against its current members), one instant for all of them. A merged-away or erased
+   * profile is in no target set, so it leaves every audience it was in.
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
+    const listed = await this.repository.listWorkspaceAudiences(workspaceId);
+    if (listed.length === 0 || profileIds.length === 0) return { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+    let diffs: DiffResult[];
+    try {
+      diffs = await this.repository.withAudienceLocks(
+        listed.map((audience) => audience.id),
+        async (tx) => {
+          const now = this.clock.now();
+          // Read again under the locks: the versions that decide the transitions.
+          const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId, tx));
+          const results: DiffResult[] = [];
+          for (const audience of audiences) {
+            const predicate = this.validPredicate(audience, now);
+            if (predicate) results.push(await this.diff(tx, audience, now, predicate, profileIds));
+          }
+          return results;
+        },
+      );
+    } catch (error) {
+      // One audience's statement failed and took the transaction with it: once more with one
+      // transaction per audience, so that one audience's trouble does not hold back the others.
+      this.logger.warn(
+        `evaluating ${profileIds.length} profiles in one transaction failed, audience by audience now: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+      return this.evaluateAudienceByAudience(workspaceId, profileIds);
+    }
+    const outcome: EvaluateOutcome = { audiences: diffs.length, entered: 0, exited: 0, deliveries: 0 };
+    for (const diff of diffs) {
+      this.countTransitions(diff);
+      outcome.entered += diff.entered;
+      outcome.exited += diff.exited;
+      outcome.deliveries += diff.deliveries.length;
+    }
+    await this.deliveries.enqueue(diffs.flatMap((diff) => diff.deliveries));
+    return outcome;
+  }
+
+  /**
+   * The fallback of evaluateProfiles: one transaction per audience, each under that audience's
+   * lock. An audience that fails is reported after the others were evaluated.
+   */
+  private async evaluateAudienceByAudience(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId));
     const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
     const failures: { audienceId: string; error: unknown }[] = [];
@@ -113,16 +159,9 @@ export class MembershipService {
       try {
         const diff = await this.repository.withAudienceLock(listed.id, async (tx) => {
           const audience = await this.repository.findAudience(workspaceId, listed.id, tx);
-          if (!audience) return null;
           const now = this.clock.now();
-          return this.repository.applyDiff(tx, {
-            audienceId: audience.id,
-            workspaceId,
-            version: audience.version,
-            now,
-            predicate: this.predicate(audience, now),
-            profileIds,
-          });
+          const predicate = audience ? this.validPredicate(audience, now) : undefined;
+          return audience && predicate ? this.diff(tx, audience, now, predicate, profileIds) : null;
         });
         if (!diff) continue;
         this.countTransitions(diff);
@@ -132,17 +171,36 @@ export class MembershipService {
         outcome.deliveries += diff.deliveries.length;
         await this.deliveries.enqueue(diff.deliveries);
       } catch (error) {
-        // An invalid stored definition is recorded on the audience by its compute job (status
-        // failed); it must not hold back the other audiences of every profile.
-        if (error instanceof AudienceDefinitionError) {
-          this.logger.debug(error.message);
-          continue;
-        }
         failures.push({ audienceId: listed.id, error });
       }
     }
     if (failures.length > 0) throw new ProfileEvaluationError(profileIds, failures);
     return outcome;
+  }
+
+  private diff(tx: Tx, audience: AudienceRecord, now: Date, predicate: Prisma.Sql, profileIds: string[]) {
+    return this.repository.applyDiff(tx, {
+      audienceId: audience.id,
+      workspaceId: audience.workspaceId,
+      version: audience.version,
+      now,
+      predicate,
+      profileIds,
+    });
+  }
+
+  /**
+   * An invalid stored definition is recorded on the audience by its compute job (status failed);
+   * it must not hold back the other audiences of every profile.
+   */
+  private validPredicate(audience: AudienceRecord, now: Date): Prisma.Sql | undefined {
+    try {
+      return this.predicate(audience, now);
+    } catch (error) {
+      if (!(error instanceof AudienceDefinitionError)) throw error;
+      this.logger.debug(error.message);
+      return undefined;
+    }
   }
 
   /** The same predicate as preview and explain build (validated definitions are cached per version). */

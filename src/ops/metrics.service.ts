@@ -104,7 +104,42 @@ export class MetricsService {
 
   readonly outboxBacklog = new Gauge({
     name: 'personae_outbox_backlog',
-    help: 'Profile changes written by ingest and not yet relayed to the evaluate queue',
+    help: 'Profile changes written by ingest and not yet evaluated (all workspaces)',
+    registers: [this.registry],
+  });
+
+  readonly evaluatedProfiles = new Counter({
+    name: 'personae_evaluated_profiles_total',
+    help: 'Changed profiles evaluated in real time by this process',
+    registers: [this.registry],
+  });
+
+  readonly evaluationBatchDuration = new Histogram({
+    name: 'personae_evaluation_batch_duration_seconds',
+    help: 'Time to evaluate one real-time batch (every participant, every audience)',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly evaluationDelay = new Histogram({
+    name: 'personae_evaluation_delay_seconds',
+    help: 'Time from a profile change being committed to its evaluation, by lane (live, bulk)',
+    labelNames: ['lane'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  readonly evaluationBacklog = new Gauge({
+    name: 'personae_evaluation_backlog',
+    help: 'Profile changes not yet evaluated, per workspace and lane (live, bulk)',
+    labelNames: ['workspace', 'lane'] as const,
+    registers: [this.registry],
+  });
+
+  readonly evaluationLag = new Gauge({
+    name: 'personae_evaluation_lag_seconds',
+    help: 'Age of the oldest profile change not yet evaluated, per workspace and lane',
+    labelNames: ['workspace', 'lane'] as const,
     registers: [this.registry],
   });
 

@@ -104,6 +104,15 @@ export class OpsCollector {
   }
 
   private async collectOutbox(): Promise<void> {
-    this.metrics.outboxBacklog.set((await this.repository.outboxBacklog()).count);
+    const now = this.clock.now().getTime();
+    const rows = await this.repository.evaluationBacklog();
+    this.metrics.outboxBacklog.set(rows.reduce((n, row) => n + row.count, 0));
+    this.metrics.evaluationBacklog.reset();
+    this.metrics.evaluationLag.reset();
+    for (const row of rows) {
+      const labels = { workspace: row.workspaceId, lane: row.lane };
+      this.metrics.evaluationBacklog.set(labels, row.count);
+      this.metrics.evaluationLag.set(labels, Math.max(0, (now - row.oldestAt.getTime()) / 1000));
+    }
   }
 }

@@ -36,7 +36,10 @@ export class OpsController {
   @UseGuards(ApiTokenGuard)
   @ApiBearerAuth()
   @ApiQuery({ name: 'failureRateThreshold', required: false, description: 'default 0.2 (20%)' })
-  @ApiOkResponse({ description: 'Stale audiences, failing destinations, dead letters and outbox backlog.' })
+  @ApiOkResponse({
+    description:
+      'Stale audiences, failing destinations, dead letters, and the backlog and lag of real-time evaluation.',
+  })
   workspaceStatus(@CurrentWorkspace() workspaceId: string, @Query() query: StatusQueryDto): Promise<WorkspaceStatus> {
     return this.status.workspaceStatus(workspaceId, query.failureRateThreshold ?? 0.2);
   }

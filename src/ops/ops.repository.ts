@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface AudienceFreshnessRow {
@@ -16,6 +17,13 @@ export interface DeliveryCountRow {
   destinationId: string;
   status: string;
   count: number;
+}
+
+export interface EvaluationBacklogRow {
+  workspaceId: string;
+  lane: 'live' | 'bulk';
+  count: number;
+  oldestAt: Date;
 }
 
 @Injectable()
@@ -64,12 +72,12 @@ export class OpsRepository {
     return (await this.prisma.destination.findMany({ select: { id: true } })).map((row) => row.id);
   }
 
-  async outboxBacklog(workspaceId?: string): Promise<{ count: number; oldestAt: Date | null }> {
-    const result = await this.prisma.profileChange.aggregate({
-      where: workspaceId ? { workspaceId } : {},
-      _count: { _all: true },
-      _min: { createdAt: true },
-    });
-    return { count: result._count._all, oldestAt: result._min.createdAt };
+  /** Changes not yet evaluated (claimed ones included) and the oldest one, per workspace and lane. */
+  async evaluationBacklog(workspaceId?: string): Promise<EvaluationBacklogRow[]> {
+    const only = workspaceId ? Prisma.sql`WHERE workspace_id = ${workspaceId}::uuid` : Prisma.empty;
+    return this.prisma.$queryRaw<EvaluationBacklogRow[]>`
+      SELECT workspace_id::text AS "workspaceId", lane::text AS lane, count(*)::int AS count, min(created_at) AS "oldestAt"
+      FROM profile_changes ${only}
+      GROUP BY workspace_id, lane ORDER BY workspace_id, lane`;
   }
 }

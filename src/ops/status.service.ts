@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { OpsRepository } from './ops.repository';
+import { AppConfig } from '../config/app-config';
+import { EvaluationBacklogRow, OpsRepository } from './ops.repository';
 
 export interface StaleAudience {
   id: string;
@@ -27,6 +28,18 @@ export interface WorkspaceStatus {
   destinations: { failing: FailingDestination[]; failureRateThreshold: number; windowSeconds: number };
   deliveries: { dead: number };
   outbox: { backlog: number; oldestSeconds: number | null };
+  /** Real-time evaluation: changes waiting per lane and the age of the oldest (the lag). */
+  evaluation: {
+    live: LaneBacklog;
+    bulk: LaneBacklog;
+    /** `degraded` when the live lag is above this (EVALUATION_LAG_DEGRADED_SECONDS). */
+    lagThresholdSeconds: number;
+  };
+}
+
+export interface LaneBacklog {
+  backlog: number;
+  lagSeconds: number | null;
 }
 
 const FAILURE_WINDOW_SECONDS = 3600;
@@ -39,6 +52,7 @@ export class StatusService {
   constructor(
     private readonly repository: OpsRepository,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   async workspaceStatus(workspaceId: string, failureRateThreshold: number): Promise<WorkspaceStatus> {
@@ -49,7 +63,7 @@ export class StatusService {
       this.repository.deliveryCounts(workspaceId, since),
       this.repository.deliveryCounts(workspaceId),
       this.repository.destinations(workspaceId),
-      this.repository.outboxBacklog(workspaceId),
+      this.repository.evaluationBacklog(workspaceId),
     ]);
 
     // Stale: not computed within twice its refresh interval.
@@ -76,7 +90,16 @@ export class StatusService {
       })
       .filter((d) => d.attempted > 0 && d.failureRate > failureRateThreshold);
     const dead = all.filter((row) => row.status === 'dead').reduce((n, r) => n + r.count, 0);
-    const oldestSeconds = outbox.oldestAt ? Math.round((now.getTime() - outbox.oldestAt.getTime()) / 1000) : null;
+    const ageOf = (rows: EvaluationBacklogRow[]): number | null => {
+      const oldest = Math.min(...rows.map((row) => row.oldestAt.getTime()));
+      return rows.length === 0 ? null : Math.max(0, Math.round((now.getTime() - oldest) / 1000));
+    };
+    const lane = (name: 'live' | 'bulk'): LaneBacklog => {
+      const rows = outbox.filter((row) => row.lane === name);
+      return { backlog: rows.reduce((n, row) => n + row.count, 0), lagSeconds: ageOf(rows) };
+    };
+    const live = lane('live');
+    const lagThresholdSeconds = this.config.EVALUATION_LAG_DEGRADED_SECONDS;
 
     const problems = [
       ...stale.map((a) => `audience ${a.key} has not been computed within twice its refresh interval`),
@@ -85,7 +108,10 @@ export class StatusService {
         (d) => `destination ${d.name} failed ${Math.round(d.failureRate * 100)}% of deliveries in the last hour`,
       ),
       ...(dead > 0 ? [`${dead} deliveries are dead-lettered`] : []),
-      ...(oldestSeconds !== null && oldestSeconds > 60 ? [`the outbox holds changes ${oldestSeconds} s old`] : []),
+      // Only the live lane: an import's backlog is expected to wait behind live traffic.
+      ...(live.lagSeconds !== null && live.lagSeconds > lagThresholdSeconds
+        ? [`real-time evaluation is ${live.lagSeconds} s behind (more than ${lagThresholdSeconds} s)`]
+        : []),
     ];
     return {
       status: problems.length === 0 ? 'ok' : 'degraded',
@@ -94,7 +120,8 @@ export class StatusService {
       audiences: { total: audiences.length, stale, failed: failedAudiences },
       destinations: { failing, failureRateThreshold, windowSeconds: FAILURE_WINDOW_SECONDS },
       deliveries: { dead },
-      outbox: { backlog: outbox.count, oldestSeconds },
+      outbox: { backlog: outbox.reduce((n, row) => n + row.count, 0), oldestSeconds: ageOf(outbox) },
+      evaluation: { live, bulk: lane('bulk'), lagThresholdSeconds },
     };
   }
 }

@@ -3,11 +3,11 @@
  * Delivery queues are made per destination at run time (see deliveryQueueName).
  */
 export enum QueueName {
-  /** Re-evaluate the audiences of profiles that changed (fed by the outbox relay). */
+  /** Real-time evaluation: one job per workspace with changed profiles, which takes them in batches. */
   Evaluate = 'evaluate',
   /** Full computation of one audience (on create/edit, on schedule, on demand). */
   Compute = 'compute',
-  /** Housekeeping: outbox relay ticks, delivery sweeper. */
+  /** Housekeeping job schedulers: the outbox relay, the delivery sweeper (see MaintenanceTasks). */
   Maintenance = 'maintenance',
 }
 

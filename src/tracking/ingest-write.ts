@@ -36,6 +36,8 @@ function memoizedIso(): (date: Date) => string {
 export interface IngestExtras {
   quarantine: QuarantineRow[];
   replayedQuarantineIds: string[];
+  /** Outbox lane: `bulk` (historical imports) is evaluated after `live` traffic. Default live. */
+  lane?: 'live' | 'bulk';
 }
 
 const NO_EXTRAS: IngestExtras = { quarantine: [], replayedQuarantineIds: [] };
@@ -104,5 +106,6 @@ export function buildIngestWrite(
     existingProfileIds: [...new Set(plan.profileIds)].filter((id) => !plan.newProfileIds.has(id)),
     quarantine: extras.quarantine,
     replayedQuarantineIds: extras.replayedQuarantineIds,
+    ...(extras.lane && { lane: extras.lane }),
   };
 }

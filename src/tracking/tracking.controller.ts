@@ -81,7 +81,7 @@ export class TrackingController {
     return this.ingest('alias', body, request);
   }
 
-  @Post(['batch', 'b', 'import'])
+  @Post(['batch', 'b'])
   @HttpCode(200)
   @ApiOperation({
     summary: 'Send up to 2,500 messages at once (Segment batch); invalid messages are quarantined, the others stored',
@@ -92,10 +92,27 @@ export class TrackingController {
     return this.ingest('batch', body, request);
   }
 
-  private async ingest(kind: MessageType | 'batch', body: unknown, request: FastifyRequest): Promise<TrackingResponse> {
+  @Post('import')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Import history: a batch whose profiles are evaluated after live traffic (same body as /v1/batch)',
+  })
+  @ApiBody({ type: BatchDto })
+  @ApiOkResponse({ type: TrackingResponse })
+  async import(@Body() body: unknown, @Req() request: FastifyRequest): Promise<TrackingResponse> {
+    return this.ingest('batch', body, request, 'bulk');
+  }
+
+  private async ingest(
+    kind: MessageType | 'batch',
+    body: unknown,
+    request: FastifyRequest,
+    lane: 'live' | 'bulk' = 'live',
+  ): Promise<TrackingResponse> {
     const outcome = await this.tracking.ingest(kind, body, {
       authorization: request.headers.authorization,
       ip: request.ip,
+      lane,
     });
     const response: TrackingResponse = { success: true };
     if (outcome.rejected.length > 0) response.rejected = outcome.rejected;

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { IdentityModule } from '../identity/identity.module';
 import { WorkspaceSettingsModule } from '../workspace-settings/workspace-settings.module';
+import { MembershipModule } from '../membership/membership.module';
 import { RateLimiterService } from './rate-limiter.service';
 import { SourceResolverService } from './source-resolver.service';
 import { TrackingController } from './tracking.controller';
@@ -11,7 +12,7 @@ import { TrackingRepository } from './tracking.repository';
 import { TrackingService } from './tracking.service';
 
 @Module({
-  imports: [IdentityModule, WorkspaceSettingsModule],
+  imports: [IdentityModule, MembershipModule, WorkspaceSettingsModule],
   controllers: [TrackingController],
   providers: [TrackingService, TrackingRepository, SourceResolverService, RateLimiterService],
   exports: [TrackingService],

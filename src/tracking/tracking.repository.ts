@@ -82,6 +82,8 @@ export interface IngestWrite {
   quarantine: QuarantineRow[];
   /** Quarantine entries this write replays: deleted together with storing their events. */
   replayedQuarantineIds: string[];
+  /** Outbox lane: `bulk` (historical imports) is evaluated after `live` traffic. Default live. */
+  lane?: 'live' | 'bulk';
 }
 
 /** The write's guard divides by zero to abort the statement; nothing else in it divides. */
@@ -288,8 +290,8 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         RETURNING 1
       ),
       changes AS (
-        INSERT INTO profile_changes (workspace_id, profile_id, created_at)
-        SELECT ${ws}::uuid, id, now() FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
+        INSERT INTO profile_changes (workspace_id, profile_id, created_at, lane)
+        SELECT ${ws}::uuid, id, now(), ${write.lane ?? 'live'}::change_lane FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
         RETURNING 1
       )${quarantineSteps(write)}
       SELECT (SELECT count(*) FROM inserted)::int AS inserted,

@@ -14,6 +14,7 @@ import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-au
 import { SourceContext, SourceResolverService } from './source-resolver.service';
 import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
 import { MetricsService } from '../ops/metrics.service';
+import { EvaluationTrigger } from '../membership/evaluation-trigger.service';
 import {
   InvalidMessagesError,
   MessageTooLargeError,
@@ -29,6 +30,8 @@ import { bodyObject, NormalizedMessage } from './tracking-messages';
 export interface TrackingRequest {
   authorization?: string;
   ip?: string;
+  /** `bulk` for historical imports (/v1/import): evaluated after live traffic. */
+  lane?: 'live' | 'bulk';
 }
 
 /** The user name of `Authorization: Basic base64(writeKey:)`. */
@@ -75,6 +78,7 @@ export class TrackingService {
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
     private readonly failedAuth: FailedAuthLimiter,
+    private readonly evaluation: EvaluationTrigger,
   ) {}
 
   /**
@@ -115,8 +119,14 @@ export class TrackingService {
       throw refusal(read);
     }
     for (const message of read.messages) addWarning(plan, context, message);
-    await this.store(source, read.messages, { quarantine: plan.rows, replayedQuarantineIds: [] });
+    await this.store(source, read.messages, {
+      quarantine: plan.rows,
+      replayedQuarantineIds: [],
+      lane: request.lane ?? 'live',
+    });
     this.countQuarantined(plan);
+    // After the commit, best effort and not awaited: real-time evaluation starts now, not at the next sweep.
+    this.evaluation.nudge(source.workspaceId);
     return read;
   }
 
@@ -136,6 +146,7 @@ export class TrackingService {
       replayedQuarantineIds: [entry.quarantineId],
     });
     this.metrics.eventsAccepted.inc({ type: normalized.type });
+    this.evaluation.nudge(source.workspaceId);
     return {
       status: inserted > 0 ? 'stored' : 'duplicate',
       messageId: normalized.messageId,

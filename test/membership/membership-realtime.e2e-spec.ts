@@ -60,7 +60,7 @@ describe('real-time membership', () => {
       expect(entered!.profile_id).toBe(await profileOf(sql, ws.workspaceId, 'user_id', 'u-1'));
     });
 
-    it('a burst of events for one profile is evaluated once or twice, not once per event', async () => {
+    it('a burst of events for one profile is evaluated in a batch or two, not once per event', async () => {
       const ws = await createWorkspace(app);
       const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
       const audience = await createAudience(app, ws, 'frequent', 'performed "Page Read" at least 20 times');
@@ -77,16 +77,28 @@ describe('real-time membership', () => {
         ),
       );
       await waitFor(async () => (await f.members(audience)).length === 1, { what: 'reader to enter' });
-      await waitFor(async () => (await sql.count('SELECT count(*) FROM profile_changes')) === 0, {
-        what: 'outbox drained',
-      });
-      const profileId = await profileOf(sql, ws.workspaceId, 'user_id', 'reader');
-      const jobs = (await queue(app, QueueName.Evaluate).getJobs(['completed', 'active', 'waiting'])).filter(
-        (job) => (job.data as { profileId: string }).profileId === profileId,
+      await waitFor(
+        async () =>
+          (await sql.count('SELECT count(*) FROM profile_changes WHERE workspace_id = $1', [ws.workspaceId])) === 0,
+        { what: 'outbox drained' },
       );
-      expect(jobs.length).toBeGreaterThanOrEqual(1);
-      expect(jobs.length).toBeLessThan(20);
+      const jobs = (await queue(app, QueueName.Evaluate).getJobs(['completed'])).filter(
+        (job) => (job.data as { workspaceId: string }).workspaceId === ws.workspaceId,
+      );
+      const evaluated = jobs.reduce((n, job) => n + ((job.returnvalue as { profiles?: number }).profiles ?? 0), 0);
+      expect(evaluated).toBeGreaterThanOrEqual(1);
+      expect(evaluated).toBeLessThan(20);
       expect(await f.transitions(audience)).toHaveLength(1);
+    });
+    it('still evaluates a job queued, one per profile, by a version before batches', async () => {
+      const ws = await createWorkspace(app);
+      const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
+      const profile = await f.profile({ traits: { plan: 'Pro' } });
+      const audience = await f.audience('legacy-pro', 'trait plan = "Pro"');
+      // That version deleted the outbox row when it queued the job: only the job knows.
+      await queue(app, QueueName.Evaluate).add('evaluate', { workspaceId: ws.workspaceId, profileId: profile });
+      await waitFor(async () => (await f.members(audience)).length === 1, { what: 'the legacy job to be evaluated' });
+      expect(await f.transitions(audience)).toEqual([{ profile_id: profile, kind: 'entered', audience_version: 1 }]);
     });
   });
 

@@ -1,0 +1,142 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+
+/** Which traffic a change came from: live events are evaluated before bulk imports. */
+export type ChangeLane = 'live' | 'bulk';
+
+export interface ClaimedChange {
+  /** bigint as text */
+  id: string;
+  profileId: string;
+  lane: ChangeLane;
+  createdAt: Date;
+}
+
+export interface ClaimRequest {
+  workspaceId: string;
+  /** At most this many rows. */
+  limit: number;
+  /** Rows of the bulk lane a full batch keeps room for, so an import progresses under steady live traffic. */
+  bulkReserve: number;
+  leaseMs: number;
+}
+
+/** A row nobody holds: never claimed, or its claim ran out (its worker died). */
+const claimable = Prisma.sql`(claimed_until IS NULL OR claimed_until < now())`;
+
+/**
+ * The outbox of real-time evaluation (`profile_changes`), written by ingestion and identity
+ * resolution in the same transaction as the change itself. Evaluation claims rows per workspace
+ * with a lease, evaluates their profiles and only then deletes the rows, so Postgres is the queue:
+ * a lost Redis job or a killed worker delays a change, never loses it.
+ */
+@Injectable()
+export class ProfileChangesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Claims up to `limit` claimable rows of one workspace: live rows first in id order, bulk rows
+   * after them, except that bulk keeps `bulkReserve` places of a full batch. With
+   * taken(live) = min(L, limit − min(reserve, B)) and taken(bulk) = min(B, limit − taken(live)),
+   * a steady live stream is delayed by at most the reserve and an import still moves.
+   * SKIP LOCKED: two claimers of one workspace (a retried job next to its successor) take
+   * different rows.
+   */
+  async claim(request: ClaimRequest): Promise<ClaimedChange[]> {
+    const { workspaceId, limit, bulkReserve, leaseMs } = request;
+    return this.prisma.query<ClaimedChange>(
+      Prisma.sql`
+      WITH live AS MATERIALIZED (
+        SELECT id FROM profile_changes
+        WHERE workspace_id = ${workspaceId}::uuid AND lane = 'live' AND ${claimable}
+        ORDER BY id LIMIT ${limit}::int
+        FOR UPDATE SKIP LOCKED
+      ),
+      bulk AS MATERIALIZED (
+        SELECT id FROM profile_changes
+        WHERE workspace_id = ${workspaceId}::uuid AND lane = 'bulk' AND ${claimable}
+        ORDER BY id LIMIT ${limit}::int
+        FOR UPDATE SKIP LOCKED
+      ),
+      live_quota AS (
+        SELECT least((SELECT count(*) FROM live), ${limit}::int - least(${bulkReserve}::int, (SELECT count(*) FROM bulk))) AS n
+      ),
+      picked AS (
+        SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM live) l
+        WHERE l.n <= (SELECT n FROM live_quota)
+        UNION ALL
+        SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM bulk) b
+        WHERE b.n <= ${limit}::int - (SELECT n FROM live_quota)
+      )
+      UPDATE profile_changes c SET claimed_until = now() + ${leaseMs}::int * interval '1 millisecond'
+      FROM picked WHERE c.id = picked.id
+      RETURNING c.id::text AS id, c.profile_id::text AS "profileId", c.lane::text AS lane, c.created_at AS "createdAt"`,
+      'membership_claim_profile_changes',
+    );
+  }
+
+  /** A change to evaluate that arrived some other way (a job queued before outbox batches existed). */
+  async add(workspaceId: string, profileId: string): Promise<void> {
+    await this.prisma.query(
+      Prisma.sql`INSERT INTO profile_changes (workspace_id, profile_id) VALUES (${workspaceId}::uuid, ${profileId}::uuid)`,
+    );
+  }
+
+  /** Extends the claim of rows still being evaluated. */
+  async renew(workspaceId: string, ids: string[], leaseMs: number): Promise<void> {
+    await this.prisma.query(
+      Prisma.sql`
+      UPDATE profile_changes SET claimed_until = now() + ${leaseMs}::int * interval '1 millisecond'
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${ids}::bigint[])`,
+      'membership_renew_profile_changes',
+    );
+  }
+
+  /** The rows' profiles are evaluated: they are done. */
+  async complete(workspaceId: string, ids: string[]): Promise<void> {
+    await this.prisma.query(
+      Prisma.sql`DELETE FROM profile_changes WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${ids}::bigint[])`,
+      'membership_complete_profile_changes',
+    );
+  }
+
+  /** Evaluation failed: the rows may be taken again after `delayMs` (not at once, so a failure does not spin). */
+  async release(workspaceId: string, ids: string[], delayMs: number): Promise<void> {
+    await this.prisma.query(
+      Prisma.sql`
+      UPDATE profile_changes SET claimed_until = now() + ${delayMs}::int * interval '1 millisecond'
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${ids}::bigint[])`,
+      'membership_release_profile_changes',
+    );
+  }
+
+  async hasClaimable(workspaceId: string): Promise<boolean> {
+    const rows = await this.prisma.query<{ found: number }>(
+      Prisma.sql`SELECT 1 AS found FROM profile_changes WHERE workspace_id = ${workspaceId}::uuid AND ${claimable} LIMIT 1`,
+      'membership_has_claimable_changes',
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Workspaces with claimable rows, installation-wide (the relay's safety net). A loose index scan
+   * over (workspace_id, lane, id): one probe per workspace, however long its backlog.
+   */
+  async workspacesWithClaimableChanges(): Promise<string[]> {
+    const rows = await this.prisma.query<{ workspaceId: string }>(
+      Prisma.sql`
+      WITH RECURSIVE ws AS (
+        (SELECT workspace_id FROM profile_changes ORDER BY workspace_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT c.workspace_id FROM profile_changes c WHERE c.workspace_id > ws.workspace_id
+                ORDER BY c.workspace_id LIMIT 1)
+        FROM ws WHERE ws.workspace_id IS NOT NULL
+      )
+      SELECT ws.workspace_id::text AS "workspaceId" FROM ws
+      WHERE ws.workspace_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM profile_changes c WHERE c.workspace_id = ws.workspace_id AND ${claimable})`,
+    );
+    return rows.map((row) => row.workspaceId);
+  }
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { loadDatabaseConfig } from '../../src/config/app-config';
+import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
+import { PrismaService } from '../../src/prisma/prisma.service';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait-for';
+
+/** The outbox as a queue: claim order, the bulk reserve, leases, SKIP LOCKED, the relay's listing. */
+describe('ProfileChangesRepository', () => {
+  let database: TestDatabase;
+  let prisma: PrismaService;
+  let sql: Client;
+  let changes: ProfileChangesRepository;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    prisma = new PrismaService(loadDatabaseConfig({ DATABASE_URL: database.url }));
+    changes = new ProfileChangesRepository(prisma);
+    sql = new Client({ connectionString: database.url });
+    await sql.connect();
+  });
+
+  afterAll(async () => {
+    await sql.end();
+    await prisma.onModuleDestroy();
+    await database.drop();
+  });
+
+  /** Outbox rows for new profile ids (no profile rows: the outbox does not need them). */
+  async function rows(workspaceId: string, lane: 'live' | 'bulk', count: number): Promise<string[]> {
+    const result = await sql.query<{ profile_id: string }>(
+      `INSERT INTO profile_changes (workspace_id, profile_id, lane)
+       SELECT $1, gen_random_uuid(), $2::change_lane FROM generate_series(1, $3::int) RETURNING profile_id`,
+      [workspaceId, lane, count],
+    );
+    return result.rows.map((r) => r.profile_id);
+  }
+
+  const claim = (workspaceId: string, limit: number, bulkReserve = 2, leaseMs = 60_000) =>
+    changes.claim({ workspaceId, limit, bulkReserve, leaseMs });
+
+  it('takes live rows in order, keeps the bulk reserve of a full batch, and fills up with bulk', async () => {
+    const ws = randomUUID();
+    const bulk = await rows(ws, 'bulk', 15);
+    const live = await rows(ws, 'live', 15);
+
+    const first = await claim(ws, 10);
+    expect(first.filter((c) => c.lane === 'live').map((c) => c.profileId)).toEqual(live.slice(0, 8));
+    expect(first.filter((c) => c.lane === 'bulk').map((c) => c.profileId)).toEqual(bulk.slice(0, 2));
+
+    // 7 live left: they all go, bulk fills the batch.
+    const second = await claim(ws, 10);
+    expect(second.filter((c) => c.lane === 'live').map((c) => c.profileId)).toEqual(live.slice(8));
+    expect(second.filter((c) => c.lane === 'bulk').map((c) => c.profileId)).toEqual(bulk.slice(2, 5));
+
+    const rest = await claim(ws, 100);
+    expect(rest.map((c) => c.profileId)).toEqual(bulk.slice(5));
+    expect(await claim(ws, 100)).toEqual([]);
+    expect(await changes.hasClaimable(ws)).toBe(false);
+  });
+
+  it('leaves claimed rows alone until they are released, completed or their lease runs out', async () => {
+    const ws = randomUUID();
+    await rows(ws, 'live', 3);
+    const leased = await claim(ws, 1, 0, 60_000);
+    const released = await claim(ws, 1, 0, 60_000);
+    // Only the row nobody holds; its lease is 1 ms.
+    const short = await claim(ws, 10, 0, 1);
+    expect(short).toHaveLength(1);
+    expect([...leased, ...released].map((c) => c.id)).not.toContain(short[0]!.id);
+
+    await changes.release(
+      ws,
+      released.map((c) => c.id),
+      0,
+    );
+    await waitFor(
+      async () =>
+        (
+          await sql.query(
+            'SELECT 1 FROM profile_changes WHERE workspace_id = $1 AND (claimed_until IS NULL OR claimed_until < now())',
+            [ws],
+          )
+        ).rowCount === 2,
+      { what: 'the 1 ms lease and the 0 ms pause to pass' },
+    );
+    const again = await claim(ws, 10, 0, 60_000);
+    expect(again.map((c) => c.id).sort()).toEqual([...short, ...released].map((c) => c.id).sort());
+
+    await changes.complete(
+      ws,
+      [...leased, ...again].map((c) => c.id),
+    );
+    expect((await sql.query('SELECT 1 FROM profile_changes WHERE workspace_id = $1', [ws])).rowCount).toBe(0);
+  });
+
+  it('gives concurrent claimers of one workspace different rows', async () => {
+    const ws = randomUUID();
+    await rows(ws, 'live', 200);
+    const claims = await Promise.all(Array.from({ length: 4 }, () => claim(ws, 60, 0)));
+    const ids = claims.flat().map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(200);
+  });
+
+  it('lists the workspaces that have claimable rows, one probe each', async () => {
+    const [idle, waiting, busy] = [randomUUID(), randomUUID(), randomUUID()];
+    await rows(waiting, 'bulk', 3);
+    await rows(busy, 'live', 2);
+    await claim(busy, 10);
+    const listed = await changes.workspacesWithClaimableChanges();
+    expect(listed).toContain(waiting);
+    expect(listed).not.toContain(busy);
+    expect(listed).not.toContain(idle);
+  });
+});
