@@ -26,6 +26,19 @@ import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
 import { QuarantineModule } from './quarantine/quarantine.module';
 import { DemoModule } from './demo/demo.module';
 
+/**
+ * What every feature module expects from the application root, in every role (the test harness's
+ * middle tier builds feature modules on exactly these).
+ */
+export const coreModules: Type[] = [
+  PrismaModule,
+  RedisModule,
+  QueuesModule,
+  WorkspacesCoreModule,
+  OpsCoreModule,
+  AuthModule,
+];
+
 /** Modules that serve HTTP. */
 const apiModules: Type[] = [
   HealthModule,
@@ -68,12 +81,7 @@ export class AppModule {
       exports: [Clock],
       imports: [
         ConfigModule.forRoot(config),
-        PrismaModule,
-        RedisModule,
-        QueuesModule,
-        WorkspacesCoreModule,
-        OpsCoreModule,
-        AuthModule,
+        ...coreModules,
         ...(runsApi(config.ROLE) ? apiModules : []),
         ...(runsWorkers(config.ROLE) ? workerModules : []),
         ...(config.PERSONAE_DEMO && runsApi(config.ROLE) ? [DemoModule] : []),

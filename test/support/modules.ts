@@ -1,13 +1,9 @@
 import { DynamicModule, INestApplicationContext, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { coreModules } from '../../src/app.module';
 import { Clock, SystemClock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
-import { OpsCoreModule } from '../../src/ops/ops-core.module';
-import { PrismaModule } from '../../src/prisma/prisma.module';
-import { QueuesModule } from '../../src/queues/queues.module';
-import { RedisModule } from '../../src/redis/redis.module';
-import { WorkspacesCoreModule } from '../../src/workspaces/workspaces-core.module';
 import { WorkspacesService } from '../../src/workspaces/workspaces.service';
 import { testEnvironment, WorkspaceCredentials } from './app';
 import { createTestDatabase, TestDatabase } from './database';
@@ -15,8 +11,8 @@ import { createTestDatabase, TestDatabase } from './database';
 /**
  * The middle tier: the services and repositories of the feature modules a test names, on a real
  * database of its own, without HTTP, workers or schedulers. What every feature module expects from
- * the application root is there too: the configuration, Prisma, Redis and the queues (producers
- * only), metrics, the workspace lookups and the clock.
+ * the application root is there too: the configuration, the application's core modules (Prisma,
+ * Redis, queue producers, metrics, workspace lookups, authentication) and the clock.
  */
 export interface TestModule {
   context: INestApplicationContext;
@@ -41,15 +37,7 @@ class TestRootModule {
       global: true,
       providers: [{ provide: Clock, useValue: clock }],
       exports: [Clock],
-      imports: [
-        ConfigModule.forRoot(config),
-        PrismaModule,
-        RedisModule,
-        QueuesModule,
-        OpsCoreModule,
-        WorkspacesCoreModule,
-        ...imports,
-      ],
+      imports: [ConfigModule.forRoot(config), ...coreModules, ...imports],
     };
   }
 }
