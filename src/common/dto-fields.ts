@@ -1,8 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsInt, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 
 /** Composite decorators that validate a DTO field and document it in OpenAPI at once. */
+
+/**
+ * An optional field may be left out, but not sent as `null`: class-validator's IsOptional lets
+ * `null` through to the service, where it would reach a NOT NULL column. With this, `null` fails
+ * the field's own checks (`name must be a string`) like any other wrong type.
+ */
+export function IsAbsentOr(): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined);
+}
 
 interface FieldOptions {
   description: string;
@@ -12,7 +21,7 @@ interface FieldOptions {
 
 function documented(options: FieldOptions, type: unknown, extra: Record<string, unknown> = {}): PropertyDecorator {
   const doc = { description: options.description, example: options.example, type, ...extra } as never;
-  return options.optional ? applyDecorators(ApiPropertyOptional(doc), IsOptional()) : ApiProperty(doc);
+  return options.optional ? applyDecorators(ApiPropertyOptional(doc), IsAbsentOr()) : ApiProperty(doc);
 }
 
 export function TextField(options: FieldOptions & { maxLength?: number; pattern?: RegExp; patternHint?: string }) {

@@ -6,9 +6,10 @@ import { DatabaseUnavailableFilter } from './database-unavailable.filter';
 /**
  * SQLSTATEs that only bad input provokes: data exceptions (class 22: NUL or a bad byte sequence,
  * a number or date out of range, text that is not a valid value of its type) and program limits
- * (class 54: nesting too deep, a statement too complex). Such an error answers 400, not 500.
+ * (class 54: nesting too deep, a statement too complex), and a NOT NULL column given null. Such an
+ * error answers 400, not 500.
  */
-const BAD_INPUT_SQLSTATE = /^(22|54)/;
+const BAD_INPUT_SQLSTATE = /^(22|54)|^23502$/;
 
 /** What a bad-input SQLSTATE means, for the answer (the database's own message may name internals). */
 function reasonFor(code: string): string {
@@ -16,6 +17,8 @@ function reasonFor(code: string): string {
   if (code === '22003') return 'contains a number out of the range that can be stored';
   if (code === '22008') return 'contains a date or time out of the range that can be stored';
   if (code.startsWith('54')) return 'is too large or too deeply nested to be evaluated';
+  // A required value sent as null that no validation caught: a bug to fix where the field is read.
+  if (code === '23502') return 'leaves a required value empty (null)';
   return 'contains a value that cannot be stored or evaluated';
 }
 

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
-import { TextField } from '../common/dto-fields';
+import { IsIn } from 'class-validator';
+import { IsAbsentOr, TextField } from '../common/dto-fields';
 import { SOURCE_VALIDATIONS, SourceValidation } from './workspaces.repository';
 
 /** How a source's tracking calls treat an invalid message; see docs/tracking.md. */
@@ -13,7 +13,7 @@ function ValidationField() {
         'lenient (default): an invalid message is quarantined and the others are stored; ' +
         'strict: one invalid message refuses the whole request with 400 (its messages are quarantined)',
     }),
-    IsOptional(),
+    IsAbsentOr(),
     IsIn(SOURCE_VALIDATIONS, { message: `$property must be one of ${SOURCE_VALIDATIONS.join(', ')}` }),
   );
 }

@@ -56,6 +56,7 @@ describe('SafetyNetFilter', () => {
     ['a number out of range (22003)', 'SELECT $1::int8', ['99999999999999999999']],
     ['a date out of range (22008)', "SELECT '300000-01-01'::timestamptz", []],
     ['a malformed uuid (22P02)', 'SELECT $1::uuid', ['not-a-uuid']],
+    ['null in a NOT NULL column (23502)', 'INSERT INTO workspaces (id, name) VALUES (gen_random_uuid(), NULL)', []],
     ['nesting too deep (54001)', 'SELECT $1::jsonb', [`${'['.repeat(200_000)}${']'.repeat(200_000)}`]],
   ])('answers 400 for a database error that bad input provokes: %s', async (_, text, values) => {
     const error = await errorOf(text, values);

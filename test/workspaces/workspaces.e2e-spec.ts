@@ -99,6 +99,15 @@ describe('workspaces and credentials', () => {
     expect((ofA.body as { items: { id: string }[] }).items.map((s) => s.id)).toContain(created.body.id);
   });
 
+  it('refuses null for a field that may only be left out, naming it', async () => {
+    const api = (method: 'post' | 'patch', path: string) =>
+      app.http()[method](path).set('authorization', `Bearer ${a.apiToken}`);
+    const created = await api('post', '/api/sources').send({ name: 'S', validation: null }).expect(400);
+    expect(created.body.errors).toEqual([{ field: 'validation', reason: expect.stringMatching(/^must be one of/) }]);
+    const renamed = await api('patch', `/api/sources/${a.sourceId}`).send({ name: null }).expect(400);
+    expect(renamed.body.errors[0]).toEqual({ field: 'name', reason: 'must be a string' });
+  });
+
   it.each([
     ['no token', undefined],
     ['an unknown token', 'Bearer prs_unknown'],
