@@ -6,6 +6,7 @@ import { LogController } from 'fastify';
 import { AppModule, PersonaeOptions, runsApi } from './app.module';
 import { AppConfig } from './config/app-config';
 import { DatabaseUnavailableFilter } from './common/database-unavailable.filter';
+import { RequestSignalInterceptor } from './common/request-signal';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -56,6 +57,7 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
     });
   http.useGlobalPipes(createValidationPipe());
   http.useGlobalFilters(new DatabaseUnavailableFilter(http.getHttpAdapter()));
+  http.useGlobalInterceptors(new RequestSignalInterceptor());
   recordHttpMetrics(http);
   mountQueueDashboard(http);
   setUpOpenApi(http);

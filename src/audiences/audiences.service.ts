@@ -152,10 +152,7 @@ export class AudiencesService {
       now,
       eventsSince: input.includeHistoricalData === false ? now : null,
     });
-    const [count, sample] = await Promise.all([
-      this.repository.count(workspaceId, predicate),
-      this.repository.sample(workspaceId, predicate, PREVIEW_SAMPLE_SIZE),
-    ]);
+    const { count, sample } = await this.repository.preview(workspaceId, predicate, PREVIEW_SAMPLE_SIZE);
     return { count, sample, ...sqlView(workspaceId, predicate) };
   }
 

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { QueueName } from '../queues/queue-names';
 import { ComputeAudienceJob } from './membership-jobs';
-import { AudienceDefinitionError } from './membership.errors';
+import { AudienceDefinitionError, ComputationTimeoutError } from './membership.errors';
 import { MembershipRepository } from './membership.repository';
 import { ComputeOutcome, MembershipService } from './membership.service';
 
@@ -28,7 +28,8 @@ export class ComputeProcessor extends WorkerHost {
       return await this.membership.compute(job.data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const permanent = error instanceof AudienceDefinitionError;
+      // A timeout would only repeat at once; the next scheduled refresh tries again.
+      const permanent = error instanceof AudienceDefinitionError || error instanceof ComputationTimeoutError;
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         // The audience shows why; the job still fails so that it is visible in the queue dashboard.

@@ -15,6 +15,20 @@ export class AudienceDefinitionError extends Error {
   }
 }
 
+/**
+ * A statement of a full computation ran past COMPUTE_STATEMENT_TIMEOUT_MS and was stopped; the
+ * audience is marked failed with this message as its reason (retrying at once would only repeat it).
+ */
+export class ComputationTimeoutError extends Error {
+  constructor(readonly limitMs: number) {
+    super(
+      `computing the audience took longer than the ${limitMs / 1000} s limit (COMPUTE_STATEMENT_TIMEOUT_MS) ` +
+        'and was stopped; narrow the definition (more selective conditions, shorter time windows) or raise the limit',
+    );
+    this.name = 'ComputationTimeoutError';
+  }
+}
+
 /** Some audiences could not be evaluated for a profile; the job is retried as a whole (it is idempotent). */
 export class ProfileEvaluationError extends Error {
   constructor(

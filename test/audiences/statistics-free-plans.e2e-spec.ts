@@ -13,6 +13,7 @@ import { parseAudience } from '../../src/audiences/language/audience-parser';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
 import { EvaluatorData, EvaluatorEvent, evaluateAudience } from '../../src/audiences/language/reference-evaluator';
 import { loadDatabaseConfig } from '../../src/config/app-config';
+import { InteractiveDatabase } from '../../src/database/interactive-database';
 import { MembershipRepository } from '../../src/membership/membership.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { createTestPrisma, TestPrisma } from '../support/database';
@@ -112,7 +113,8 @@ describe('audience SQL without statistics', () => {
   it('evaluates sequences for a few heavy profiles as real-time evaluation does', async () => {
     const config = loadDatabaseConfig({ DATABASE_URL: testPrisma.database.url });
     const service = new PrismaService(config);
-    const repository = new MembershipRepository(service);
+    const interactive = new InteractiveDatabase(config);
+    const repository = new MembershipRepository(service, interactive, config);
     try {
       for (const text of DEFINITIONS.slice(0, 5)) {
         const ast = parseAudience(text);
@@ -139,6 +141,7 @@ describe('audience SQL without statistics', () => {
       }
     } finally {
       await service.onModuleDestroy();
+      await interactive.onModuleDestroy();
     }
   });
 
