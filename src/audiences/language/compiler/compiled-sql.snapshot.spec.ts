@@ -26,6 +26,7 @@ const EXAMPLES = [
   'performed "Signed Up" then performed "Project Created" then performed "Invite Sent"',
   'performed "Signed Up" then performed "Project Created" then not performed "Invite Sent" within 7 days',
   'performed "Viewed Pricing" then performed "Started Trial" where plan != "Free" then performed "Upgraded" within 30 days',
+  'performed "Signed Up" where plan = "Pro" or trait beta = true or performed "Signed Up" where plan = "Team"',
   'in audience "trial-users" and not (trait beta = true or trait "signup date" < 2026-01-01)',
 ];
 

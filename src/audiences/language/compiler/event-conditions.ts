@@ -62,6 +62,35 @@ export function compilePerformed(node: PerformedCondition, ctx: CompileContext):
   }
 }
 
+/**
+ * Several `performed` conditions joined by `or` that differ only in their filters (same event,
+ * same window, at least once): a profile matches one of them iff it has an event passing one of
+ * the filter sets, so they are one set over one scan whose filter is the `or` of theirs. A large
+ * definition that repeats an event with different filters (100 `or` × 50 filters) otherwise
+ * scanned the event's rows once per condition: 26 s instead of well under one on 1M events.
+ */
+export function compileAnyPerformed(nodes: readonly PerformedCondition[], ctx: CompileContext): Prisma.Sql {
+  const [first] = nodes;
+  if (!first) throw new Error('compileAnyPerformed needs at least one condition');
+  const window = first.window
+    ? Prisma.sql` AND ${windowTest(Prisma.sql`e.timestamp`, first.window, ctx, true)}`
+    : Prisma.empty;
+  const filtered = nodes.every((node) => node.where && node.where.length > 0);
+  const anyFilters = filtered
+    ? Prisma.sql` AND (${Prisma.join(
+        nodes.map((node) => Prisma.sql`(true${compileFilters('e', node.where, ctx)})`),
+        ' OR ',
+      )})`
+    : Prisma.empty;
+  return profilesWhose(Prisma.sql`${namedEventScope('e', first.event, ctx)}${window}${anyFilters}`);
+}
+
+/** The key under which `or` merges performed conditions (see compileAnyPerformed), if it may. */
+export function anyPerformedKey(node: PerformedCondition): string | undefined {
+  const once = node.count === undefined || (node.count.op === 'at_least' && node.count.value === 1);
+  return once ? JSON.stringify([node.event, node.window ?? null]) : undefined;
+}
+
 export function compileNotPerformed(node: NotPerformedCondition, ctx: CompileContext): Prisma.Sql {
   return Prisma.sql`NOT (${profilesWhose(matchingEvents(node, ctx))})`;
 }
