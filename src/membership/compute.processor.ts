@@ -28,7 +28,8 @@ export class ComputeProcessor extends WorkerHost {
       return await this.membership.compute(job.data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      // A timeout would only repeat at once; the next scheduled refresh tries again.
+      // Retrying a timeout at once would only take as long again; a later refresh, edit or manual
+      // computation tries again.
       const permanent = error instanceof AudienceDefinitionError || error instanceof ComputationTimeoutError;
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
