@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
@@ -208,12 +208,18 @@ async function main(): Promise<void> {
     const idle = await measure('idle');
 
     process.stdout.write(`${PREVIEW_CLIENTS} preview clients (giving up after ${GIVE_UP_MS} ms) + the same ingest…\n`);
+    // The server runs in this process: how long its event loop was blocked (parsing large
+    // definitions) tells Node's share of the latency from Postgres's.
+    const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+    eventLoop.enable();
     const previews = startPreviews(baseUrl, busy);
     const health = startHealthMonitor(baseUrl);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const loaded = await measure('loaded');
     const healthResult = await health.stop();
     const previewStats = await previews.stop();
+    eventLoop.disable();
+    const eventLoopDelay = { p99Ms: eventLoop.percentile(99) / 1e6, maxMs: eventLoop.max / 1e6 };
 
     const idleSorted = [...idle.latenciesMs].sort((a, b) => a - b);
     const loadedSorted = [...loaded.latenciesMs].sort((a, b) => a - b);
@@ -254,6 +260,7 @@ async function main(): Promise<void> {
         maxMs: loadedSorted[loadedSorted.length - 1] ?? Number.NaN,
       },
       health: { statuses: healthResult.statuses, p99Ms: percentile(healthSorted, 99) },
+      serverEventLoopDelay: eventLoopDelay,
       previews: previewStats,
     };
 
@@ -273,6 +280,7 @@ async function main(): Promise<void> {
       ['ingest requests failed while previews run', fmt(loaded.failures), '0'],
       ['/health answers other than 200', `${healthFailures} of ${healthResult.ms.length}`, '0'],
       ['/health p99 (ms)', fmt(results.health.p99Ms), ''],
+      ["server's event loop delay p99 / max (ms)", `${fmt(eventLoopDelay.p99Ms)} / ${fmt(eventLoopDelay.maxMs)}`, ''],
       ['preview answers by status', JSON.stringify(previewStats.statuses), 'no 5xx'],
       ['previews the client gave up on', fmt(previewStats.gaveUp), ''],
     ];
