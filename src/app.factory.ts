@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { fastifyTrustProxy } from './config/trust-proxy';
 import { SafetyNetFilter } from './common/safety-net.filter';
 import { installUnstorableTextCheck } from './common/unstorable-text.hook';
+import { RequestSignalInterceptor } from './common/request-signal';
 import { createValidationPipe } from './common/validation';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -62,6 +63,7 @@ export async function createPersonae(config: AppConfig, options: PersonaeOptions
   http.useGlobalPipes(createValidationPipe());
   http.useGlobalFilters(new SafetyNetFilter(http.getHttpAdapter()));
   installUnstorableTextCheck(http.getHttpAdapter().getInstance());
+  http.useGlobalInterceptors(new RequestSignalInterceptor());
   recordHttpMetrics(http);
   mountQueueDashboard(http);
   setUpOpenApi(http);

@@ -17,6 +17,38 @@ export interface AudienceBenchCase {
 const LIVE_PROFILES =
   'SELECT count(*)::int AS count FROM profiles p WHERE p.workspace_id = $1 AND p.merged_into_id IS NULL';
 
+/** A long journey through the product, each step strictly after the previous one. */
+const JOURNEY = [
+  'Signed Up',
+  'Project Created',
+  'Project Opened',
+  'Project Opened',
+  'Report Exported',
+  'Project Opened',
+  'Dashboard Shared',
+  'Project Opened',
+  'Invite Sent',
+  'Project Opened',
+];
+
+/**
+ * The journey by hand, as funnel reports compute it: each profile's first "Signed Up", then level
+ * by level the earliest next step after the previous one (greedy, which is optimal for "in order").
+ */
+function journeyByHand(): string {
+  const levels = JOURNEY.slice(1).map(
+    (event, i) => `l${i + 2} AS (SELECT l.profile_id, min(e.timestamp) AS t FROM l${i + 1} l
+      JOIN events e ON e.workspace_id = $1 AND e.profile_id = l.profile_id AND e.type = 'track'
+        AND e.name = '${event}' AND e.timestamp > l.t AND e.timestamp <= $2
+      GROUP BY l.profile_id)`,
+  );
+  return `WITH l1 AS (SELECT e.profile_id, min(e.timestamp) AS t FROM events e
+      WHERE e.workspace_id = $1 AND e.type = 'track' AND e.name = '${JOURNEY[0]}' AND e.timestamp <= $2
+      GROUP BY e.profile_id),
+    ${levels.join(',\n    ')}
+    ${LIVE_PROFILES} AND p.id IN (SELECT profile_id FROM l${JOURNEY.length})`;
+}
+
 export const AUDIENCE_CASES: readonly AudienceBenchCase[] = [
   {
     key: 'tutorial-inactive',
@@ -99,5 +131,27 @@ export const AUDIENCE_CASES: readonly AudienceBenchCase[] = [
     handWritten: `${LIVE_PROFILES}
       AND p.last_seen_at <= $2::timestamptz - interval '60 days'
       AND jsonb_typeof(p.traits -> 'email') <> 'null'`,
+  },
+  {
+    key: 'ten-step-journey',
+    definition: JOURNEY.map((event) => `performed "${event}"`).join(' then '),
+    handWritten: journeyByHand(),
+  },
+  {
+    key: 'created-not-invited',
+    definition: 'performed "Signed Up" then performed "Project Created" then not performed "Invite Sent" within 7 days',
+    // For each sign-up at least 7 days old: its latest project within the week, and no invite
+    // after that project before the week is over.
+    handWritten: `${LIVE_PROFILES}
+      AND p.id IN (SELECT x.profile_id FROM (
+          SELECT s.profile_id, s.timestamp AS started, max(c.timestamp) AS created
+          FROM events s JOIN events c ON c.workspace_id = $1 AND c.profile_id = s.profile_id AND c.type = 'track'
+            AND c.name = 'Project Created' AND c.timestamp > s.timestamp AND c.timestamp <= s.timestamp + interval '7 days'
+          WHERE s.workspace_id = $1 AND s.type = 'track' AND s.name = 'Signed Up'
+            AND s.timestamp <= $2::timestamptz - interval '7 days'
+          GROUP BY s.profile_id, s.timestamp) x
+        WHERE NOT EXISTS (SELECT 1 FROM events i WHERE i.workspace_id = $1 AND i.profile_id = x.profile_id
+          AND i.type = 'track' AND i.name = 'Invite Sent' AND i.timestamp > x.created
+          AND i.timestamp <= x.started + interval '7 days'))`,
   },
 ];

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { InteractiveDatabase } from '../database/interactive-database';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
@@ -94,17 +95,35 @@ export function audienceCountQuery(workspaceId: string, predicate: Prisma.Sql): 
   return Prisma.sql`SELECT count(*)::int AS count ${matchingProfiles(workspaceId, predicate)}`;
 }
 
-/** Any `limit` matching profiles with their identities; no ORDER BY, so it stops at the limit. */
-export function audienceSampleQuery(workspaceId: string, predicate: Prisma.Sql, limit: number): Prisma.Sql {
-  return Prisma.sql`SELECT p.id AS "profileId", p.traits,
-    coalesce((SELECT jsonb_agg(jsonb_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.value)
-              FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id), '[]'::jsonb) AS identities
-    ${matchingProfiles(workspaceId, predicate)} LIMIT ${limit}`;
+/**
+ * Count and sample of a preview in one statement: the predicate is planned and evaluated once, and
+ * a preview takes one interactive connection. The sample is any `limit` matching profiles with
+ * their identities (no ORDER BY).
+ */
+export function audiencePreviewQuery(workspaceId: string, predicate: Prisma.Sql, limit: number): Prisma.Sql {
+  return Prisma.sql`WITH matching AS MATERIALIZED (SELECT p.id ${matchingProfiles(workspaceId, predicate)})
+    SELECT (SELECT count(*)::int FROM matching) AS count,
+      coalesce((SELECT jsonb_agg(jsonb_build_object('profileId', s.id, 'traits', s.traits, 'identities', s.identities))
+        FROM (SELECT p.id, p.traits,
+                coalesce((SELECT jsonb_agg(jsonb_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.value)
+                          FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id), '[]'::jsonb) AS identities
+              FROM (SELECT id FROM matching LIMIT ${limit}) m JOIN profiles p ON p.id = m.id) s), '[]'::jsonb) AS sample`;
 }
+
+/** What a user narrows when a preview or explain runs past the interactive time limit. */
+const DEFINITION_SUBJECT = {
+  field: 'definition',
+  narrow:
+    'fewer or more selective conditions, shorter time windows, event filters that match fewer events, ' +
+    'or fewer steps in a sequence',
+};
 
 @Injectable()
 export class AudiencesRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly interactive: InteractiveDatabase,
+  ) {}
 
   /**
    * Runs `work` in a transaction holding the workspace's audience lock, so that two concurrent
@@ -177,19 +196,26 @@ export class AudiencesRepository {
     await tx.audience.deleteMany({ where: { id, workspaceId } });
   }
 
-  async count(workspaceId: string, predicate: Prisma.Sql): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ count: number }[]>(audienceCountQuery(workspaceId, predicate));
-    return row?.count ?? 0;
+  /** How many profiles match, and a sample of them (interactive budget). */
+  async preview(
+    workspaceId: string,
+    predicate: Prisma.Sql,
+    limit: number,
+  ): Promise<{ count: number; sample: SampleRow[] }> {
+    const [row] = await this.interactive.query<{ count: number; sample: SampleRow[] }>(
+      workspaceId,
+      audiencePreviewQuery(workspaceId, predicate, limit),
+      DEFINITION_SUBJECT,
+    );
+    return { count: row?.count ?? 0, sample: row?.sample ?? [] };
   }
 
-  async sample(workspaceId: string, predicate: Prisma.Sql, limit: number): Promise<SampleRow[]> {
-    return this.prisma.$queryRaw<SampleRow[]>(audienceSampleQuery(workspaceId, predicate, limit));
-  }
-
-  /** EXPLAIN (FORMAT JSON) of the count query, without running it. */
+  /** EXPLAIN (FORMAT JSON) of the count query, without running it (interactive budget). */
   async explainCount(workspaceId: string, predicate: Prisma.Sql): Promise<unknown> {
-    const [row] = await this.prisma.$queryRaw<{ 'QUERY PLAN': unknown }[]>(
+    const [row] = await this.interactive.query<{ 'QUERY PLAN': unknown }>(
+      workspaceId,
       Prisma.sql`EXPLAIN (FORMAT JSON) ${audienceCountQuery(workspaceId, predicate)}`,
+      DEFINITION_SUBJECT,
     );
     return row?.['QUERY PLAN'];
   }

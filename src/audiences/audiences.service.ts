@@ -160,10 +160,7 @@ export class AudiencesService {
       createdAt: now,
     };
     const predicate = audiencePredicate(definition.ast, unsaved, now);
-    const [count, sample] = await Promise.all([
-      this.repository.count(workspaceId, predicate),
-      this.repository.sample(workspaceId, predicate, PREVIEW_SAMPLE_SIZE),
-    ]);
+    const { count, sample } = await this.repository.preview(workspaceId, predicate, PREVIEW_SAMPLE_SIZE);
     return { count, sample, ...sqlView(workspaceId, predicate) };
   }
 

@@ -55,6 +55,11 @@ describe('loadConfig', () => {
     ['QUEUE_PREFIX', 'has:colon', 'QUEUE_PREFIX may only contain letters, digits, _, -, { and }'],
     ['PERSONAE_DEMO', 'yes', 'PERSONAE_DEMO must be 1, 0, true or false'],
     ['DEMO_MAIL_PORT', '0', 'DEMO_MAIL_PORT must be between 1 and 65535'],
+    ['DATABASE_POOL_SIZE', '0', 'DATABASE_POOL_SIZE must be at least 1'],
+    ['INTERACTIVE_POOL_SIZE', 'four', 'INTERACTIVE_POOL_SIZE must be an integer'],
+    ['INTERACTIVE_QUERIES_PER_WORKSPACE', '0', 'INTERACTIVE_QUERIES_PER_WORKSPACE must be at least 1'],
+    ['INTERACTIVE_STATEMENT_TIMEOUT_MS', '5', 'INTERACTIVE_STATEMENT_TIMEOUT_MS must be at least 10'],
+    ['COMPUTE_STATEMENT_TIMEOUT_MS', '1.5', 'COMPUTE_STATEMENT_TIMEOUT_MS must be an integer'],
   ])('rejects a malformed %s with a message naming it', (name, value, message) => {
     expect(problemsOf({ ...valid, [name]: value })).toEqual([message]);
   });
@@ -71,6 +76,16 @@ describe('loadConfig', () => {
     const problems = problemsOf({ PORT: 'x' });
     expect(problems).toHaveLength(4);
     expect(new ConfigError(problems).message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+
+  it('gives the connection budgets and time limits their defaults', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      DATABASE_POOL_SIZE: 10,
+      INTERACTIVE_POOL_SIZE: 4,
+      INTERACTIVE_QUERIES_PER_WORKSPACE: 2,
+      INTERACTIVE_STATEMENT_TIMEOUT_MS: 15_000,
+      COMPUTE_STATEMENT_TIMEOUT_MS: 600_000,
+    });
   });
 
   it('lets the CLI start with only DATABASE_URL', () => {

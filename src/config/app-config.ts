@@ -59,6 +59,39 @@ function IsCidrList(options?: ValidationOptions): PropertyDecorator {
 export class DatabaseConfig {
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
   DATABASE_URL!: string;
+
+  /** Connections for ingest, workers and every other query that is not interactive. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  DATABASE_POOL_SIZE: number = 10;
+
+  /**
+   * Connections of their own for interactive queries (previews, explains, funnel reports,
+   * listings), so that ingest and workers never wait behind them.
+   */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  INTERACTIVE_POOL_SIZE: number = 4;
+
+  /** How many interactive queries one workspace may run at once (per process). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be an integer' })
+  INTERACTIVE_QUERIES_PER_WORKSPACE: number = 2;
+
+  /** An interactive query running longer is stopped and answered 422 naming the limit. */
+  @Transform(toInt)
+  @Min(10, { message: 'must be at least 10' })
+  @IsInt({ message: 'must be an integer' })
+  INTERACTIVE_STATEMENT_TIMEOUT_MS: number = 15_000;
+
+  /** A statement of a full audience computation running longer is stopped; the audience is then failed. */
+  @Transform(toInt)
+  @Min(10, { message: 'must be at least 10' })
+  @IsInt({ message: 'must be an integer' })
+  COMPUTE_STATEMENT_TIMEOUT_MS: number = 600_000;
 }
 
 /** Every setting Personae reads from the environment, validated once at boot. */

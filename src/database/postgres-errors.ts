@@ -10,3 +10,18 @@ export function postgresErrorCode(error: unknown, depth = 0): string | undefined
   const own = record.code;
   return typeof own === 'string' && /^[0-9A-Z]{5}$/.test(own) && !own.startsWith('P') ? own : undefined;
 }
+
+/** Postgres stopped the statement because it ran past statement_timeout (not a manual cancel). */
+export function isStatementTimeout(error: unknown): boolean {
+  return postgresErrorCode(error) === '57014' && /statement timeout/i.test(messages(error).join(' '));
+}
+
+function messages(error: unknown, depth = 0): string[] {
+  if (typeof error !== 'object' || error === null || depth > 4) return [];
+  const record = error as Record<string, unknown>;
+  const own = typeof record.message === 'string' ? [record.message] : [];
+  return [
+    ...own,
+    ...[record.meta, record.driverAdapterError, record.cause].flatMap((nested) => messages(nested, depth + 1)),
+  ];
+}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../prisma/prisma.service';
+import { InteractiveDatabase } from '../database/interactive-database';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery, GroupKind } from './funnel-spec';
 import { funnelReportSql } from './funnel-sql';
 
@@ -32,12 +32,20 @@ export function readFunnelRows(rows: readonly RawFunnelRow[]): FunnelGroupRow[] 
   });
 }
 
+/** What a user narrows when a report runs past the interactive time limit. */
+const STEPS_SUBJECT = {
+  field: 'steps',
+  narrow: 'a shorter period (from, to), fewer steps, step filters that match fewer events, or no breakdown',
+};
+
 @Injectable()
 export class FunnelsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly interactive: InteractiveDatabase) {}
 
-  /** The funnel's table for one period: everyone, and one row per breakdown bucket. */
+  /** The funnel's table for one period: everyone, and one row per breakdown bucket (interactive budget). */
   async report(query: FunnelQuery, period: FunnelPeriod): Promise<FunnelGroupRow[]> {
-    return readFunnelRows(await this.prisma.$queryRaw<RawFunnelRow[]>(funnelReportSql(query, period)));
+    return readFunnelRows(
+      await this.interactive.query<RawFunnelRow>(query.workspaceId, funnelReportSql(query, period), STEPS_SUBJECT),
+    );
   }
 }

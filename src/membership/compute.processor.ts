@@ -4,7 +4,7 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
 import { ComputeAudienceJob } from './membership-jobs';
-import { AudienceDefinitionError } from './membership.errors';
+import { AudienceDefinitionError, ComputationTimeoutError } from './membership.errors';
 import { MembershipRepository } from './membership.repository';
 import { ComputeOutcome, MembershipService } from './membership.service';
 
@@ -35,7 +35,9 @@ export class ComputeProcessor extends WorkerHost implements OnApplicationBootstr
       return await this.membership.compute(job.data);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const permanent = error instanceof AudienceDefinitionError;
+      // Retrying a timeout at once would only take as long again; a later refresh, edit or manual
+      // computation tries again.
+      const permanent = error instanceof AudienceDefinitionError || error instanceof ComputationTimeoutError;
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         // The audience shows why; the job still fails so that it is visible in the queue dashboard.

@@ -7,6 +7,20 @@ export function invalidCursor() {
 /** Defined with the audiences (explain answers it too); the engine records it as the audience's failure. */
 export { AudienceDefinitionError } from '../audiences/audiences.errors';
 
+/**
+ * A statement of a full computation ran past COMPUTE_STATEMENT_TIMEOUT_MS and was stopped; the
+ * audience is marked failed with this message as its reason (retrying at once would only repeat it).
+ */
+export class ComputationTimeoutError extends Error {
+  constructor(readonly limitMs: number) {
+    super(
+      `computing the audience took longer than the ${limitMs / 1000} s limit (COMPUTE_STATEMENT_TIMEOUT_MS) ` +
+        'and was stopped; narrow the definition (more selective conditions, shorter time windows) or raise the limit',
+    );
+    this.name = 'ComputationTimeoutError';
+  }
+}
+
 /** Some audiences could not be evaluated for a profile; the job is retried as a whole (it is idempotent). */
 export class ProfileEvaluationError extends Error {
   constructor(

@@ -1,4 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
+import type { DatabaseConfig } from '../config/app-config';
+import type { InteractiveDatabase } from '../database/interactive-database';
 import type { PrismaService } from '../prisma/prisma.service';
 import type { Tx } from '../database/transactions';
 import { MembershipRepository } from './membership.repository';
@@ -13,7 +15,7 @@ function recordingTx(): { tx: Tx; statements: Prisma.Sql[] } {
   return { tx: { $queryRaw: capture } as unknown as Tx, statements };
 }
 
-const repository = new MembershipRepository({} as PrismaService);
+const repository = new MembershipRepository({} as PrismaService, {} as InteractiveDatabase, {} as DatabaseConfig);
 const base = {
   audienceId: '11111111-1111-4111-8111-111111111111',
   workspaceId: '22222222-2222-4222-8222-222222222222',

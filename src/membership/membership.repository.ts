@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseConfig } from '../config/app-config';
+import { InteractiveDatabase } from '../database/interactive-database';
 import { liveProfileFilter } from '../database/live-profile-filter';
+import { isStatementTimeout } from '../database/postgres-errors';
+import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
+import { ComputationTimeoutError } from './membership.errors';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
 
@@ -72,6 +77,9 @@ const AUDIENCE_LOCK_CLASS = 0x6d656d62; // "memb"
 /** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
 const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
+/** Listings page through indexes; only a broken index or a huge page could make them slow. */
+const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
+
 const audienceColumns = Prisma.sql`
   id, workspace_id AS "workspaceId", key, definition_ast AS "definitionAst",
   include_historical_data AS "includeHistoricalData", history_starts_at AS "historyStartsAt",
@@ -80,7 +88,11 @@ const audienceColumns = Prisma.sql`
 
 @Injectable()
 export class MembershipRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly interactive: InteractiveDatabase,
+    private readonly config: DatabaseConfig,
+  ) {}
 
   /**
    * Runs `work` in one READ COMMITTED transaction holding the audience's advisory lock, so that
@@ -109,10 +121,36 @@ export class MembershipRepository {
         await tx.$executeRaw`
           SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
           FROM (SELECT DISTINCT id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY id COLLATE "C") s`;
+        // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
+        // compiling them costs more than evaluating a batch's few hundred profiles.
+        await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
         return work(tx);
       },
       { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
     );
+  }
+
+  /**
+   * withAudienceLock for a full computation: once the lock is held (waiting for it is not
+   * limited), each statement may run COMPUTE_STATEMENT_TIMEOUT_MS with the analytical settings; a
+   * statement running longer ends the computation with ComputationTimeoutError, and the
+   * transaction leaves the previous membership as it was.
+   */
+  async withComputeLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const limitMs = this.config.COMPUTE_STATEMENT_TIMEOUT_MS;
+    try {
+      return await this.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+          await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
+          return work(tx);
+        },
+        { maxWait: 10_000, timeout: Math.max(COMPUTE_TRANSACTION_TIMEOUT_MS, limitMs + 60_000) },
+      );
+    } catch (error) {
+      if (isStatementTimeout(error)) throw new ComputationTimeoutError(limitMs);
+      throw error;
+    }
   }
 
   async findAudience(workspaceId: string, audienceId: string, tx: Tx = this.prisma): Promise<AudienceRecord | null> {
@@ -279,12 +317,16 @@ export class MembershipRepository {
     afterProfileId?: string,
   ): Promise<MemberRow[]> {
     const after = afterProfileId ? Prisma.sql`AND m.profile_id > ${afterProfileId}::uuid` : Prisma.empty;
-    return this.prisma.$queryRaw<MemberRow[]>`
+    return this.interactive.query<MemberRow>(
+      workspaceId,
+      Prisma.sql`
       SELECT m.profile_id::text AS "profileId", m.entered_at AS "enteredAt"
       FROM audience_members m JOIN audiences a ON a.id = m.audience_id
       WHERE a.workspace_id = ${workspaceId}::uuid AND m.audience_id = ${audienceId}::uuid ${after}
       ORDER BY m.profile_id
-      LIMIT ${limit}::int`;
+      LIMIT ${limit}::int`,
+      LISTING_SUBJECT,
+    );
   }
 
   /** The ledger in (at, id) order, served by audience_transitions(audience_id, at). */
@@ -299,11 +341,16 @@ export class MembershipRepository {
       ? Prisma.sql`AND (t.at, t.id) > (${after.at.toISOString()}::timestamptz, ${after.id}::bigint)`
       : Prisma.empty;
     const profileClause = profileId ? Prisma.sql`AND t.profile_id = ${profileId}::uuid` : Prisma.empty;
-    return this.prisma.$queryRaw<TransitionRow[]>`
-      SELECT t.id, t.profile_id::text AS "profileId", t.kind::text AS kind, t.at, t.audience_version AS "audienceVersion"
+    const rows = await this.interactive.query<Omit<TransitionRow, 'id'> & { id: string }>(
+      workspaceId,
+      Prisma.sql`
+      SELECT t.id::text AS id, t.profile_id::text AS "profileId", t.kind::text AS kind, t.at, t.audience_version AS "audienceVersion"
       FROM audience_transitions t
       WHERE t.workspace_id = ${workspaceId}::uuid AND t.audience_id = ${audienceId}::uuid ${profileClause} ${afterClause}
       ORDER BY t.at, t.id
-      LIMIT ${limit}::int`;
+      LIMIT ${limit}::int`,
+      LISTING_SUBJECT,
+    );
+    return rows.map((row) => ({ ...row, id: BigInt(row.id) }));
   }
 }

@@ -61,7 +61,7 @@ export class MembershipService {
       return { kind: 'skipped', why: 'missing' };
     }
 
-    const result = await this.repository.withAudienceLock(audienceId, async (tx) => {
+    const result = await this.repository.withComputeLock(audienceId, async (tx) => {
       const audience = await this.repository.findAudience(workspaceId, audienceId, tx);
       if (!audience) return null;
       const now = this.clock.now();

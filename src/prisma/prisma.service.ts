@@ -4,16 +4,15 @@ import { Pool } from 'pg';
 import { DatabaseConfig } from '../config/app-config';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
 
-/** Connections per process, shared by Prisma and the direct statements of `query`. */
-const POOL_SIZE = 10;
-
 /** The one Prisma client of a process. Only repositories inject it. */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
   private readonly pool: Pool;
 
   constructor(config: DatabaseConfig) {
-    const pool = new Pool({ connectionString: config.DATABASE_URL, max: POOL_SIZE });
+    // DATABASE_POOL_SIZE connections per process, shared by Prisma and the direct statements of
+    // `query`; interactive queries have a pool of their own (InteractiveDatabase).
+    const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
     // An idle connection that dies (Postgres restarted) must not crash the process: the next

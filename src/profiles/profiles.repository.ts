@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { InteractiveDatabase } from '../database/interactive-database';
 import type { Tx } from '../database/transactions';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 
 export interface ProfileRow {
@@ -77,9 +79,15 @@ const profileFields = {
   createdAt: true,
 } as const;
 
+/** Listings page through indexes; only a huge page could make them slow. */
+const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
+
 @Injectable()
 export class ProfilesRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly interactive: InteractiveDatabase,
+  ) {}
 
   async findProfileIdByIdentity(workspaceId: string, type: string, value: string): Promise<string | undefined> {
     const identity = await this.prisma.identity.findUnique({
@@ -109,52 +117,50 @@ export class ProfilesRepository {
     });
   }
 
+  /** The audiences a profile is in (interactive budget). */
   async listMemberships(workspaceId: string, profileId: string): Promise<MembershipRow[]> {
-    return this.prisma.$queryRaw<MembershipRow[]>`
-      SELECT m.audience_id AS "audienceId", a.key AS "audienceKey", m.entered_at AS "enteredAt"
+    return this.interactive.query<MembershipRow>(
+      workspaceId,
+      Prisma.sql`
+      SELECT m.audience_id::text AS "audienceId", a.key AS "audienceKey", m.entered_at AS "enteredAt"
       FROM audience_members m JOIN audiences a ON a.id = m.audience_id
       WHERE a.workspace_id = ${workspaceId}::uuid AND m.profile_id = ${profileId}::uuid
-      ORDER BY m.entered_at, a.key`;
+      ORDER BY m.entered_at, a.key`,
+      LISTING_SUBJECT,
+    );
   }
 
+  /** The groups (accounts) a profile belongs to (interactive budget). */
   async listGroups(workspaceId: string, profileId: string): Promise<GroupMembershipRow[]> {
-    return this.prisma.$queryRaw<GroupMembershipRow[]>`
+    return this.interactive.query<GroupMembershipRow>(
+      workspaceId,
+      Prisma.sql`
       SELECT g.group_id AS "groupId", g.traits, m.created_at AS "joinedAt"
       FROM group_memberships m JOIN groups g ON g.id = m.group_id
       WHERE g.workspace_id = ${workspaceId}::uuid AND m.profile_id = ${profileId}::uuid
-      ORDER BY m.created_at, g.group_id`;
+      ORDER BY m.created_at, g.group_id`,
+      LISTING_SUBJECT,
+    );
   }
 
-  /** Newest first, keyset-paginated on (timestamp, id). */
+  /** Newest first, keyset-paginated on (timestamp, id), served by events(workspace_id, profile_id, timestamp) (interactive budget). */
   async pageEvents(workspaceId: string, profileId: string, limit: number, after?: EventCursor): Promise<EventRow[]> {
-    return this.prisma.event.findMany({
-      where: {
-        workspaceId,
-        profileId,
-        ...(after && {
-          OR: [{ timestamp: { lt: after.timestamp } }, { timestamp: after.timestamp, id: { lt: after.id } }],
-        }),
-      },
-      orderBy: [{ timestamp: 'desc' }, { id: 'desc' }],
-      take: limit,
-      select: {
-        id: true,
-        sourceId: true,
-        messageId: true,
-        type: true,
-        name: true,
-        userId: true,
-        anonymousId: true,
-        properties: true,
-        traits: true,
-        context: true,
-        integrations: true,
-        timestamp: true,
-        originalTimestamp: true,
-        sentAt: true,
-        receivedAt: true,
-      },
-    });
+    const before = after
+      ? Prisma.sql`AND (e.timestamp, e.id) < (${after.timestamp.toISOString()}::timestamptz, ${after.id.toString()}::bigint)`
+      : Prisma.empty;
+    const rows = await this.interactive.query<Omit<EventRow, 'id'> & { id: string }>(
+      workspaceId,
+      Prisma.sql`
+      SELECT e.id::text AS id, e.source_id::text AS "sourceId", e.message_id AS "messageId", e.type, e.name,
+        e.user_id AS "userId", e.anonymous_id AS "anonymousId", e.properties, e.traits, e.context, e.integrations,
+        e.timestamp, e.original_timestamp AS "originalTimestamp", e.sent_at AS "sentAt", e.received_at AS "receivedAt"
+      FROM events e
+      WHERE e.workspace_id = ${workspaceId}::uuid AND e.profile_id = ${profileId}::uuid ${before}
+      ORDER BY e.timestamp DESC, e.id DESC
+      LIMIT ${limit}::int`,
+      LISTING_SUBJECT,
+    );
+    return rows.map((row) => ({ ...row, id: BigInt(row.id) }));
   }
 
   async lockProfile(tx: Tx, workspaceId: string, profileId: string): Promise<boolean> {

@@ -1,8 +1,14 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { AudienceAst, AudienceCondition, assertUnreachable } from '../audience-ast';
+import { AudienceAst, AudienceCondition, PerformedCondition, assertUnreachable } from '../audience-ast';
 import { compileActive, compileInactive, compileSeen } from './activity-conditions';
 import { CompileContext } from './compile-context';
-import { compileFirstLastPerformed, compileNotPerformed, compilePerformed } from './event-conditions';
+import {
+  anyPerformedKey,
+  compileAnyPerformed,
+  compileFirstLastPerformed,
+  compileNotPerformed,
+  compilePerformed,
+} from './event-conditions';
 import { compileInAudience } from './membership-conditions';
 import { compileSequence } from './sequence-conditions';
 import { compileTrait } from './trait-conditions';
@@ -47,13 +53,28 @@ function compileCondition(node: AudienceCondition, ctx: CompileContext): Prisma.
         ' AND ',
       )})`;
     case 'or':
-      return Prisma.sql`(${Prisma.join(
-        node.conditions.map((c) => compileCondition(c, ctx)),
-        ' OR ',
-      )})`;
+      return Prisma.sql`(${Prisma.join(compileDisjuncts(node.conditions, ctx), ' OR ')})`;
     case 'not':
       return Prisma.sql`NOT (${compileCondition(node.condition, ctx)})`;
     default:
       return assertUnreachable(node);
   }
+}
+
+/** The operands of an `or`, with performed conditions that differ only in filters merged into one. */
+function compileDisjuncts(conditions: readonly AudienceCondition[], ctx: CompileContext): Prisma.Sql[] {
+  const groups = new Map<string, PerformedCondition[]>();
+  for (const condition of conditions) {
+    const key = condition.type === 'performed' ? anyPerformedKey(condition) : undefined;
+    if (key !== undefined && condition.type === 'performed') groups.set(key, [...(groups.get(key) ?? []), condition]);
+  }
+  const emitted = new Set<string>();
+  return conditions.flatMap((condition) => {
+    const key = condition.type === 'performed' ? anyPerformedKey(condition) : undefined;
+    const group = key === undefined ? undefined : groups.get(key);
+    if (key === undefined || !group || group.length < 2) return [compileCondition(condition, ctx)];
+    if (emitted.has(key)) return [];
+    emitted.add(key);
+    return [compileAnyPerformed(group, ctx)];
+  });
 }

@@ -22,7 +22,11 @@ const EXAMPLES = [
   'trait plan in ["Pro", "Team", 3, true, 2026-01-01] and trait "Lifetime Value" >= 100',
   'trait trial_ends_at within 2 weeks and not trait email contains "@example.com"',
   'performed "Product Added" then not performed "Order Completed" within 1 hour',
+  'performed "Product Added" then not performed "Order Completed"',
+  'performed "Signed Up" then performed "Project Created" then performed "Invite Sent"',
+  'performed "Signed Up" then performed "Project Created" then not performed "Invite Sent" within 7 days',
   'performed "Viewed Pricing" then performed "Started Trial" where plan != "Free" then performed "Upgraded" within 30 days',
+  'performed "Signed Up" where plan = "Pro" or trait beta = true or performed "Signed Up" where plan = "Team"',
   'in audience "trial-users" and not (trait beta = true or trait "signup date" < 2026-01-01)',
 ];
 
