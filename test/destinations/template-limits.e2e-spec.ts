@@ -66,8 +66,9 @@ describe('email template limits', () => {
     await finished;
     await polling;
     // Rendered on the event loop, each render would hold /health for its whole time limit and the
-    // dozen renders of the job would run back to back: a handful of answers at most.
-    expect(answers).toBeGreaterThan(3 * deliveries);
+    // dozen renders of the job would run back to back: a handful of answers at most. Off the loop,
+    // /health answers many times per render even on a machine busy with other work.
+    expect(answers).toBeGreaterThan(deliveries);
     const rows = await seed.deliveries(destinationId);
     expect(
       rows.every((row) => /^template: (template render|memory alloc) limit exceeded/.test(row.last_error ?? '')),

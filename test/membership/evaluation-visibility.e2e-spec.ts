@@ -1,4 +1,4 @@
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { createWorkspace, startTestApp, TEST_ADMIN_TOKEN, TestApp, WorkspaceCredentials } from '../support/app';
 import { TestSql } from '../tracking/tracking-support';
 
 /**
@@ -10,7 +10,7 @@ describe('real-time evaluation backlog and lag', () => {
   let sql: TestSql;
 
   beforeAll(async () => {
-    app = await startTestApp({ ROLE: 'api', EVALUATION_LAG_DEGRADED_SECONDS: '30' });
+    app = await startTestApp({ ROLE: 'api', EVALUATION_LAG_DEGRADED_SECONDS: '30', METRICS_COLLECT_INTERVAL_MS: '0' });
     sql = await TestSql.connect(app);
   });
 
@@ -40,7 +40,7 @@ describe('real-time evaluation backlog and lag', () => {
     const ws = await createWorkspace(app);
     await changes(ws, 'live', 3, 5);
     await changes(ws, 'bulk', 2, 120);
-    const text = (await app.http().get('/metrics').expect(200)).text;
+    const text = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200)).text;
     const labels = (lane: string) => `workspace="${ws.workspaceId}",lane="${lane}"`;
     expect(text).toContain(`personae_evaluation_backlog{${labels('live')}} 3`);
     expect(text).toContain(`personae_evaluation_backlog{${labels('bulk')}} 2`);
