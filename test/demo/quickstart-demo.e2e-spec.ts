@@ -77,6 +77,8 @@ describe('the quick start demo', () => {
       PERSONAE_DEMO: '1',
       PORT: String(port),
       DEMO_MAIL_PORT: String(await freePort()),
+      // A graceful stop on a busy machine may take longer than the default 10 s; the test asserts it ends cleanly.
+      SHUTDOWN_TIMEOUT_MS: '120000',
     });
     env = explicit;
     base = `http://127.0.0.1:${port}`;
@@ -104,7 +106,11 @@ describe('the quick start demo', () => {
         return found;
       },
       { timeoutMs: START_TIMEOUT_MS, intervalMs: 200, what: 'the demo banner' },
-    );
+    ).catch((error: unknown) => {
+      // Say where the start got stuck: what the process printed so far.
+      const tail = (text: string) => text.slice(-4000);
+      throw new Error(`${String(error)}\nstdout:\n${tail(process.stdout)}\nstderr:\n${tail(process.stderr)}`);
+    });
     return { banner, stdoutAtBanner };
   }
 
