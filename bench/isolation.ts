@@ -1,13 +1,15 @@
 /**
  * `npm run bench:isolation` — one workspace runs pathological previews (heavy definitions over a
- * never-ANALYZEd workspace, clients that give up after a few seconds) while another workspace
- * ingests at a steady rate and a monitor polls /health. Measures the other workspace's single
+ * never-ANALYZEd workspace, clients that give up after a few seconds) and a template loop (people
+ * keep entering an audience whose email template runs into its render limit for them) while another
+ * workspace ingests at a steady rate and a monitor polls /health. Measures the other workspace's single
  * /v1/track latency next to the same measurement with nothing else running, and /health.
  * Goals: ingest p99 < 200 ms and /health 200 throughout; no preview answers 5xx.
  * Prints a table and writes bench/results/isolation-<timestamp>.json.
  *
  * Knobs (env): BENCH_PROFILES (10000), BENCH_EVENTS_PER_PROFILE (40), BENCH_PREVIEW_CLIENTS (6),
- * BENCH_GIVE_UP_MS (3000), BENCH_LATENCY_RPS (50), BENCH_LATENCY_S (20), LOG_LEVEL (warn).
+ * BENCH_GIVE_UP_MS (3000), BENCH_LATENCY_RPS (50), BENCH_LATENCY_S (20), BENCH_SLOW_RENDERS_PER_S (4),
+ * LOG_LEVEL (warn).
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
@@ -20,6 +22,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
+import { SmtpTestServer } from '../test/destinations/support/smtp-test-server';
 import { createTestDatabase } from '../test/support/database';
 import type { LoadJob, LoadResult } from './ingest/load-client';
 
@@ -30,6 +33,7 @@ const PREVIEW_CLIENTS = env('BENCH_PREVIEW_CLIENTS', 6);
 const GIVE_UP_MS = env('BENCH_GIVE_UP_MS', 3_000);
 const LATENCY_RPS = env('BENCH_LATENCY_RPS', 50);
 const LATENCY_S = env('BENCH_LATENCY_S', 20);
+const SLOW_RENDERS_PER_S = env('BENCH_SLOW_RENDERS_PER_S', 4);
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const P99_GOAL_MS = 200;
 
@@ -138,6 +142,73 @@ function startPreviews(baseUrl: string, workspace: Workspace): { stop: () => Pro
   };
 }
 
+/** Fine for the sample profile (no items); 3,000² iterations for the people of the template loop. */
+const SLOW_TEMPLATE = '{% for a in traits.items %}{% for b in traits.items %}{{ b }}{% endfor %}{% endfor %}';
+const ITEMS = Array.from({ length: 3_000 }, (_, i) => i);
+
+async function api(baseUrl: string, workspace: Workspace, path: string, body: object): Promise<{ id: string }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${workspace.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { id: string };
+}
+
+/**
+ * The template loop: an email destination whose template runs into its render limit for people
+ * with many items, connected to an audience that SLOW_RENDERS_PER_S such people enter every second
+ * (identify calls of the busy workspace). Every render takes its whole time limit.
+ */
+async function startTemplateLoop(
+  baseUrl: string,
+  workspace: Workspace,
+  smtpUrl: string,
+): Promise<{ stop: () => Promise<{ identified: number }> }> {
+  const destination = await api(baseUrl, workspace, '/api/destinations', {
+    type: 'email',
+    name: 'Slow template',
+    config: { smtpUrl, from: 'Bench <bench@example.test>', subject: 'Hi', html: SLOW_TEMPLATE },
+  });
+  const audience = await api(baseUrl, workspace, '/api/audiences', {
+    key: 'many-items',
+    name: 'Many items',
+    definition: 'trait items exists',
+  });
+  await api(baseUrl, workspace, `/api/audiences/${audience.id}/destinations`, { destinationId: destination.id });
+  let running = true;
+  let identified = 0;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const batch = Array.from({ length: SLOW_RENDERS_PER_S }, () => ({
+        type: 'identify',
+        userId: `slow-${randomBytes(6).toString('hex')}`,
+        traits: { email: `slow-${identified}@example.test`, items: ITEMS },
+      }));
+      const response = await fetch(`${baseUrl}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${workspace.writeKey}:`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ batch }),
+      }).catch(() => undefined);
+      await response?.arrayBuffer();
+      if (response?.ok) identified += batch.length;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_000 - (performance.now() - started))));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { identified };
+    },
+  };
+}
+
 /** Polls /health every 200 ms until stopped. */
 function startHealthMonitor(baseUrl: string): {
   stop: () => Promise<{ statuses: Record<string, number>; ms: number[] }>;
@@ -170,7 +241,10 @@ function startHealthMonitor(baseUrl: string): {
 
 async function main(): Promise<void> {
   const database = await createTestDatabase('personae_bench_isolation');
+  const smtp = await SmtpTestServer.start();
   const config = loadConfig({
+    // The template loop's mail sink listens on loopback.
+    DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8',
     DATABASE_URL: database.url,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     ADMIN_TOKEN,
@@ -207,17 +281,26 @@ async function main(): Promise<void> {
     await measure('warm');
     const idle = await measure('idle');
 
-    process.stdout.write(`${PREVIEW_CLIENTS} preview clients (giving up after ${GIVE_UP_MS} ms) + the same ingest…\n`);
+    process.stdout.write(
+      `${PREVIEW_CLIENTS} preview clients (giving up after ${GIVE_UP_MS} ms), ${SLOW_RENDERS_PER_S} slow renders/s + the same ingest…\n`,
+    );
     // The server runs in this process: how long its event loop was blocked (parsing large
     // definitions) tells Node's share of the latency from Postgres's.
     const eventLoop = monitorEventLoopDelay({ resolution: 10 });
     eventLoop.enable();
     const previews = startPreviews(baseUrl, busy);
+    const templates = await startTemplateLoop(baseUrl, busy, smtp.url);
     const health = startHealthMonitor(baseUrl);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const loaded = await measure('loaded');
     const healthResult = await health.stop();
     const previewStats = await previews.stop();
+    const templateLoop = await templates.stop();
+    const renders = await sql.query<{ status: string; n: number }>(
+      `SELECT d.status::text AS status, count(*)::int AS n FROM deliveries d WHERE d.workspace_id = $1 GROUP BY 1`,
+      [busy.id],
+    );
+    const deliveries = Object.fromEntries(renders.rows.map((row) => [row.status, row.n]));
     eventLoop.disable();
     const eventLoopDelay = { p99Ms: eventLoop.percentile(99) / 1e6, maxMs: eventLoop.max / 1e6 };
 
@@ -262,6 +345,7 @@ async function main(): Promise<void> {
       health: { statuses: healthResult.statuses, p99Ms: percentile(healthSorted, 99) },
       serverEventLoopDelay: eventLoopDelay,
       previews: previewStats,
+      templateLoop: { identified: templateLoop.identified, deliveries },
     };
 
     const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
@@ -273,7 +357,7 @@ async function main(): Promise<void> {
         '',
       ],
       [
-        'ingest p50 / p99 while previews run (ms)',
+        'ingest p50 / p99 while previews and slow renders run (ms)',
         `${fmt(results.ingestWhilePreviews.p50Ms)} / ${fmt(results.ingestWhilePreviews.p99Ms)}`,
         `p99 < ${P99_GOAL_MS}`,
       ],
@@ -283,6 +367,11 @@ async function main(): Promise<void> {
       ["server's event loop delay p99 / max (ms)", `${fmt(eventLoopDelay.p99Ms)} / ${fmt(eventLoopDelay.maxMs)}`, ''],
       ['preview answers by status', JSON.stringify(previewStats.statuses), 'no 5xx'],
       ['previews the client gave up on', fmt(previewStats.gaveUp), ''],
+      [
+        'slow-template people entered / deliveries by status',
+        `${templateLoop.identified} / ${JSON.stringify(deliveries)}`,
+        '',
+      ],
     ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
     process.stdout.write(
@@ -303,6 +392,7 @@ async function main(): Promise<void> {
   } finally {
     await sql.end();
     await personae.close();
+    await smtp.close();
     await database.drop();
   }
 }

@@ -7,9 +7,9 @@ import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
 import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
-import { readAudienceDefinition } from './language/audience-definition';
 import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
 import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
+import { DefinitionReader } from './definition-reader';
 import {
   COMPUTE_JOB_NAME,
   COMPUTE_JOB_OPTIONS,
@@ -50,6 +50,7 @@ export class AudiencesService {
   constructor(
     private readonly repository: AudiencesRepository,
     private readonly clock: Clock,
+    private readonly reader: DefinitionReader,
     @InjectQueue(QueueName.Compute) private readonly computeQueue: Queue<ComputeAudienceJob>,
   ) {}
 
@@ -58,7 +59,7 @@ export class AudiencesService {
    * other modules (funnels save drop-off audiences through it). `definition` is text or AST JSON.
    */
   async create(workspaceId: string, input: CreateAudienceDto): Promise<AudienceView> {
-    const definition = readDefinition(input.definition);
+    const definition = await this.readDefinition(workspaceId, input.definition);
     const now = this.clock.now();
     const includeHistoricalData = input.includeHistoricalData ?? true;
     const row = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
@@ -101,7 +102,8 @@ export class AudiencesService {
    * transitions against it); the refresh interval is not. Any of the three asks for a computation.
    */
   async update(workspaceId: string, id: string, input: UpdateAudienceDto): Promise<AudienceView> {
-    const definition = input.definition === undefined ? undefined : readDefinition(input.definition);
+    const definition =
+      input.definition === undefined ? undefined : await this.readDefinition(workspaceId, input.definition);
     const now = this.clock.now();
     const { row, recompute, newVersion } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const current = await this.mustFind(workspaceId, id, tx);
@@ -148,7 +150,7 @@ export class AudiencesService {
 
   /** Count and sample of a definition as of now, without saving anything. */
   async preview(workspaceId: string, input: PreviewAudienceDto): Promise<AudiencePreviewView> {
-    const definition = readDefinition(input.definition);
+    const definition = await this.readDefinition(workspaceId, input.definition);
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
     const now = this.clock.now();
@@ -172,6 +174,12 @@ export class AudiencesService {
     return { ...sqlView(workspaceId, predicate), plan };
   }
 
+  private async readDefinition(workspaceId: string, input: unknown): Promise<Definition> {
+    const read = await this.reader.read(workspaceId, input);
+    if (!read.ok) throw new InvalidDefinitionError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
+    return { ast: read.ast, text: read.text };
+  }
+
   private async mustFind(workspaceId: string, id: string, tx?: Tx): Promise<AudienceRow> {
     const row = await this.repository.find(workspaceId, id, tx);
     if (!row) throw new AudienceNotFoundError();
@@ -185,12 +193,6 @@ export class AudiencesService {
   private async enqueue(job: ComputeAudienceJob, jobId: string): Promise<void> {
     await this.computeQueue.add(COMPUTE_JOB_NAME, job, { ...COMPUTE_JOB_OPTIONS, jobId });
   }
-}
-
-function readDefinition(input: unknown): Definition {
-  const read = readAudienceDefinition(input, 'definition');
-  if (!read.ok) throw new InvalidDefinitionError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
-  return { ast: read.ast, text: read.text };
 }
 
 /** Every `in audience` must name an existing audience, and none may lead back to `key`. */

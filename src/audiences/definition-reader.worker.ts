@@ -1,0 +1,12 @@
+import { AudienceDefinitionResult, readAudienceDefinition } from './language/audience-definition';
+
+/** What the main thread sends a reader thread: one definition's text and the field it came in. */
+export interface ReadTask {
+  text: string;
+  field: string;
+}
+
+/** Runs in a worker thread (see DefinitionReader): parses and validates one definition. */
+export default function read(task: ReadTask): AudienceDefinitionResult {
+  return readAudienceDefinition(task.text, task.field);
+}
