@@ -87,6 +87,15 @@ export class DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   INTERACTIVE_STATEMENT_TIMEOUT_MS: number = 15_000;
 
+  /**
+   * How long connecting a destination with backfill waits for a running computation of the
+   * audience (whose members the backfill must see) before it answers 409 and connects nothing.
+   */
+  @Transform(toInt)
+  @Min(10, { message: 'must be at least 10' })
+  @IsInt({ message: 'must be an integer' })
+  BACKFILL_WAIT_MS: number = 30_000;
+
   /** A statement of a full audience computation running longer is stopped; the audience is then failed. */
   @Transform(toInt)
   @Min(10, { message: 'must be at least 10' })

@@ -26,6 +26,14 @@ export class AlreadyConnectedError extends ConflictException {
   }
 }
 
+export class AudienceBusyError extends ConflictException {
+  constructor(waitedMs: number) {
+    super(
+      `the audience is being computed (waited ${waitedMs} ms for it to finish, so that the backfill sees every member); connect again once its status is ready`,
+    );
+  }
+}
+
 export function invalidDeliveryCursor() {
   return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
 }

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { CreatedCursor } from '../common/pagination';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { lockAudience } from '../database/audience-locks';
+import { postgresErrorCode } from '../database/postgres-errors';
+import { AudienceBusyError } from './destinations.errors';
 import type { DestinationType } from './destination-config';
 
 export const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'skipped', 'dead'] as const;
@@ -170,40 +173,68 @@ export class DestinationsRepository {
       ORDER BY ad.connected_at, ad.id`;
   }
 
-  /** Answers undefined when the pair is already connected. */
+  /** Connects without backfill; undefined when the pair is already connected. */
   async connect(
     audienceId: string,
     destinationId: string,
-    backfill: boolean,
     send: SendTransitions,
     connectedAt: Date,
   ): Promise<string | undefined> {
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`
       INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
-      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, ${backfill}, ${send}::send_transitions, ${connectedAt})
+      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, false, ${send}::send_transitions, ${connectedAt})
       ON CONFLICT (audience_id, destination_id) DO NOTHING
       RETURNING id`;
     return rows[0]?.id;
   }
 
   /**
-   * One delivery for each current member's latest `entered` transition. The unique
-   * (destination, transition) key makes it idempotent, also against the membership engine writing
-   * the same delivery for someone who entered after the connection.
+   * Connects with backfill in one transaction under the audience's lock: a computation or
+   * evaluation still running (whose new members this connection would otherwise miss: they
+   * entered before it, and were not committed yet when it read the members) is waited for, and
+   * every later one sees the connection. Then one delivery for each current member's latest
+   * `entered` transition; the unique (destination, transition) key keeps it to one, also against
+   * the membership engine writing the same delivery for someone who entered after the connection.
+   * Undefined when already connected; AudienceBusyError when the lock stays taken past `waitMs`.
    */
-  async backfill(workspaceId: string, audienceId: string, destinationId: string): Promise<QueuedRef[]> {
-    return this.prisma.$queryRaw<QueuedRef[]>`
-      INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
-      SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
-      FROM audience_members m
-      CROSS JOIN LATERAL (
-        SELECT t.id FROM audience_transitions t
-        WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
-        ORDER BY t.at DESC, t.id DESC LIMIT 1
-      ) latest
-      WHERE m.audience_id = ${audienceId}::uuid
-      ON CONFLICT (destination_id, transition_id) DO NOTHING
-      RETURNING id, destination_id AS "destinationId"`;
+  async connectWithBackfill(
+    workspaceId: string,
+    connection: { audienceId: string; destinationId: string; send: SendTransitions; connectedAt: Date },
+    waitMs: number,
+  ): Promise<{ id: string; refs: QueuedRef[] } | undefined> {
+    const { audienceId, destinationId, send, connectedAt } = connection;
+    try {
+      return await this.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw(Prisma.sql`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`);
+          await tx.$executeRaw(lockAudience(audienceId));
+          const [row] = await tx.$queryRaw<{ id: string }[]>`
+            INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
+            VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, true, ${send}::send_transitions, ${connectedAt})
+            ON CONFLICT (audience_id, destination_id) DO NOTHING
+            RETURNING id`;
+          if (!row) return undefined;
+          if (send === 'exited') return { id: row.id, refs: [] };
+          const refs = await tx.$queryRaw<QueuedRef[]>`
+            INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
+            SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
+            FROM audience_members m
+            CROSS JOIN LATERAL (
+              SELECT t.id FROM audience_transitions t
+              WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
+              ORDER BY t.at DESC, t.id DESC LIMIT 1
+            ) latest
+            WHERE m.audience_id = ${audienceId}::uuid
+            ON CONFLICT (destination_id, transition_id) DO NOTHING
+            RETURNING id, destination_id AS "destinationId"`;
+          return { id: row.id, refs };
+        },
+        { maxWait: 10_000, timeout: waitMs + 5 * 60_000 },
+      );
+    } catch (error) {
+      if (postgresErrorCode(error) === '55P03') throw new AudienceBusyError(waitMs);
+      throw error;
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AUDIENCE_LOCK_CLASS, lockAudience } from '../database/audience-locks';
 import { DatabaseConfig } from '../config/app-config';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { liveProfileFilter } from '../database/live-profile-filter';
@@ -68,12 +69,6 @@ export interface TransitionCursor {
   id: bigint;
 }
 
-/**
- * Advisory locks of this module live in their own class (the two-int form), apart from the
- * migrator's single bigint key, so a hash can never collide with it.
- */
-const AUDIENCE_LOCK_CLASS = 0x6d656d62; // "memb"
-
 /** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
 const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
@@ -102,7 +97,7 @@ export class MembershipRepository {
   async withAudienceLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+        await tx.$executeRaw(lockAudience(audienceId));
         return work(tx);
       },
       { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
@@ -141,7 +136,7 @@ export class MembershipRepository {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+          await tx.$executeRaw(lockAudience(audienceId));
           await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
           return work(tx);
         },
