@@ -115,7 +115,7 @@ export class MembershipRepository {
       async (tx) => {
         await tx.$executeRaw`
           SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
-          FROM (SELECT DISTINCT id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY id COLLATE "C") s`;
+          FROM (SELECT DISTINCT u.id COLLATE "C" AS id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY 1) s`;
         // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
         // compiling them costs more than evaluating a batch's few hundred profiles.
         await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
