@@ -23,6 +23,8 @@ const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 /** Generous: with statistics each statement takes milliseconds; without the fix, minutes. */
 const STATEMENT_TIMEOUT = '20s';
+/** The transactions outlive their statement's limit (Prisma's default of 5 s is shorter on a busy machine). */
+const TRANSACTION = { maxWait: 10_000, timeout: 25_000 };
 
 const NAMES = ['Product Added', 'Order Completed', 'Signed Up', 'Project Created', 'Invite Sent', 'Tutorial Viewed'];
 const TEN_STEPS = [
@@ -133,7 +135,7 @@ describe('audience SQL without statistics', () => {
             predicate,
             profileIds: seeded.heavy,
           });
-        });
+        }, TRANSACTION);
         const members = await prisma.$queryRaw<{ id: string }[]>`
           SELECT profile_id::text AS id FROM audience_members WHERE audience_id = ${audienceId}::uuid ORDER BY 1`;
         const heavy = new Set(seeded.heavy);
@@ -153,7 +155,7 @@ describe('audience SQL without statistics', () => {
         Prisma.sql`SELECT p.id::text AS id FROM profiles p WHERE p.workspace_id = ${seeded.workspaceId}::uuid AND p.merged_into_id IS NULL AND ${predicate} ORDER BY 1`,
       );
       return rows.map((r) => r.id);
-    });
+    }, TRANSACTION);
   }
 
   function expected(ast: AudienceAst): string[] {
