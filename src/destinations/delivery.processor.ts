@@ -11,6 +11,9 @@ import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
 import { RenderAbortedError, TemplateRenderer } from './template-renderer';
 import { TemplateError } from './templates';
+import { SegmentSender } from './segment-sender';
+import { SlackSender } from './slack-sender';
+import type { SegmentConfig, SlackConfig } from './sync-config';
 import { WebhookSender } from './webhook-sender';
 
 /** Lets the processor pause a whole destination queue (an HTTP 429 with Retry-After). */
@@ -58,6 +61,8 @@ export class DeliveryProcessor {
     private readonly repository: DeliveryRepository,
     private readonly email: EmailSender,
     private readonly webhook: WebhookSender,
+    private readonly segment: SegmentSender,
+    private readonly slack: SlackSender,
     private readonly templates: TemplateRenderer,
     private readonly links: UnsubscribeLinks,
     private readonly metrics: MetricsService,
@@ -191,8 +196,16 @@ export class DeliveryProcessor {
     const { delivery } = claim;
     if (!delivery.connected) return { kind: 'final', status: 'skipped', error: 'disconnected' };
     if (!delivery.profileId) return { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
-    if (delivery.destinationType === 'webhook') {
-      return this.webhook.send(delivery, delivery.config as WebhookConfig);
+    switch (delivery.destinationType) {
+      case 'webhook':
+        return this.webhook.send(delivery, delivery.config as WebhookConfig);
+      case 'segment':
+        // Deliveries attempted together (a batch job's, retries due together) share requests.
+        return this.segment.send(delivery, delivery.config as SegmentConfig);
+      case 'slack':
+        return this.slack.send(delivery, delivery.config as SlackConfig);
+      case 'email':
+        break;
     }
     const to = delivery.email;
     if (!to) return { kind: 'final', status: 'skipped', error: 'the profile has no email address' };
