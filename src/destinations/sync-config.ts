@@ -76,7 +76,7 @@ export function publicSegmentConfig(stored: Record<string, unknown>): Record<str
 
 /** A Slack incoming-webhook URL is the credential itself: only its host is shown. */
 export function publicSlackConfig(stored: Record<string, unknown>): Record<string, unknown> {
-  let host: string | null = null;
+  let host: string | null;
   try {
     host = new URL(String(stored.url)).host;
   } catch {
