@@ -1,6 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import type { WorkspaceCredentials } from '../support/app';
-import { createWorkspace } from '../support/app';
+import { createWorkspace, type WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver, ReceivedRequest, Responder } from './support/http-receiver';
 import { listenOnLoopback, receivingWorkspace } from './support/personae-receiver';
