@@ -78,7 +78,8 @@ describe('audienceMessages', () => {
   it('leaves out what the profile does not have', () => {
     const [identify] = audienceMessages(delivery({ identities: [{ type: 'user_id', value: 'u-9' }], email: null }));
     expect(identify).not.toHaveProperty('anonymousId');
-    expect(identify!.traits).toEqual({ trial_users: true });
+    expect(identify).toMatchObject({ traits: { trial_users: true } });
+    expect((identify as { traits: object }).traits).toEqual({ trial_users: true });
     expect(identify!.context).not.toHaveProperty('traits');
   });
 });
