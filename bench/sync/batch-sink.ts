@@ -35,7 +35,7 @@ server.keepAliveTimeout = 30_000;
 process.on('message', (command: BatchSinkCommand) => {
   if ('capture' in command) {
     capture = command.capture;
-    bodies = [];
+    if (capture) bodies = [];
   } else {
     process.send?.({ bodies });
   }

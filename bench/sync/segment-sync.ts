@@ -27,6 +27,8 @@ export interface SegmentResult {
   seconds: number;
   membersPerSecond: number;
   enqueuedMs: number;
+  /** Members/s counted from the end of rows + enqueue: the delivery workers' part alone. */
+  deliveryMembersPerSecond: number;
   sentRecorded: number;
 }
 
@@ -104,6 +106,7 @@ export async function segmentSync(bench: SegmentBench, prefix: string): Promise<
     seconds,
     membersPerSecond: members / seconds,
     enqueuedMs,
+    deliveryMembersPerSecond: members / (seconds - enqueuedMs / 1000),
     sentRecorded: sent,
   };
 }
@@ -196,7 +199,8 @@ export async function segmentBench(
     results.push({ personae, bare, ratio });
     process.stdout.write(
       `segment round ${round}: bare ${bare.membersPerSecond.toFixed(0)} members/s, ` +
-        `Personae ${personae.membersPerSecond.toFixed(0)} members/s in ${personae.requests} requests, ` +
+        `Personae ${personae.membersPerSecond.toFixed(0)} members/s in ${personae.requests} requests ` +
+        `(rows + enqueue ${personae.enqueuedMs} ms), ` +
         `${(ratio * 100).toFixed(0)} %\n`,
     );
   }
@@ -212,7 +216,13 @@ export async function segmentBench(
       'segment: Personae entry → /v1/batch',
       `${personae.membersPerSecond.toFixed(0)} members/s`,
       `${personae.members} members, ${personae.messages} messages, ${personae.requests} requests in ` +
-        `${personae.seconds.toFixed(2)} s; ${personae.sentRecorded} recorded sent`,
+        `${personae.seconds.toFixed(2)} s (rows + enqueue ${personae.enqueuedMs} ms); ${personae.sentRecorded} recorded sent`,
+    ],
+    [
+      'segment: Personae after rows + enqueue',
+      `${personae.deliveryMembersPerSecond.toFixed(0)} members/s`,
+      `the delivery workers alone (claim, batch, gzip, post, record): ` +
+        `${((personae.deliveryMembersPerSecond / bare.membersPerSecond) * 100).toFixed(0)} % of the bare loop`,
     ],
     [
       'segment: ratio to the bare loop',

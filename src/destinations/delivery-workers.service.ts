@@ -70,7 +70,7 @@ export function workerShape(
     // segment and slack: the sender gathers deliveries attempted together into one request, so
     // batch jobs stay whole unless a limiter has to count deliveries (see DeliveryQueueContext).
     splitBatches = rate !== null;
-    concurrency = splitBatches ? webhookConcurrency : Math.max(2, Math.ceil(webhookConcurrency / 2));
+    concurrency = splitBatches ? webhookConcurrency : webhookConcurrency * 2;
   }
   return {
     concurrency,
