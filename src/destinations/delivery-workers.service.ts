@@ -69,6 +69,8 @@ export function workerShape(
   } else {
     // segment and slack: the sender gathers deliveries attempted together into one request, so
     // batch jobs stay whole unless a limiter has to count deliveries (see DeliveryQueueContext).
+    // Twice the webhook concurrency in jobs of 50: up to 1,000 transitions claimed at once, which
+    // the sender packs into a few /v1/batch requests (bench:sync, segment row).
     splitBatches = rate !== null;
     concurrency = splitBatches ? webhookConcurrency : webhookConcurrency * 2;
   }
