@@ -158,6 +158,49 @@ describe('segment destinations', () => {
     }
   });
 
+  it('carries what the membership engine decides, from identify calls in one workspace to another', async () => {
+    const receiving = await listenOnLoopback(bed.app);
+    try {
+      const target = await createWorkspace(bed.app, 'Receiving workspace (engine)');
+      const there = receivingWorkspace(bed.app, target);
+      const audience = await api
+        .post('/api/audiences')
+        .send({ key: 'on_trial', name: 'On trial', definition: 'trait plan = "trial"' })
+        .expect(201);
+      const audienceId = (audience.body as { id: string }).id;
+      const destinationId = await createSegment(receiving.url, target.writeKey);
+      await api.connect(audienceId, destinationId, false, 'both');
+      const identify = (userId: string, plan: string) =>
+        bed.app
+          .http()
+          .post('/v1/identify')
+          .auth(ws.writeKey, '')
+          .send({ userId, traits: { plan, email: `${userId}@example.test` } })
+          .expect(200);
+      await identify('engine-1', 'trial');
+      await identify('engine-2', 'trial');
+      await identify('engine-3', 'pro');
+      const entered = await waitFor(
+        async () => {
+          const found = await there.profile('user_id:engine-1');
+          return found?.traits.on_trial === true ? found : undefined;
+        },
+        { what: 'engine-1 entered, seen by the receiving workspace', timeoutMs: 30_000 },
+      );
+      await identify('engine-1', 'pro');
+      await waitFor(async () => (await there.profile('user_id:engine-1'))?.traits.on_trial === false, {
+        what: 'engine-1 left, seen by the receiving workspace',
+        timeoutMs: 30_000,
+      });
+      await waitFor(async () => (await there.profile('user_id:engine-2'))?.traits.on_trial === true);
+      expect(await there.profile('user_id:engine-3')).toBeUndefined();
+      const names = (await there.events(entered.id)).filter((e) => e.type === 'track').map((e) => e.name);
+      expect(names.sort()).toEqual(['Audience Entered', 'Audience Exited']);
+    } finally {
+      await receiving.close();
+    }
+  });
+
   it('posts Segment-spec identify + track batches, gzip, Basic auth, messageIds stable across a 503', async () => {
     const hook = await receiver((_, index) => (index === 0 ? { status: 503 } : { status: 200 }));
     const audienceId = await seed.audience(ws.workspaceId, 'power_users', 'Power users');
