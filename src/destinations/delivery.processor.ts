@@ -56,6 +56,9 @@ export class DeliveryProcessor {
   private readonly claims: Batcher<string, ClaimedDelivery | undefined>;
   private readonly finishes: Batcher<FinishedAttempt, boolean>;
   private readonly renewals: Batcher<ClaimedDelivery, boolean>;
+  /** Outcomes whose Retry-After already paused their queue, and when what failed with them is due again. */
+  private readonly paused = new WeakSet<SendOutcome>();
+  private readonly retries = new WeakMap<SendOutcome, Date>();
 
   constructor(
     private readonly repository: DeliveryRepository,
@@ -274,11 +277,19 @@ export class DeliveryProcessor {
           recorded = await this.finish(delivery, 'dead', { error });
           break;
         }
-        const wait = outcome.retryAfterMs ?? backoffMs(attempts);
-        const at = new Date(Date.now() + wait);
+        // One answer can be the outcome of many deliveries (a /v1/batch request): they are retried
+        // at the same time, so that they meet again in one request, and the queue is paused once.
+        let at = this.retries.get(outcome);
+        if (!at) {
+          at = new Date(Date.now() + (outcome.retryAfterMs ?? backoffMs(attempts)));
+          this.retries.set(outcome, at);
+        }
         recorded = await this.repository.retryLater(id, attempts, outcome.error, at);
         if (!recorded) break;
-        if (outcome.retryAfterMs !== undefined) await pause(outcome.retryAfterMs);
+        if (outcome.retryAfterMs !== undefined && !this.paused.has(outcome)) {
+          this.paused.add(outcome);
+          await pause(outcome.retryAfterMs);
+        }
         retryAt = at.getTime();
         break;
       }
