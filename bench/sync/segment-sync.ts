@@ -5,6 +5,7 @@ import type { Client } from 'pg';
 import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { DeliveryQueuesService, DeliveryRef } from '../../src/queues/delivery-queues.service';
+import { startCpuProfile } from '../ingest/cpu-profile';
 import type { BatchSinkClient } from './batch-sink-client';
 import { api } from './personae-sync';
 
@@ -192,7 +193,10 @@ export async function segmentBench(
 ): Promise<{ rows: [string, string, string][]; report: SegmentReport }> {
   const results: SegmentRound[] = [];
   for (let round = 1; round <= rounds; round++) {
+    const profileFile = process.env.BENCH_SEGMENT_CPU_PROFILE;
+    const profile = profileFile && round === rounds ? await startCpuProfile() : undefined;
     const personae = await segmentSync({ ...bench, members }, `s${round}-seg`);
+    if (profile && profileFile) await profile.stop(profileFile);
     const bodies = await bench.sink.bodies();
     const bare = await bareBatchLoop(bench.sink, bodies, members, concurrency);
     const ratio = personae.membersPerSecond / bare.membersPerSecond;
