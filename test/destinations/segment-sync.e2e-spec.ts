@@ -263,6 +263,27 @@ describe('segment destinations', () => {
     ).toHaveLength(3);
   });
 
+  it('backfills the members already in the audience when connected with backfill', async () => {
+    const hook = await receiver();
+    const audienceId = await seed.audience(ws.workspaceId, 'existing_members');
+    for (let i = 0; i < 3; i++) {
+      const p = await seed.profile(ws.workspaceId, {}, { user_id: `backfill-${i}` });
+      await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date(Date.now() - 60_000));
+    }
+    const destinationId = await createSegment(`http://127.0.0.1:${hook.port}`, 'backfill-key');
+    const connection = await api.connect(audienceId, destinationId, true);
+    expect(connection.backfilled).toBe(3);
+    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === 3, { what: 'backfill sent' });
+    const messages = hook.requests.flatMap(batchOf);
+    expect(messages.filter((m) => m.type === 'identify' && m.traits!.existing_members === true)).toHaveLength(3);
+    expect(
+      messages
+        .filter((m) => m.event === 'Audience Entered')
+        .map((m) => m.userId)
+        .sort(),
+    ).toEqual(['backfill-0', 'backfill-1', 'backfill-2']);
+  });
+
   it('keeps each request within 500 KB, several transitions to a request', async () => {
     const hook = await receiver();
     // A long audience name makes every message about 2.5 KB: about 100 transitions a request.
