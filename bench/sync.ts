@@ -14,8 +14,15 @@
  *      through ingest, the membership engine and delivery (when the engine is in the tree).
  * Prints a table and writes bench/results/sync-<timestamp>.json.
  *
+ *   4. segment: N audience entries synced to a `segment` destination whose receiver is a local
+ *      /v1/batch sink (its own process), members/s until the sink has every message, next to a bare
+ *      loop posting the very batches Personae posted (gzip, keep-alive) to the same sink.
+ * Prints a table and writes bench/results/sync-<timestamp>.json.
+ *
  * Knobs (env): BENCH_EMAILS (5000), BENCH_POOL (5), BENCH_ROUNDS (3), BENCH_EVENTS (100),
- * BENCH_EVENTS_RPS (10), BENCH_CPU_PROFILE (unset; a file for the CPU profile of the last Personae round).
+ * BENCH_EVENTS_RPS (10), BENCH_CPU_PROFILE (unset; a file for the CPU profile of the last Personae round),
+ * BENCH_SEGMENT_MEMBERS (10000), BENCH_SEGMENT_CONCURRENCY (4, requests at once in the bare loop),
+ * BENCH_SYNC_ONLY (unset; `email` or `segment` to run one part), BENCH_SEGMENT_CPU_PROFILE (unset; a file).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +39,8 @@ import { createTestDatabase } from '../test/support/database';
 import { startCpuProfile } from './ingest/cpu-profile';
 import { bareLoop, BareResult } from './sync/bare-loop';
 import { api, personaeSync, SyncResult } from './sync/personae-sync';
+import { BatchSinkClient } from './sync/batch-sink-client';
+import { segmentBench } from './sync/segment-sync';
 import { SinkClient } from './sync/sink-client';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -43,6 +52,10 @@ const EVENTS_RPS = env('BENCH_EVENTS_RPS', 10);
 const TARGET_RATIO = 0.7;
 const TARGET_RATE = 500;
 const TARGET_P95_MS = 2_000;
+const SEGMENT_MEMBERS = env('BENCH_SEGMENT_MEMBERS', 10_000);
+const SEGMENT_CONCURRENCY = env('BENCH_SEGMENT_CONCURRENCY', 4);
+const SEGMENT_TARGET_RATIO = 0.8;
+const ONLY = process.env.BENCH_SYNC_ONLY;
 
 const TEMPLATE = {
   from: 'Acme <hello@acme.test>',
@@ -134,6 +147,7 @@ async function eventToEmail(sink: SinkClient, base: string, token: string, write
 
 async function main(): Promise<void> {
   const sink = await SinkClient.start();
+  const batchSink = await BatchSinkClient.start();
   const database = await createTestDatabase('personae_bench');
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -143,7 +157,7 @@ async function main(): Promise<void> {
     ROLE: 'all',
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    // The SMTP sink listens on loopback.
+    // The SMTP and /v1/batch sinks listen on loopback.
     DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
   });
   const personae = await createPersonae(config);
@@ -157,6 +171,36 @@ async function main(): Promise<void> {
     const workspaces = personae.app.get(WorkspacesService);
     const { workspace, apiToken } = await workspaces.create('Bench sync', 'Bench source');
     const events = await workspaces.create('Bench events', 'Bench source');
+
+    const directory = join(__dirname, 'results');
+    mkdirSync(directory, { recursive: true });
+    const segment =
+      ONLY === 'email'
+        ? undefined
+        : await segmentBench(
+            { personae, db, sink: batchSink, base, token: apiToken, workspaceId: workspace.id },
+            SEGMENT_MEMBERS,
+            ROUNDS,
+            SEGMENT_CONCURRENCY,
+            SEGMENT_TARGET_RATIO,
+          );
+    if (ONLY === 'segment' && segment) {
+      const width = Math.max(...segment.rows.map((r) => r[0].length));
+      const load = loadavg().map((n) => n.toFixed(2));
+      process.stdout.write(
+        [
+          `bench:sync (segment only)  ${cpus().length} CPUs  ${cpus()[0]?.model ?? ''}  load average ${load.join(' ')}`,
+          ...segment.rows.map((r) => `${r[0].padEnd(width)}  ${r[1].padStart(18)}  ${r[2]}`),
+        ].join('\n') + '\n',
+      );
+      const at = new Date().toISOString();
+      const file = join(directory, `sync-${at.replace(/[:.]/g, '-')}.json`);
+      const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverage: loadavg() };
+      const settings = { rounds: ROUNDS, segmentMembers: SEGMENT_MEMBERS, segmentConcurrency: SEGMENT_CONCURRENCY };
+      writeFileSync(file, `${JSON.stringify({ at, machine, settings, segment: segment.report }, null, 2)}\n`);
+      process.stdout.write(`wrote ${file}\n`);
+      return;
+    }
 
     const emailConfig = { ...TEMPLATE, smtpUrl: sink.url, maxConnections: POOL };
     const bench = { personae, db, sink, base, token: apiToken, workspaceId: workspace.id, config: emailConfig };
@@ -230,6 +274,7 @@ async function main(): Promise<void> {
             `${e2e.delivered}/${e2e.events} at ${e2e.rps}/s, target p95 ≤ ${TARGET_P95_MS} ms`,
           ]
         : ['event → email', 'n/a', e2e.reason],
+      ...(segment?.rows ?? []),
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     const load = loadavg().map((n) => n.toFixed(2));
@@ -242,21 +287,28 @@ async function main(): Promise<void> {
     const report = {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverage: loadavg() },
-      settings: { emails: EMAILS, pool: POOL, rounds: ROUNDS, events: EVENTS, eventsRps: EVENTS_RPS },
+      settings: {
+        emails: EMAILS,
+        pool: POOL,
+        rounds: ROUNDS,
+        events: EVENTS,
+        eventsRps: EVENTS_RPS,
+        segmentMembers: SEGMENT_MEMBERS,
+        segmentConcurrency: SEGMENT_CONCURRENCY,
+      },
       rounds,
       bare,
       personae: sync,
       ratio,
       duplicates,
       eventToEmail: e2e,
+      segment: segment?.report,
       targets: {
         ratio: { target: TARGET_RATIO, met: ratio >= TARGET_RATIO },
         rate: { target: TARGET_RATE, met: sync.perSecond >= TARGET_RATE },
         p95: { target: TARGET_P95_MS, met: e2e.available ? e2e.p95Ms <= TARGET_P95_MS : null },
       },
     };
-    const directory = join(__dirname, 'results');
-    mkdirSync(directory, { recursive: true });
     const file = join(directory, `sync-${report.at.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`wrote ${file}\n`);
@@ -265,6 +317,7 @@ async function main(): Promise<void> {
     await personae.close();
     await database.drop();
     sink.stop();
+    batchSink.stop();
   }
 }
 

@@ -6,6 +6,9 @@ import { DeliveryWorkersService } from './delivery-workers.service';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryRepository } from './delivery.repository';
 import { EmailSender } from './email-sender';
+import { HttpPoster } from './http-poster';
+import { SegmentSender } from './segment-sender';
+import { SlackSender } from './slack-sender';
 import { WebhookSender } from './webhook-sender';
 
 /** Worker role: per-destination delivery workers and the sweeper that rebuilds lost jobs from Postgres. */
@@ -17,7 +20,10 @@ import { WebhookSender } from './webhook-sender';
     DeliveryProcessor,
     DeliveryRepository,
     EmailSender,
+    HttpPoster,
     WebhookSender,
+    SegmentSender,
+    SlackSender,
     UnsubscribeLinks,
   ],
   exports: [DeliveryWorkersService, DeliverySweeperService],

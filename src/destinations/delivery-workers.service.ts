@@ -9,6 +9,8 @@ import { DeliveryProcessor, DeliveryQueueContext } from './delivery.processor';
 import { DeliveryRepository, WorkerDestination } from './delivery.repository';
 import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { EmailSender } from './email-sender';
+import { SegmentSender } from './segment-sender';
+import { SlackSender } from './slack-sender';
 
 /** How often the destinations table is read for destinations that came, went or changed. */
 export const DESTINATION_POLL_MS = 1_000;
@@ -45,7 +47,8 @@ interface WorkerShape {
  * An email destination without a rate limit takes batches as they come: jobs of up to
  * DELIVERIES_PER_JOB deliveries, as many at once as keep `deliveriesPerConnection` per connection
  * in flight. A rate-limited one (BullMQ's limiter counts jobs) and a webhook (one request per
- * job, `webhookConcurrency` at once) work one delivery per job.
+ * job, `webhookConcurrency` at once) work one delivery per job. Segment and Slack destinations
+ * take batch jobs whole (their senders turn them into few requests) unless rate-limited.
  */
 export function workerShape(
   destination: Pick<WorkerDestination, 'type' | 'config' | 'rateLimitPerSecond'>,
@@ -60,9 +63,16 @@ export function workerShape(
     concurrency = splitBatches
       ? connections * deliveriesPerConnection
       : Math.max(2, Math.ceil((connections * deliveriesPerConnection) / DELIVERIES_PER_JOB));
-  } else {
+  } else if (destination.type === 'webhook') {
     splitBatches = true;
     concurrency = webhookConcurrency;
+  } else {
+    // segment and slack: the sender gathers deliveries attempted together into one request, so
+    // batch jobs stay whole unless a limiter has to count deliveries (see DeliveryQueueContext).
+    // Twice the webhook concurrency in jobs of 50: up to 1,000 transitions claimed at once, which
+    // the sender packs into a few /v1/batch requests (bench:sync, segment row).
+    splitBatches = rate !== null;
+    concurrency = splitBatches ? webhookConcurrency : webhookConcurrency * 2;
   }
   return {
     concurrency,
@@ -102,6 +112,8 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
     private readonly repository: DeliveryRepository,
     private readonly processor: DeliveryProcessor,
     private readonly email: EmailSender,
+    private readonly segment: SegmentSender,
+    private readonly slack: SlackSender,
     private readonly queues: DeliveryQueuesService,
     private readonly registry: WorkerRegistry,
   ) {}
@@ -159,6 +171,8 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
       if (!seen.has(id)) {
         await this.stop(id);
         this.email.release(id);
+        this.segment.release(id);
+        this.slack.release(id);
       }
     }
   }

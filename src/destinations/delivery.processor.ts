@@ -11,6 +11,9 @@ import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
 import { RenderAbortedError, TemplateRenderer } from './template-renderer';
 import { TemplateError } from './templates';
+import { SegmentSender } from './segment-sender';
+import { SlackSender } from './slack-sender';
+import type { SegmentConfig, SlackConfig } from './sync-config';
 import { WebhookSender } from './webhook-sender';
 
 /** Lets the processor pause a whole destination queue (an HTTP 429 with Retry-After). */
@@ -53,11 +56,16 @@ export class DeliveryProcessor {
   private readonly claims: Batcher<string, ClaimedDelivery | undefined>;
   private readonly finishes: Batcher<FinishedAttempt, boolean>;
   private readonly renewals: Batcher<ClaimedDelivery, boolean>;
+  /** Outcomes whose Retry-After already paused their queue, and when what failed with them is due again. */
+  private readonly paused = new WeakSet<SendOutcome>();
+  private readonly retries = new WeakMap<SendOutcome, Date>();
 
   constructor(
     private readonly repository: DeliveryRepository,
     private readonly email: EmailSender,
     private readonly webhook: WebhookSender,
+    private readonly segment: SegmentSender,
+    private readonly slack: SlackSender,
     private readonly templates: TemplateRenderer,
     private readonly links: UnsubscribeLinks,
     private readonly metrics: MetricsService,
@@ -191,8 +199,16 @@ export class DeliveryProcessor {
     const { delivery } = claim;
     if (!delivery.connected) return { kind: 'final', status: 'skipped', error: 'disconnected' };
     if (!delivery.profileId) return { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
-    if (delivery.destinationType === 'webhook') {
-      return this.webhook.send(delivery, delivery.config as WebhookConfig);
+    switch (delivery.destinationType) {
+      case 'webhook':
+        return this.webhook.send(delivery, delivery.config as WebhookConfig);
+      case 'segment':
+        // Deliveries attempted together (a batch job's, retries due together) share requests.
+        return this.segment.send(delivery, delivery.config as SegmentConfig);
+      case 'slack':
+        return this.slack.send(delivery, delivery.config as SlackConfig);
+      case 'email':
+        break;
     }
     const to = delivery.email;
     if (!to) return { kind: 'final', status: 'skipped', error: 'the profile has no email address' };
@@ -261,11 +277,19 @@ export class DeliveryProcessor {
           recorded = await this.finish(delivery, 'dead', { error });
           break;
         }
-        const wait = outcome.retryAfterMs ?? backoffMs(attempts);
-        const at = new Date(Date.now() + wait);
+        // One answer can be the outcome of many deliveries (a /v1/batch request): they are retried
+        // at the same time, so that they meet again in one request, and the queue is paused once.
+        let at = this.retries.get(outcome);
+        if (!at) {
+          at = new Date(Date.now() + (outcome.retryAfterMs ?? backoffMs(attempts)));
+          this.retries.set(outcome, at);
+        }
         recorded = await this.repository.retryLater(id, attempts, outcome.error, at);
         if (!recorded) break;
-        if (outcome.retryAfterMs !== undefined) await pause(outcome.retryAfterMs);
+        if (outcome.retryAfterMs !== undefined && !this.paused.has(outcome)) {
+          this.paused.add(outcome);
+          await pause(outcome.retryAfterMs);
+        }
         retryAt = at.getTime();
         break;
       }

@@ -19,9 +19,23 @@ import { FieldProblem, fieldProblems } from '../common/validation';
 import type { AddressPolicy } from './address-policy';
 import { endpointProblems } from './endpoint-rules';
 import { SMTP_URL_OPTIONS } from './smtp-target';
+import {
+  publicSegmentConfig,
+  publicSlackConfig,
+  SegmentConfig,
+  SegmentConfigDto,
+  segmentProblems,
+  SlackConfig,
+  SlackConfigDto,
+  slackProblems,
+} from './sync-config';
 import { compileTemplate, TemplateError, TemplateKind } from './templates';
 
-export type DestinationType = 'email' | 'webhook';
+export const DESTINATION_TYPES = ['email', 'webhook', 'segment', 'slack'] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
+/** Any destination's stored config. */
+export type DestinationConfig = EmailConfig | WebhookConfig | SegmentConfig | SlackConfig;
 
 export interface SmtpAuth {
   user: string;
@@ -243,20 +257,45 @@ export function validateConfig(
   type: DestinationType,
   raw: unknown,
   policy: AddressPolicy,
-): { config: EmailConfig | WebhookConfig; problems: [] } | { problems: FieldProblem[] } {
+): { config: DestinationConfig; problems: [] } | { problems: FieldProblem[] } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { problems: [{ field: 'config', reason: 'must be an object' }] };
   }
-  const instance: object =
-    type === 'email' ? plainToInstance(EmailConfigDto, raw) : plainToInstance(WebhookConfigDto, raw);
+  const instance = configInstance(type, raw);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
   const problems = fieldProblems(errors, 'config');
   if (problems.length > 0) return { problems };
-  const config = JSON.parse(JSON.stringify(instance)) as EmailConfig | WebhookConfig;
-  const more = type === 'email' ? emailProblems(config as EmailConfig) : webhookProblems(config as WebhookConfig);
+  const config = JSON.parse(JSON.stringify(instance)) as DestinationConfig;
+  const more = typeProblems(type, config);
   if (more.length > 0) return { problems: more };
   const endpoint = endpointProblems(type, config, policy);
   return endpoint.length > 0 ? { problems: endpoint } : { config, problems: [] };
+}
+
+function configInstance(type: DestinationType, raw: object): object {
+  switch (type) {
+    case 'email':
+      return plainToInstance(EmailConfigDto, raw);
+    case 'webhook':
+      return plainToInstance(WebhookConfigDto, raw);
+    case 'segment':
+      return plainToInstance(SegmentConfigDto, raw);
+    case 'slack':
+      return plainToInstance(SlackConfigDto, raw);
+  }
+}
+
+function typeProblems(type: DestinationType, config: DestinationConfig): FieldProblem[] {
+  switch (type) {
+    case 'email':
+      return emailProblems(config as EmailConfig);
+    case 'webhook':
+      return webhookProblems(config as WebhookConfig);
+    case 'segment':
+      return segmentProblems(config as SegmentConfig);
+    case 'slack':
+      return slackProblems(config as SlackConfig);
+  }
 }
 
 /** Applies a PATCH: given keys replace, `null` removes, absent keys (secrets among them) stay. */
@@ -274,6 +313,8 @@ const MASK = '****';
 /** The config as the API shows it: passwords, secrets and header values are never returned. */
 export function publicConfig(type: DestinationType, stored: unknown): Record<string, unknown> {
   const config = { ...(stored as Record<string, unknown>) };
+  if (type === 'segment') return publicSegmentConfig(config);
+  if (type === 'slack') return publicSlackConfig(config);
   if (type === 'webhook') {
     const { secret, headers, ...rest } = config;
     const names = Object.keys((headers as Record<string, string> | undefined) ?? {});

@@ -4,6 +4,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { BoolField, TextField } from '../common/dto-fields';
+import { DESTINATION_TYPES, type DestinationType } from './destination-config';
 import { DELIVERY_STATUSES, DeliveryStatus, SendTransitions } from './destinations.repository';
 
 export const MAX_RATE_LIMIT = 10_000;
@@ -30,12 +31,14 @@ function RateLimitField() {
 
 const CONFIG_DESCRIPTION =
   'email: {smtpUrl? | host?, port?, secure?, auth?: {user, pass}, from, replyTo?, subject, html?, text?, maxConnections?} ' +
-  '(no smtpUrl and no host: the server SMTP_URL). webhook: {url, secret, headers?}. Templates are Liquid.';
+  '(no smtpUrl and no host: the server SMTP_URL). webhook: {url, secret, headers?}. Templates are Liquid. ' +
+  'segment: {url, writeKey} (a Segment-compatible Tracking API; messages go to <url>/v1/batch). ' +
+  'slack: {url} (an incoming-webhook URL).';
 
 export class CreateDestinationDto {
-  @ApiProperty({ enum: ['email', 'webhook'] })
-  @IsIn(['email', 'webhook'], { message: '$property must be email or webhook' })
-  type!: 'email' | 'webhook';
+  @ApiProperty({ enum: DESTINATION_TYPES })
+  @IsIn(DESTINATION_TYPES, { message: `$property must be one of ${DESTINATION_TYPES.join(', ')}` })
+  type!: DestinationType;
 
   @TextField({ description: 'Name shown in lists', example: 'Welcome email' })
   name!: string;
@@ -127,13 +130,14 @@ export class DeliveryCountsView {
 
 export class DestinationView {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: ['email', 'webhook'] }) type!: 'email' | 'webhook';
+  @ApiProperty({ enum: DESTINATION_TYPES }) type!: DestinationType;
   @ApiProperty() name!: string;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
     description:
-      'Secrets are never returned: smtpUrl has its password masked, auth shows hasPassword, webhooks hasSecret',
+      'Secrets are never returned: smtpUrl has its password masked, auth shows hasPassword, webhooks hasSecret, ' +
+      'segment hasWriteKey, slack only its host and hasUrl',
   })
   config!: Record<string, unknown>;
   @ApiProperty({ type: Number, nullable: true }) rateLimitPerSecond!: number | null;
@@ -177,7 +181,7 @@ export class ConnectionView {
   @ApiProperty({ format: 'uuid' }) audienceId!: string;
   @ApiProperty({ format: 'uuid' }) destinationId!: string;
   @ApiProperty() destinationName!: string;
-  @ApiProperty({ enum: ['email', 'webhook'] }) destinationType!: 'email' | 'webhook';
+  @ApiProperty({ enum: DESTINATION_TYPES }) destinationType!: DestinationType;
   @ApiProperty() backfill!: boolean;
   @ApiProperty({ enum: ['entered', 'exited', 'both'] }) send!: SendTransitions;
   @ApiProperty() connectedAt!: Date;

@@ -10,12 +10,12 @@ import { badRequestFor, FieldProblem } from '../common/validation';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { AddressPolicy } from './address-policy';
 import {
+  DestinationConfig,
   DestinationType,
   EmailConfig,
   mergeConfig,
   publicConfig,
   validateConfig,
-  WebhookConfig,
 } from './destination-config';
 import { secretsNeededAgain } from './endpoint-rules';
 import { TemplateRenderer } from './template-renderer';
@@ -130,7 +130,7 @@ export class DestinationsService {
     type: DestinationType,
     raw: unknown,
     more: FieldProblem[] = [],
-  ): Promise<EmailConfig | WebhookConfig> {
+  ): Promise<DestinationConfig> {
     const result = validateConfig(type, raw, this.policy);
     const problems = [...('config' in result ? [] : result.problems), ...more];
     if (problems.length > 0 || !('config' in result)) throw badRequestFor(problems);

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../common/validation';
 import { AddressPolicy, literalAddress } from './address-policy';
-import type { DestinationType, EmailConfig, WebhookConfig } from './destination-config';
+import type { DestinationConfig, DestinationType, EmailConfig } from './destination-config';
 import { smtpEndpoint, smtpTarget, usesTls } from './smtp-target';
 
 /**
@@ -11,12 +11,13 @@ import { smtpEndpoint, smtpTarget, usesTls } from './smtp-target';
  */
 export function endpointProblems(
   type: DestinationType,
-  config: EmailConfig | WebhookConfig,
+  config: DestinationConfig,
   policy: AddressPolicy,
 ): FieldProblem[] {
-  return type === 'webhook'
-    ? webhookEndpointProblems(config as WebhookConfig, policy)
-    : emailEndpointProblems(config as EmailConfig, policy);
+  // webhook, segment and slack: an HTTP(S) URL in config.url.
+  return type === 'email'
+    ? emailEndpointProblems(config as EmailConfig, policy)
+    : urlEndpointProblems(config as { url: string }, policy);
 }
 
 function refusedLiteral(host: string, policy: AddressPolicy): string | undefined {
@@ -24,7 +25,7 @@ function refusedLiteral(host: string, policy: AddressPolicy): string | undefined
   return literal === undefined ? undefined : policy.refusal(literal);
 }
 
-function webhookEndpointProblems(config: WebhookConfig, policy: AddressPolicy): FieldProblem[] {
+function urlEndpointProblems(config: { url: string }, policy: AddressPolicy): FieldProblem[] {
   const refusal = refusedLiteral(new URL(config.url).hostname, policy);
   return refusal ? [{ field: 'config.url', reason: `points at an address that ${refusal}` }] : [];
 }
@@ -75,6 +76,12 @@ export function secretsNeededAgain(
   merged: Record<string, unknown>,
 ): FieldProblem[] {
   const reason = 'must be given again when the destination moves to another server';
+  if (type === 'segment') {
+    const moved = webhookEndpoint(stored.url) !== webhookEndpoint(merged.url);
+    return moved && patch.writeKey === undefined ? [{ field: 'config.writeKey', reason }] : [];
+  }
+  // A Slack incoming-webhook URL is its own secret: a new one is always given whole.
+  if (type === 'slack') return [];
   if (type === 'webhook') {
     if (webhookEndpoint(stored.url) === webhookEndpoint(merged.url)) return [];
     const problems: FieldProblem[] = [];

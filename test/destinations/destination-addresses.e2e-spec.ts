@@ -54,6 +54,40 @@ describe('destination addresses with the default policy (public addresses only)'
   });
 
   it.each([
+    ['segment', { url: 'http://127.0.0.1:8080', writeKey: 'wk' }],
+    ['segment', { url: 'http://169.254.169.254/', writeKey: 'wk' }],
+    ['slack', { url: 'http://10.0.0.8/services/T/B/x' }],
+  ])('refuses a %s destination to a private address when it is saved', async (type, config) => {
+    const response = await bed.api.post('/api/destinations').send({ type, name: 'x', config }).expect(400);
+    expect(response.body.errors).toEqual([
+      { field: 'config.url', reason: expect.stringContaining('which destinations may not reach') },
+    ]);
+  });
+
+  it('refuses, when sending, a segment destination whose name resolves to loopback', async () => {
+    const { seed, ws, api } = bed;
+    const audienceId = await seed.audience(ws.workspaceId, 'segment_rebinding');
+    const created = await api
+      .post('/api/destinations')
+      .send({ type: 'segment', name: 'x', config: { url: `http://localhost:${receiver.port}`, writeKey: 'wk' } })
+      .expect(201);
+    const destinationId = (created.body as { id: string }).id;
+    await api.connect(audienceId, destinationId);
+    const profile = await seed.profile(ws.workspaceId, {}, { user_id: 'segment-probe' });
+    await seed.enter(ws.workspaceId, audienceId, profile);
+    const row = await waitFor(async () => {
+      const [found] = await seed.deliveries(destinationId);
+      return found?.status === 'dead' ? found : undefined;
+    });
+    expect(row).toMatchObject({
+      attempts: 1,
+      last_error:
+        'refused: localhost resolves to an address that is a loopback address, which destinations may not reach',
+    });
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it.each([
     [{ host: '10.1.2.3' }, 'config.host'],
     [{ host: '2130706433' }, 'config.host'],
     [{ host: '[::1]', port: 25 }, 'config.host'],

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
+  /** The path and query asked for. */
+  url: string;
   body: string;
+  /** The body as it came (compressed, if it was). */
+  raw: Buffer;
   at: number;
 }
 
@@ -32,7 +36,8 @@ export class HttpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const raw = Buffer.concat(chunks);
+        const request = { headers: req.headers, url: req.url ?? '', body: raw.toString('utf8'), raw, at: Date.now() };
         const index = holder.self?.requests.push(request) ?? 0;
         const answer = respond(request, index - 1);
         res.writeHead(answer.status, answer.headers).end('ok');

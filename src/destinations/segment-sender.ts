@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { ClaimedDelivery } from './delivery.repository';
+import type { SendOutcome } from './delivery-policy';
+import { DestinationBatchers } from './destination-batchers';
+import { HttpPoster } from './http-poster';
+import { audienceMessages } from './segment-messages';
+import { BATCH_MAX_MESSAGES, batchBody, packRequests } from './segment-requests';
+import { SegmentConfig, segmentBatchUrl } from './sync-config';
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * How long the first delivery of a batch waits for others of the same destination. A batch job's
+ * deliveries are claimed together and arrive within a few ms of each other; retries and the
+ * trickle of a rate limiter are gathered over this window.
+ */
+export const SEGMENT_BATCH_WINDOW_MS = 25;
+
+/** Two messages per transition: at most this many transitions in a request. */
+const DELIVERIES_PER_REQUEST = Math.floor(BATCH_MAX_MESSAGES / 2);
+
+/**
+ * Sends transitions to a Segment-compatible Tracking API (`<url>/v1/batch`, HTTP Basic with the
+ * write key as user name, gzip): the deliveries of a destination attempted together share
+ * requests within Segment's limits. A request's answer is the outcome of every delivery in it.
+ */
+@Injectable()
+export class SegmentSender {
+  private readonly batches = new DestinationBatchers<SegmentConfig>(
+    (deliveries, config) => this.sendBatch(deliveries, config),
+    DELIVERIES_PER_REQUEST,
+    SEGMENT_BATCH_WINDOW_MS,
+  );
+
+  constructor(private readonly http: HttpPoster) {}
+
+  send(delivery: ClaimedDelivery, config: SegmentConfig): Promise<SendOutcome> {
+    return this.batches.send(delivery, config);
+  }
+
+  release(destinationId: string): void {
+    this.batches.release(destinationId);
+  }
+
+  private async sendBatch(deliveries: ClaimedDelivery[], config: SegmentConfig): Promise<SendOutcome[]> {
+    const serialized = deliveries.map((delivery) => audienceMessages(delivery).map((m) => JSON.stringify(m)));
+    const { requests, oversized } = packRequests(serialized);
+    const outcomes: SendOutcome[] = deliveries.map(() => ({ kind: 'transient', error: 'not sent' }));
+    for (const index of oversized) {
+      outcomes[index] = { kind: 'permanent', error: 'a message is over the 32 KB Segment allows' };
+    }
+    let url: URL;
+    try {
+      url = segmentBatchUrl(config);
+    } catch {
+      return outcomes.map(() => ({ kind: 'final', status: 'dead', error: 'the destination url is not valid' }));
+    }
+    const headers = {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      authorization: `Basic ${Buffer.from(`${config.writeKey}:`).toString('base64')}`,
+      'user-agent': 'Personae-Sync/1',
+    };
+    await Promise.all(
+      requests.map(async (indices) => {
+        const body = await gzipAsync(
+          batchBody(
+            indices.flatMap((i) => serialized[i] ?? []),
+            new Date(),
+          ),
+        );
+        const outcome = await this.http.send(url, body, headers);
+        for (const index of indices) outcomes[index] = outcome;
+      }),
+    );
+    return outcomes;
+  }
+}
