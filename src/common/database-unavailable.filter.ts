@@ -12,6 +12,9 @@ const UNAVAILABLE_CODES = new Set([
   'P1001',
   'P1002',
   'P1017',
+  // Prisma's transaction API: a transaction that could not start in time (every connection busy)
+  // or ran past its time limit on a saturated server. Overload: retry later, as for a lost connection.
+  'P2028',
 ]);
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
 const UNAVAILABLE_MESSAGE =

@@ -48,6 +48,9 @@ function sourceRow<T extends { validation: string }>(row: T): T & { validation: 
   return { ...row, validation: row.validation === 'strict' ? 'strict' : 'lenient' };
 }
 
+/** Prisma's defaults (2 s to start, 5 s to finish) are short on a busy server. */
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
+
 @Injectable()
 export class WorkspacesRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -66,7 +69,7 @@ export class WorkspacesRepository {
         data: { workspaceId: workspace.id, name: input.tokenName, tokenHash: input.tokenHash },
       });
       return { workspace, source };
-    });
+    }, TRANSACTION_OPTIONS);
   }
 
   async findWorkspaceIdByTokenHash(tokenHash: string): Promise<string | undefined> {
