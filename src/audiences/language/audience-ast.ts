@@ -313,8 +313,21 @@ export function referencedAudienceKeysByLevel(ast: AudienceAst, level: SubjectLe
       case 'members':
         visit(node.condition, 'profile');
         return;
-      default:
+      case 'performed':
+      case 'not_performed':
+      case 'first_performed':
+      case 'last_performed':
+      case 'active':
+      case 'inactive':
+      case 'first_seen':
+      case 'last_seen':
+      case 'trait':
+      case 'sequence':
+      case 'member_count':
+      case 'created':
         return;
+      default:
+        assertUnreachable(node);
     }
   };
   visit(ast, level);
