@@ -202,7 +202,7 @@ export class DestinationsRepository {
         ORDER BY t.at DESC, t.id DESC LIMIT 1
       ) latest
       WHERE m.audience_id = ${audienceId}::uuid
-      ON CONFLICT (destination_id, transition_id) DO NOTHING
+      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
       RETURNING id, destination_id AS "destinationId"`;
   }
 

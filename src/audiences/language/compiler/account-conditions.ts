@@ -96,3 +96,14 @@ function compileMembers(node: MembersCondition, ctx: CompileContext): Prisma.Sql
 function compileAccountInAudience(node: InAudienceCondition, ctx: CompileContext): Prisma.Sql {
   return Prisma.sql`(EXISTS (SELECT 1 FROM audience_members am JOIN audiences a ON a.id = am.audience_id WHERE a.workspace_id = ${ctx.workspaceId}::uuid AND a.key = ${node.audience} AND am.profile_id = g.id)) IS TRUE`;
 }
+
+/**
+ * The members of an account who receive its emails, as a predicate over the member's profile `p`:
+ * those satisfying `condition` (every member without one) and having an email address, a string
+ * `email` trait or an `email` identity, as the delivery worker looks for one.
+ */
+export function compileRecipientPredicate(condition: AudienceAst | undefined, ctx: CompileContext): Prisma.Sql {
+  const hasEmail = Prisma.sql`((jsonb_typeof(p.traits->'email') = 'string' AND btrim(p.traits->>'email') <> '')
+    OR EXISTS (SELECT 1 FROM identities i WHERE i.profile_id = p.id AND i.type = 'email')) IS TRUE`;
+  return condition ? Prisma.sql`(${compileAudiencePredicate(condition, ctx)} AND ${hasEmail})` : hasEmail;
+}
