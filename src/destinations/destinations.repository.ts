@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CreatedCursor } from '../common/pagination';
+import { audienceLockSql } from '../database/audience-lock';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DestinationType } from './destination-config';
@@ -50,6 +52,16 @@ export interface ConnectionRow {
   backfill: boolean;
   send: SendTransitions;
   connectedAt: Date;
+  /** Account audiences: the member condition choosing recipients (canonical text); null: every member with an email. */
+  recipients: string | null;
+}
+
+export interface NewConnection {
+  backfill: boolean;
+  send: SendTransitions;
+  connectedAt: Date;
+  /** Account audiences: the member condition as AST and text. */
+  recipients?: { ast: object; text: string };
 }
 
 export interface QueuedRef {
@@ -154,16 +166,42 @@ export class DestinationsRepository {
   }
 
   async audienceExists(workspaceId: string, audienceId: string): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM audiences WHERE id = ${audienceId}::uuid AND workspace_id = ${workspaceId}::uuid`;
-    return rows.length > 0;
+    return (await this.audienceLevel(workspaceId, audienceId)) !== null;
+  }
+
+  /** profile or account; null when the workspace has no such audience. */
+  async audienceLevel(
+    workspaceId: string,
+    audienceId: string,
+    tx: Tx = this.prisma,
+  ): Promise<'profile' | 'account' | null> {
+    const rows = await tx.$queryRaw<{ level: 'profile' | 'account' }[]>`
+      SELECT level::text AS level FROM audiences WHERE id = ${audienceId}::uuid AND workspace_id = ${workspaceId}::uuid`;
+    return rows[0]?.level ?? null;
+  }
+
+  /**
+   * Runs `work` in a transaction holding the audience's lock (the one its computations and
+   * real-time evaluations hold while writing memberships): a computation still running is waited
+   * for, so a backfill in `work` reads the membership it wrote, and a computation that runs after
+   * `work` sees the connection.
+   */
+  async withAudienceLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw(audienceLockSql(audienceId));
+        return work(tx);
+      },
+      // A first computation of a large audience can take minutes; the connect waits for it.
+      { maxWait: 10_000, timeout: 15 * 60_000 },
+    );
   }
 
   async listConnections(workspaceId: string, audienceId: string): Promise<ConnectionRow[]> {
     return this.prisma.$queryRaw<ConnectionRow[]>`
       SELECT ad.id, ad.audience_id AS "audienceId", ad.destination_id AS "destinationId",
              dest.name AS "destinationName", dest.type::text AS "destinationType",
-             ad.backfill, ad.send::text AS send, ad.connected_at AS "connectedAt"
+             ad.backfill, ad.send::text AS send, ad.connected_at AS "connectedAt", ad.recipients_text AS recipients
       FROM audience_destinations ad
       JOIN destinations dest ON dest.id = ad.destination_id
       WHERE ad.audience_id = ${audienceId}::uuid AND dest.workspace_id = ${workspaceId}::uuid
@@ -172,15 +210,16 @@ export class DestinationsRepository {
 
   /** Answers undefined when the pair is already connected. */
   async connect(
+    tx: Tx,
     audienceId: string,
     destinationId: string,
-    backfill: boolean,
-    send: SendTransitions,
-    connectedAt: Date,
+    connection: NewConnection,
   ): Promise<string | undefined> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
-      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, ${backfill}, ${send}::send_transitions, ${connectedAt})
+    const { backfill, send, connectedAt, recipients } = connection;
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at, recipients, recipients_text)
+      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, ${backfill}, ${send}::send_transitions,
+              ${connectedAt}, ${recipients ? JSON.stringify(recipients.ast) : null}::jsonb, ${recipients?.text ?? null})
       ON CONFLICT (audience_id, destination_id) DO NOTHING
       RETURNING id`;
     return rows[0]?.id;
@@ -191,8 +230,8 @@ export class DestinationsRepository {
    * (destination, transition) key makes it idempotent, also against the membership engine writing
    * the same delivery for someone who entered after the connection.
    */
-  async backfill(workspaceId: string, audienceId: string, destinationId: string): Promise<QueuedRef[]> {
-    return this.prisma.$queryRaw<QueuedRef[]>`
+  async backfill(tx: Tx, workspaceId: string, audienceId: string, destinationId: string): Promise<QueuedRef[]> {
+    return tx.$queryRaw<QueuedRef[]>`
       INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
       SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
       FROM audience_members m
@@ -202,6 +241,34 @@ export class DestinationsRepository {
         ORDER BY t.at DESC, t.id DESC LIMIT 1
       ) latest
       WHERE m.audience_id = ${audienceId}::uuid
+      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+      RETURNING id, destination_id AS "destinationId"`;
+  }
+
+  /**
+   * An account audience's backfill: for each current member account's latest `entered`
+   * transition, one delivery per recipient (`recipients`, a predicate over the member's profile
+   * `p`). Idempotent by the unique (destination, transition, recipient) key, as backfill is.
+   */
+  async backfillAccounts(
+    tx: Tx,
+    workspaceId: string,
+    audienceId: string,
+    destinationId: string,
+    recipients: Prisma.Sql,
+  ): Promise<QueuedRef[]> {
+    return tx.$queryRaw<QueuedRef[]>`
+      INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, recipient_id, status, created_at, updated_at)
+      SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, p.id, 'queued', now(), now()
+      FROM audience_members m
+      CROSS JOIN LATERAL (
+        SELECT t.id FROM audience_transitions t
+        WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
+        ORDER BY t.at DESC, t.id DESC LIMIT 1
+      ) latest
+      JOIN group_memberships gm ON gm.group_id = m.profile_id
+      JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL
+      WHERE m.audience_id = ${audienceId}::uuid AND (${recipients})
       ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
       RETURNING id, destination_id AS "destinationId"`;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseConfig } from '../config/app-config';
+import { audienceLockSql, audienceLocksSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { liveProfileFilter } from '../database/live-profile-filter';
 import { isStatementTimeout } from '../database/postgres-errors';
@@ -86,12 +87,6 @@ export interface TransitionCursor {
   id: bigint;
 }
 
-/**
- * Advisory locks of this module live in their own class (the two-int form), apart from the
- * migrator's single bigint key, so a hash can never collide with it.
- */
-const AUDIENCE_LOCK_CLASS = 0x6d656d62; // "memb"
-
 /** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
 const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
@@ -148,7 +143,7 @@ export class MembershipRepository {
   async withAudienceLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+        await tx.$executeRaw(audienceLockSql(audienceId));
         return work(tx);
       },
       { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
@@ -164,9 +159,7 @@ export class MembershipRepository {
   async withAudienceLocks<T>(audienceIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`
-          SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
-          FROM (SELECT DISTINCT id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY id COLLATE "C") s`;
+        await tx.$executeRaw(audienceLocksSql(audienceIds));
         // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
         // compiling them costs more than evaluating a batch's few hundred profiles.
         await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
@@ -187,7 +180,7 @@ export class MembershipRepository {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+          await tx.$executeRaw(audienceLockSql(audienceId));
           await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
           return work(tx);
         },
