@@ -195,6 +195,70 @@ describe('account scenarios (ManualClock)', () => {
     clock.set(T0);
   });
 
+  it('backfills an account audience once per member with an email by default, and refuses webhooks', async () => {
+    const ws = await createWorkspace(app);
+    const api = client(ws);
+    clock.set(at(1));
+    await api.track([
+      { type: 'identify', userId: 'ann', traits: { email: 'ann@initech.test' }, timestamp: at(0).toISOString() },
+      { type: 'identify', userId: 'bob', traits: { email: 'bob@initech.test' }, timestamp: at(0).toISOString() },
+      ...['ann', 'bob', 'no-email'].map((userId) => ({
+        type: 'group',
+        userId,
+        groupId: 'initech',
+        traits: { name: 'Initech' },
+        timestamp: at(0).toISOString(),
+      })),
+    ]);
+    const teams = await api.audience('teams', 'members at least 2');
+    await waitFor(async () => (await audienceState(teams)).members.join() === 'initech', { what: 'initech enters' });
+    const email = await api
+      .post('/api/destinations')
+      .send({ type: 'email', name: 'Team mail', config: { from: 'cs@personae.test', subject: 'Hi', text: 'Hi' } })
+      .expect(201);
+    const connected = await api
+      .post(`/api/audiences/${teams}/destinations`)
+      .send({ destinationId: email.body.id, backfill: true })
+      .expect(201);
+    expect(connected.body).toMatchObject({ backfilled: 2, recipients: null });
+    await waitFor(() => smtp.to('ann@initech.test').length === 1 && smtp.to('bob@initech.test').length === 1, {
+      what: 'one email to each member with an address',
+    });
+    const rows = await sql.rows<{ recipients: number; transitions: number }>(
+      `SELECT count(DISTINCT recipient_id)::int AS recipients, count(DISTINCT transition_id)::int AS transitions
+       FROM deliveries WHERE destination_id = $1`,
+      [email.body.id],
+    );
+    expect(rows).toEqual([{ recipients: 2, transitions: 1 }]);
+
+    // A webhook destination as stored (its API wants a reachable receiver; only the connect is tested here).
+    const [hookRow] = await sql.rows<{ id: string }>(
+      `INSERT INTO destinations (id, workspace_id, type, name, config, updated_at)
+       VALUES (gen_random_uuid(), $1, 'webhook', 'Hook', '{"url": "https://hooks.example.test/x"}', now()) RETURNING id`,
+      [ws.workspaceId],
+    );
+    const hook = { body: { id: hookRow!.id } };
+    const refused = await api
+      .post(`/api/audiences/${teams}/destinations`)
+      .send({ destinationId: hook.body.id })
+      .expect(400);
+    expect(JSON.stringify(refused.body)).toMatch(/email destinations only/);
+    const profileAudience = await api
+      .post('/api/audiences')
+      .send({ key: 'people', name: 'people', definition: 'trait email exists' })
+      .expect(201);
+    await api
+      .post(`/api/audiences/${profileAudience.body.id}/destinations`)
+      .send({ destinationId: email.body.id, recipients: 'trait role = "owner"' })
+      .expect(400);
+    const badRecipients = await api
+      .post(`/api/audiences/${teams}/destinations`)
+      .send({ destinationId: hook.body.id, recipients: 'members at least 2' })
+      .expect(400);
+    expect(badRecipients.body).toMatchObject({ statusCode: 400 });
+    clock.set(T0);
+  });
+
   it('answers 400 with a line and column for a profile condition at account level, 404 for an unknown account', async () => {
     const ws = await createWorkspace(app);
     const api = client(ws);
