@@ -16,6 +16,7 @@ import { WorkspacesModule } from './workspaces/workspaces.module';
 import { WorkspaceSettingsModule } from './workspace-settings/workspace-settings.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { ProfilesModule } from './profiles/profiles.module';
+import { AccountsModule } from './accounts/accounts.module';
 import { AudiencesModule } from './audiences/audiences.module';
 import { FunnelsModule } from './funnels/funnels.module';
 import { MembershipModule } from './membership/membership.module';
@@ -47,6 +48,7 @@ const apiModules: Type[] = [
   WorkspaceSettingsModule,
   TrackingModule,
   ProfilesModule,
+  AccountsModule,
   AudiencesModule,
   FunnelsModule,
   MembershipModule,

@@ -5,8 +5,9 @@
 import { LRUCache } from 'lru-cache';
 import type { FieldProblem } from '../common/problems';
 import { Prisma } from '../generated/prisma/client';
-import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
+import { AudienceAst, SubjectLevel, referencedAudienceKeys } from './language/audience-ast';
 import { validateAudienceAst } from './language/audience-validator';
+import { compileAccountPredicate, compileRecipientPredicate } from './language/compiler/account-conditions';
 import { compileAudiencePredicate } from './language/compiler/audience-compiler';
 import { AudienceDefinitionError } from './audiences.errors';
 
@@ -16,6 +17,8 @@ export interface StoredDefinition {
   version: number;
   /** JSON as stored: validated on the way in, but possibly by an older grammar. */
   definitionAst: unknown;
+  /** profile (members are profiles; the default) or account (members are groups). */
+  level?: SubjectLevel;
 }
 
 /** What the predicate of an audience depends on besides its definition. */
@@ -42,7 +45,7 @@ function check(audience: StoredDefinition): Checked {
   const key = `${audience.id}/${audience.version}`;
   const cached = checkedDefinitions.get(key);
   if (cached) return cached;
-  const result = validateAudienceAst(audience.definitionAst);
+  const result = validateAudienceAst(audience.definitionAst, 'definition', audience.level ?? 'profile');
   const checked: Checked = result.ok
     ? { ok: true, ast: result.ast, references: referencedAudienceKeys(result.ast) }
     : { ok: false, problems: result.errors.map((e) => ({ field: e.path, reason: e.message })) };
@@ -71,16 +74,33 @@ export function eventsSince(audience: AudienceScope): Date | null {
   return audience.includeHistoricalData ? null : (audience.historyStartsAt ?? audience.createdAt);
 }
 
-/** The predicate over profiles `p` of a validated definition, evaluated as of `now`. */
-export function audiencePredicate(definition: AudienceAst, audience: AudienceScope, now: Date): Prisma.Sql {
-  return compileAudiencePredicate(definition, {
-    workspaceId: audience.workspaceId,
-    now,
-    eventsSince: eventsSince(audience),
-  });
+/**
+ * The predicate of a validated definition, evaluated as of `now`: over profiles `p` for a profile
+ * audience, over groups `g` for an account audience.
+ */
+export function audiencePredicate(
+  definition: AudienceAst,
+  audience: AudienceScope,
+  now: Date,
+  level: SubjectLevel = 'profile',
+): Prisma.Sql {
+  const ctx = { workspaceId: audience.workspaceId, now, eventsSince: eventsSince(audience) };
+  return level === 'account' ? compileAccountPredicate(definition, ctx) : compileAudiencePredicate(definition, ctx);
 }
 
 /** The predicate of a saved audience: what `explain` shows and computations run. */
 export function storedAudiencePredicate(audience: StoredAudience, now: Date): Prisma.Sql {
-  return audiencePredicate(storedDefinition(audience), audience, now);
+  return audiencePredicate(storedDefinition(audience), audience, now, audience.level);
+}
+
+/**
+ * Who of an account's members receives its emails, as a predicate over the member's profile `p`:
+ * the connection's member condition (validated when it was connected; a stored one that no longer
+ * validates selects nobody), and in any case an email address to send to.
+ */
+export function recipientPredicate(recipients: unknown, workspaceId: string, now: Date): Prisma.Sql {
+  if (recipients === null || recipients === undefined)
+    return compileRecipientPredicate(undefined, { workspaceId, now });
+  const checked = validateAudienceAst(recipients, 'recipients', 'profile');
+  return checked.ok ? compileRecipientPredicate(checked.ast, { workspaceId, now }) : Prisma.sql`FALSE`;
 }

@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, ValidateBy } from 'class-validator';
-import { BoolField, IntField, TextField } from '../common/dto-fields';
+import { IsIn, IsOptional, ValidateBy } from 'class-validator';
+import { BoolField, IntField, IsAbsentOr, TextField } from '../common/dto-fields';
+import { SUBJECT_LEVELS, SubjectLevel } from './language/audience-ast';
 
 export const AUDIENCE_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DEFAULT_REFRESH_INTERVAL_SECONDS = 3600;
@@ -51,6 +52,20 @@ function HistoricalDataField() {
   });
 }
 
+function LevelField() {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: SUBJECT_LEVELS,
+      description:
+        'Whom the audience is about: `profile` (people, the default) or `account` (the groups of `group` calls; ' +
+        'conditions such as `any member performed "Source Connected"`, `members at least 2`, `created within 7 days`). ' +
+        'Fixed once created',
+    }),
+    IsAbsentOr(),
+    IsIn(SUBJECT_LEVELS, { message: `$property must be one of ${SUBJECT_LEVELS.join(', ')}` }),
+  );
+}
+
 export class CreateAudienceDto {
   @TextField({
     description: 'Unique in the workspace; other audiences refer to it with `in audience "<key>"`',
@@ -66,6 +81,9 @@ export class CreateAudienceDto {
 
   @DefinitionField()
   definition!: unknown;
+
+  @LevelField()
+  level?: SubjectLevel;
 
   @HistoricalDataField()
   includeHistoricalData?: boolean;
@@ -92,6 +110,9 @@ export class PreviewAudienceDto {
   @DefinitionField()
   definition!: unknown;
 
+  @LevelField()
+  level?: SubjectLevel;
+
   @HistoricalDataField()
   includeHistoricalData?: boolean;
 }
@@ -100,6 +121,8 @@ export class AudienceView {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() key!: string;
   @ApiProperty() name!: string;
+  @ApiProperty({ enum: SUBJECT_LEVELS, description: 'profile: members are profiles; account: members are accounts' })
+  level!: SubjectLevel;
   @ApiProperty({ description: 'The canonical text of the definition' }) definitionText!: string;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The definition as JSON AST' })
   definitionAst!: unknown;
@@ -138,10 +161,20 @@ export class CompiledSqlView {
   params!: unknown[];
 }
 
+export class SampleAccountView {
+  @ApiProperty({ example: 'acme-inc' }) groupId!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) traits!: unknown;
+  @ApiProperty() memberCount!: number;
+}
+
 export class AudiencePreviewView extends CompiledSqlView {
   @ApiProperty() count!: number;
-  @ApiProperty({ type: [SampleProfileView], description: `Up to ${PREVIEW_SAMPLE_SIZE} matching profiles` })
-  sample!: SampleProfileView[];
+  @ApiProperty({
+    type: 'array',
+    items: {},
+    description: `Up to ${PREVIEW_SAMPLE_SIZE} matching profiles (SampleProfileView), or accounts (SampleAccountView) for level account`,
+  })
+  sample!: (SampleProfileView | SampleAccountView)[];
 }
 
 export class AudienceExplainView extends CompiledSqlView {

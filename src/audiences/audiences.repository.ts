@@ -7,12 +7,14 @@ import { PrismaService } from '../prisma/prisma.service';
 import { DuplicateAudienceKeyError } from './audiences.errors';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
+export type SubjectLevel = 'profile' | 'account';
 
 export interface AudienceRow {
   id: string;
   workspaceId: string;
   key: string;
   name: string;
+  level: SubjectLevel;
   definitionAst: Prisma.JsonValue;
   definitionText: string;
   includeHistoricalData: boolean;
@@ -32,12 +34,14 @@ export interface AudienceDefinitionRow {
   id: string;
   key: string;
   version: number;
+  level: SubjectLevel;
   definitionAst: Prisma.JsonValue;
 }
 
 export interface NewAudience {
   key: string;
   name: string;
+  level: SubjectLevel;
   definitionAst: Prisma.InputJsonValue;
   definitionText: string;
   includeHistoricalData: boolean;
@@ -58,6 +62,12 @@ export interface AudienceChanges {
   at: Date;
 }
 
+export interface SampleAccountRow {
+  groupId: string;
+  traits: Prisma.JsonValue;
+  memberCount: number;
+}
+
 export interface SampleRow {
   profileId: string;
   traits: Prisma.JsonValue;
@@ -69,6 +79,7 @@ const audienceFields = {
   workspaceId: true,
   key: true,
   name: true,
+  level: true,
   definitionAst: true,
   definitionText: true,
   includeHistoricalData: true,
@@ -90,9 +101,30 @@ function matchingProfiles(workspaceId: string, predicate: Prisma.Sql): Prisma.Sq
   return Prisma.sql`FROM profiles p WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL AND ${predicate}`;
 }
 
+/** The accounts an account predicate (over `g`) selects: the workspace's groups. */
+function matchingAccounts(workspaceId: string, predicate: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`FROM groups g WHERE g.workspace_id = ${workspaceId}::uuid AND ${predicate}`;
+}
+
 /** The count query of a compiled predicate; also what `explain` shows and the benchmark times. */
-export function audienceCountQuery(workspaceId: string, predicate: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`SELECT count(*)::int AS count ${matchingProfiles(workspaceId, predicate)}`;
+export function audienceCountQuery(
+  workspaceId: string,
+  predicate: Prisma.Sql,
+  level: SubjectLevel = 'profile',
+): Prisma.Sql {
+  const matching =
+    level === 'account' ? matchingAccounts(workspaceId, predicate) : matchingProfiles(workspaceId, predicate);
+  return Prisma.sql`SELECT count(*)::int AS count ${matching}`;
+}
+
+/** Count and sample of an account preview: any `limit` matching accounts with their member counts. */
+export function accountPreviewQuery(workspaceId: string, predicate: Prisma.Sql, limit: number): Prisma.Sql {
+  return Prisma.sql`WITH matching AS MATERIALIZED (SELECT g.id ${matchingAccounts(workspaceId, predicate)})
+    SELECT (SELECT count(*)::int FROM matching) AS count,
+      coalesce((SELECT jsonb_agg(jsonb_build_object('groupId', g.group_id, 'traits', g.traits,
+                  'memberCount', (SELECT count(*) FROM group_memberships gm JOIN profiles p ON p.id = gm.profile_id
+                                  WHERE gm.group_id = g.id AND p.merged_into_id IS NULL)))
+        FROM (SELECT id FROM matching LIMIT ${limit}) m JOIN groups g ON g.id = m.id), '[]'::jsonb) AS sample`;
 }
 
 /**
@@ -142,7 +174,7 @@ export class AudiencesRepository {
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {
     return tx.audience.findMany({
       where: { workspaceId },
-      select: { id: true, key: true, version: true, definitionAst: true },
+      select: { id: true, key: true, version: true, level: true, definitionAst: true },
     });
   }
 
@@ -196,25 +228,30 @@ export class AudiencesRepository {
     await tx.audience.deleteMany({ where: { id, workspaceId } });
   }
 
-  /** How many profiles match, and a sample of them (interactive budget). */
+  /** How many profiles (or accounts) match, and a sample of them (interactive budget). */
   async preview(
     workspaceId: string,
     predicate: Prisma.Sql,
     limit: number,
-  ): Promise<{ count: number; sample: SampleRow[] }> {
-    const [row] = await this.interactive.query<{ count: number; sample: SampleRow[] }>(
+    level: SubjectLevel = 'profile',
+  ): Promise<{ count: number; sample: (SampleRow | SampleAccountRow)[] }> {
+    const query =
+      level === 'account'
+        ? accountPreviewQuery(workspaceId, predicate, limit)
+        : audiencePreviewQuery(workspaceId, predicate, limit);
+    const [row] = await this.interactive.query<{ count: number; sample: (SampleRow | SampleAccountRow)[] }>(
       workspaceId,
-      audiencePreviewQuery(workspaceId, predicate, limit),
+      query,
       DEFINITION_SUBJECT,
     );
     return { count: row?.count ?? 0, sample: row?.sample ?? [] };
   }
 
   /** EXPLAIN (FORMAT JSON) of the count query, without running it (interactive budget). */
-  async explainCount(workspaceId: string, predicate: Prisma.Sql): Promise<unknown> {
+  async explainCount(workspaceId: string, predicate: Prisma.Sql, level: SubjectLevel = 'profile'): Promise<unknown> {
     const [row] = await this.interactive.query<{ 'QUERY PLAN': unknown }>(
       workspaceId,
-      Prisma.sql`EXPLAIN (FORMAT JSON) ${audienceCountQuery(workspaceId, predicate)}`,
+      Prisma.sql`EXPLAIN (FORMAT JSON) ${audienceCountQuery(workspaceId, predicate, level)}`,
       DEFINITION_SUBJECT,
     );
     return row?.['QUERY PLAN'];

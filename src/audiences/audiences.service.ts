@@ -6,7 +6,12 @@ import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequ
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
-import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
+import {
+  AudienceAst,
+  SubjectLevel,
+  referencedAudienceKeys,
+  referencedAudienceKeysByLevel,
+} from './language/audience-ast';
 import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
 import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
 import { DefinitionReader } from './definition-reader';
@@ -59,18 +64,21 @@ export class AudiencesService {
    * other modules (funnels save drop-off audiences through it). `definition` is text or AST JSON.
    */
   async create(workspaceId: string, input: CreateAudienceDto): Promise<AudienceView> {
-    const definition = await this.readDefinition(workspaceId, input.definition);
+    const level = input.level ?? 'profile';
+    const definition = await this.readDefinition(workspaceId, input.definition, level);
     const now = this.clock.now();
     const includeHistoricalData = input.includeHistoricalData ?? true;
     const row = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const graph = await this.loadGraph(workspaceId, tx);
       if (graph.has(input.key)) throw new DuplicateAudienceKeyError(input.key);
       checkReferences(graph, input.key, definition.ast);
+      checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, level);
       return this.repository.insert(
         workspaceId,
         {
           key: input.key,
           name: input.name,
+          level,
           definitionAst: toJson(definition.ast),
           definitionText: definition.text,
           includeHistoricalData,
@@ -102,16 +110,19 @@ export class AudiencesService {
    * transitions against it); the refresh interval is not. Any of the three asks for a computation.
    */
   async update(workspaceId: string, id: string, input: UpdateAudienceDto): Promise<AudienceView> {
-    const definition =
-      input.definition === undefined ? undefined : await this.readDefinition(workspaceId, input.definition);
     const now = this.clock.now();
     const { row, recompute, newVersion } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const current = await this.mustFind(workspaceId, id, tx);
+      const definition =
+        input.definition === undefined
+          ? undefined
+          : await this.readDefinition(workspaceId, input.definition, current.level);
       const changes: AudienceChanges = { bumpVersion: false, at: now };
       if (input.name !== undefined) changes.name = input.name;
       // The printed text is canonical, so equal text means an equal AST.
       if (definition && definition.text !== current.definitionText) {
         checkReferences(await this.loadGraph(workspaceId, tx), current.key, definition.ast);
+        checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, current.level);
         changes.definitionAst = toJson(definition.ast);
         changes.definitionText = definition.text;
         changes.bumpVersion = true;
@@ -150,9 +161,11 @@ export class AudiencesService {
 
   /** Count and sample of a definition as of now, without saving anything. */
   async preview(workspaceId: string, input: PreviewAudienceDto): Promise<AudiencePreviewView> {
-    const definition = await this.readDefinition(workspaceId, input.definition);
+    const level = input.level ?? 'profile';
+    const definition = await this.readDefinition(workspaceId, input.definition, level);
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
+    checkReferenceLevels(await this.levels(workspaceId), definition.ast, level);
     const now = this.clock.now();
     // As if saved now: without historical data, event conditions start seeing events now.
     const unsaved = {
@@ -161,21 +174,21 @@ export class AudiencesService {
       historyStartsAt: null,
       createdAt: now,
     };
-    const predicate = audiencePredicate(definition.ast, unsaved, now);
-    const { count, sample } = await this.repository.preview(workspaceId, predicate, PREVIEW_SAMPLE_SIZE);
-    return { count, sample, ...sqlView(workspaceId, predicate) };
+    const predicate = audiencePredicate(definition.ast, unsaved, now, level);
+    const { count, sample } = await this.repository.preview(workspaceId, predicate, PREVIEW_SAMPLE_SIZE, level);
+    return { count, sample, ...sqlView(workspaceId, predicate, level) };
   }
 
   /** The SQL a computation of the saved audience would run now, and Postgres's plan for it. */
   async explain(workspaceId: string, id: string): Promise<AudienceExplainView> {
     const row = await this.mustFind(workspaceId, id);
     const predicate = storedAudiencePredicate(row, this.clock.now());
-    const plan = await this.repository.explainCount(workspaceId, predicate);
-    return { ...sqlView(workspaceId, predicate), plan };
+    const plan = await this.repository.explainCount(workspaceId, predicate, row.level);
+    return { ...sqlView(workspaceId, predicate, row.level), plan };
   }
 
-  private async readDefinition(workspaceId: string, input: unknown): Promise<Definition> {
-    const read = await this.reader.read(workspaceId, input);
+  private async readDefinition(workspaceId: string, input: unknown, level: SubjectLevel): Promise<Definition> {
+    const read = await this.reader.read(workspaceId, input, level);
     if (!read.ok) throw new InvalidDefinitionError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
     return { ast: read.ast, text: read.text };
   }
@@ -188,6 +201,11 @@ export class AudiencesService {
 
   private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {
     return audienceGraph(await this.repository.listDefinitions(workspaceId, tx));
+  }
+
+  /** The level of every audience of the workspace, by key. */
+  private async levels(workspaceId: string, tx?: Tx): Promise<ReadonlyMap<string, SubjectLevel>> {
+    return new Map((await this.repository.listDefinitions(workspaceId, tx)).map((row) => [row.key, row.level]));
   }
 
   private async enqueue(job: ComputeAudienceJob, jobId: string): Promise<void> {
@@ -204,12 +222,36 @@ function checkReferences(graph: AudienceGraph, key: string, ast: AudienceAst): v
   if (cycle) throw new AudienceCycleError(cycle);
 }
 
+/**
+ * `in audience` names an audience of the level it is written at: an account audience at the top of
+ * an account definition, a profile audience in a profile definition or a member condition.
+ */
+function checkReferenceLevels(levels: ReadonlyMap<string, SubjectLevel>, ast: AudienceAst, level: SubjectLevel): void {
+  const byLevel = referencedAudienceKeysByLevel(ast, level);
+  const problems = (['profile', 'account'] as const).flatMap((wanted) =>
+    byLevel[wanted]
+      .filter((key) => levels.has(key) && levels.get(key) !== wanted)
+      .map((key) => ({
+        field: 'definition',
+        reason:
+          wanted === 'account'
+            ? `refers to audience "${key}", a profile audience, where an account audience belongs (use it in a member condition: \`any member in audience "${key}"\`)`
+            : `refers to audience "${key}", an account audience, where a profile audience belongs`,
+      })),
+  );
+  if (problems.length > 0) throw new InvalidDefinitionError(problems);
+}
+
 function toJson(ast: AudienceAst): Prisma.InputJsonValue {
   return ast as unknown as Prisma.InputJsonValue;
 }
 
-function sqlView(workspaceId: string, predicate: Prisma.Sql): { sql: string; params: unknown[] } {
-  const query = audienceCountQuery(workspaceId, predicate);
+function sqlView(
+  workspaceId: string,
+  predicate: Prisma.Sql,
+  level: SubjectLevel = 'profile',
+): { sql: string; params: unknown[] } {
+  const query = audienceCountQuery(workspaceId, predicate, level);
   return { sql: query.text, params: query.values };
 }
 
@@ -218,6 +260,7 @@ function toView(row: AudienceRow): AudienceView {
     id: row.id,
     key: row.key,
     name: row.name,
+    level: row.level,
     definitionText: row.definitionText,
     definitionAst: row.definitionAst,
     includeHistoricalData: row.includeHistoricalData,

@@ -19,7 +19,7 @@ describe('DefinitionReader', () => {
     const invalid = `${longDefinition(20)} or performed "x" at least many times`;
     expect(valid.length).toBeGreaterThan(INLINE_TEXT_LENGTH);
     expect(await reader.read('ws', valid)).toEqual(readAudienceDefinition(valid, 'definition'));
-    const read = await reader.read('ws', invalid, 'steps[0].where');
+    const read = await reader.read('ws', invalid, 'profile', 'steps[0].where');
     expect(read).toEqual(readAudienceDefinition(invalid, 'steps[0].where'));
     expect(read).toMatchObject({ ok: false, errors: [{ path: 'steps[0].where', message: /^line 1, col \d+: / }] });
   });

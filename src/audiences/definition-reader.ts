@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { Piscina } from 'piscina';
 import { PerKeyGate } from '../common/per-key-gate';
 import type { ReadTask } from './definition-reader.worker';
+import type { SubjectLevel } from './language/audience-ast';
 import { AudienceDefinitionResult, readAudienceDefinition } from './language/audience-definition';
 
 /**
@@ -26,13 +27,21 @@ export class DefinitionReader implements OnModuleDestroy {
   private pool?: Piscina<ReadTask, AudienceDefinitionResult>;
   private readonly gate = new PerKeyGate(1);
 
-  async read(workspaceId: string, definition: unknown, field = 'definition'): Promise<AudienceDefinitionResult> {
+  async read(
+    workspaceId: string,
+    definition: unknown,
+    level: SubjectLevel = 'profile',
+    field = 'definition',
+  ): Promise<AudienceDefinitionResult> {
     if (typeof definition !== 'string' || definition.length <= INLINE_TEXT_LENGTH) {
-      return readAudienceDefinition(definition, field);
+      return readAudienceDefinition(definition, field, level);
     }
     return this.gate.run(workspaceId, async () => {
       try {
-        return await this.threads().run({ text: definition, field }, { signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+        return await this.threads().run(
+          { text: definition, field, level },
+          { signal: AbortSignal.timeout(READ_TIMEOUT_MS) },
+        );
       } catch (error) {
         if (error instanceof Error && error.name === 'AbortError') {
           return { ok: false, errors: [{ path: field, message: `could not be read within ${READ_TIMEOUT_MS} ms` }] };

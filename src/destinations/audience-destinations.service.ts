@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { recipientPredicate } from '../audiences/audience-predicate';
+import { readAudienceDefinition } from '../audiences/language/audience-language';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { badRequestFor } from '../common/validation';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import type { DestinationType } from './destination-config';
 import { ConnectDestinationDto, ConnectionListView, ConnectionView } from './destinations.dto';
 import {
   AlreadyConnectedError,
@@ -29,35 +33,52 @@ export class AudienceDestinationsService {
 
   /**
    * Connects from now on: the membership engine sends transitions at or after `connectedAt`.
-   * With backfill, everyone already in the audience is sent once: the connection and a delivery
-   * row per member are written together once no computation of the audience is running (see
-   * DestinationsRepository.connectWithBackfill), so a member entering meanwhile is covered by one
-   * path or the other and the unique (destination, transition) key keeps it to one delivery.
+   * With backfill, everyone already in the audience is sent once. Connection and backfill happen
+   * in one transaction under the audience's lock, with `connectedAt` read once the lock is held: a
+   * computation still running (an audience's first one, say) is waited for, so the backfill reads
+   * the members it wrote instead of an empty membership, and any later computation has a later
+   * instant and sees the connection. A member is covered by one path or the other, and the
+   * unique (destination, transition, recipient) key keeps it to one delivery. A computation that
+   * outlasts BACKFILL_WAIT_MS makes the request answer 409 and connect nothing.
+   *
+   * Account audiences take email destinations only, each with its recipients (a member condition).
    */
   async connect(workspaceId: string, audienceId: string, dto: ConnectDestinationDto): Promise<ConnectionView> {
-    await this.requireAudience(workspaceId, audienceId);
+    const level = await this.repository.audienceLevel(workspaceId, audienceId);
+    if (!level) throw new AudienceNotFoundForDestinationError();
     const destination = await this.repository.find(workspaceId, dto.destinationId);
     if (!destination) throw new DestinationNotFoundError();
+    const recipients = readRecipients(level, destination.type, dto.recipients);
     const send = dto.send ?? 'entered';
-    const connectedAt = this.clock.now();
-    let id: string | undefined;
-    let backfilled = 0;
-    if (dto.backfill) {
-      const connected = await this.repository.connectWithBackfill(
-        workspaceId,
-        { audienceId, destinationId: destination.id, send, connectedAt },
-        this.config.BACKFILL_WAIT_MS,
-      );
-      id = connected?.id;
-      const refs = connected?.refs ?? [];
-      for (let start = 0; start < refs.length; start += ENQUEUE_CHUNK) {
-        await this.queues.enqueue(refs.slice(start, start + ENQUEUE_CHUNK));
-      }
-      backfilled = refs.length;
-    } else {
-      id = await this.repository.connect(audienceId, destination.id, send, connectedAt);
-    }
+    const backfill = dto.backfill ?? false;
+    const connected = await this.repository.withAudienceLock(audienceId, this.config.BACKFILL_WAIT_MS, async (tx) => {
+      const connectedAt = this.clock.now();
+      const id = await this.repository.connect(tx, audienceId, destination.id, {
+        backfill,
+        send,
+        connectedAt,
+        recipients,
+      });
+      if (!id || !backfill || send === 'exited') return { id, refs: [] };
+      const refs =
+        level === 'account'
+          ? await this.repository.backfillAccounts(
+              tx,
+              workspaceId,
+              audienceId,
+              destination.id,
+              recipientPredicate(recipients?.ast ?? null, workspaceId, connectedAt),
+            )
+          : await this.repository.backfill(tx, workspaceId, audienceId, destination.id);
+      return { id, refs };
+    });
+    const { id, refs } = connected;
     if (!id) throw new AlreadyConnectedError();
+    // After the commit: a worker that took a job before it would find no delivery to claim.
+    for (let start = 0; start < refs.length; start += ENQUEUE_CHUNK) {
+      await this.queues.enqueue(refs.slice(start, start + ENQUEUE_CHUNK));
+    }
+    const backfilled = refs.length;
     const connection = (await this.repository.listConnections(workspaceId, audienceId)).find((c) => c.id === id);
     if (!connection) throw new ConnectionNotFoundError();
     return { ...connection, backfilled };
@@ -75,4 +96,31 @@ export class AudienceDestinationsService {
       throw new AudienceNotFoundForDestinationError();
     }
   }
+}
+
+/**
+ * The recipients of an account audience's email destination, read as a profile condition; refused
+ * for a profile audience (its member is the recipient) and webhooks to account audiences (not
+ * supported yet).
+ */
+function readRecipients(
+  level: 'profile' | 'account',
+  type: DestinationType,
+  input: unknown,
+): { ast: object; text: string } | undefined {
+  if (level === 'profile') {
+    if (input !== undefined) {
+      throw badRequestFor([{ field: 'recipients', reason: 'applies to account audiences only' }]);
+    }
+    return undefined;
+  }
+  if (type !== 'email') {
+    throw badRequestFor([
+      { field: 'destinationId', reason: 'account audiences can be connected to email destinations only' },
+    ]);
+  }
+  if (input === undefined) return undefined;
+  const read = readAudienceDefinition(input, 'recipients', 'profile');
+  if (!read.ok) throw badRequestFor(read.errors.map((e) => ({ field: e.path, reason: e.message })));
+  return { ast: read.ast, text: read.text };
 }

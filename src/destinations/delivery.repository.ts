@@ -25,6 +25,17 @@ export interface ClaimedDelivery {
   email: string | null;
   suppression: string | null;
   connected: boolean;
+  /** An account audience's delivery: the account, as of the transition; null for a profile audience. */
+  account: ClaimedAccount | null;
+}
+
+export interface ClaimedAccount {
+  groupId: string;
+  traits: Record<string, unknown>;
+  /** Current members. */
+  members: number;
+  /** Members seen within the 14 days before the transition. */
+  activeMembers14d: number;
 }
 
 export interface DeliveryState {
@@ -78,7 +89,7 @@ export class DeliveryRepository {
           AND (status = 'queued'
                OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
                OR (status = 'sending' AND claimed_until < now()))
-        RETURNING id, workspace_id, destination_id, transition_id, attempts
+        RETURNING id, workspace_id, destination_id, transition_id, recipient_id, attempts
       )
       SELECT c.id, c.workspace_id AS "workspaceId", c.destination_id AS "destinationId", c.attempts,
              t.kind::text AS kind, t.at, t.audience_id AS "audienceId", a.key AS "audienceKey", a.name AS "audienceName",
@@ -90,12 +101,24 @@ export class DeliveryRepository {
              (SELECT s.reason::text FROM suppressions s
               WHERE s.workspace_id = c.workspace_id AND s.email = address.email) AS suppression,
              EXISTS (SELECT 1 FROM audience_destinations ad
-                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected
+                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected,
+             CASE WHEN a.level = 'account' THEN (
+               SELECT json_build_object(
+                 'groupId', g.group_id, 'traits', g.traits,
+                 'members', count(p2.id),
+                 'activeMembers14d', count(p2.id) FILTER (
+                   WHERE p2.last_seen_at > t.at - interval '14 days' AND p2.last_seen_at <= t.at))
+               FROM groups g
+               LEFT JOIN group_memberships gm ON gm.group_id = g.id
+               LEFT JOIN profiles p2 ON p2.id = gm.profile_id AND p2.merged_into_id IS NULL
+               WHERE g.id = t.profile_id
+               GROUP BY g.id) END AS account
       FROM claimed c
       JOIN audience_transitions t ON t.id = c.transition_id
       JOIN audiences a ON a.id = t.audience_id
       JOIN destinations dest ON dest.id = c.destination_id
-      LEFT JOIN profiles p0 ON p0.id = t.profile_id
+      -- The recipient: an account audience's member, or the transition's profile.
+      LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id)
       LEFT JOIN profiles p ON p.id = coalesce(p0.merged_into_id, p0.id)
       LEFT JOIN LATERAL (
         SELECT lower(btrim(coalesce(

@@ -2,7 +2,19 @@ import { IdParamDto } from '../common/id-param.dto';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 import { BoolField, TextField } from '../common/dto-fields';
 import { DESTINATION_TYPES, type DestinationType } from './destination-config';
 import { DELIVERY_STATUSES, DeliveryStatus, SendTransitions } from './destinations.repository';
@@ -95,6 +107,25 @@ export class ConnectDestinationDto {
   @IsOptional()
   @IsIn(['entered', 'exited', 'both'], { message: '$property must be entered, exited or both' })
   send?: SendTransitions;
+
+  @ApiPropertyOptional({
+    description:
+      'Account audiences and email destinations only: which members of an account receive its email, a profile ' +
+      'condition in the audience language (text or JSON AST), e.g. `trait role = "owner"`. Default: every member ' +
+      'with an email address. Each transition of the account produces one delivery per recipient',
+    oneOf: [{ type: 'string' }, { type: 'object' }],
+    example: 'trait role = "owner"',
+  })
+  @IsOptional()
+  @ValidateBy({
+    name: 'isMemberCondition',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value)),
+      defaultMessage: () => '$property must be the text of a member condition or its JSON AST',
+    },
+  })
+  recipients?: unknown;
 }
 
 export class DeliveriesQueryDto {
@@ -185,6 +216,12 @@ export class ConnectionView {
   @ApiProperty() backfill!: boolean;
   @ApiProperty({ enum: ['entered', 'exited', 'both'] }) send!: SendTransitions;
   @ApiProperty() connectedAt!: Date;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Account audiences: the member condition choosing recipients',
+  })
+  recipients!: string | null;
   @ApiPropertyOptional({ description: 'Deliveries the backfill queued (on connect only)' }) backfilled?: number;
 }
 

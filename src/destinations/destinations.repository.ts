@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { CreatedCursor } from '../common/pagination';
+import { audienceLockSql } from '../database/audience-lock';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { lockAudience } from '../database/audience-locks';
 import { postgresErrorCode } from '../database/postgres-errors';
 import { AudienceBusyError } from './destinations.errors';
 import type { DestinationType } from './destination-config';
@@ -53,6 +54,16 @@ export interface ConnectionRow {
   backfill: boolean;
   send: SendTransitions;
   connectedAt: Date;
+  /** Account audiences: the member condition choosing recipients (canonical text); null: every member with an email. */
+  recipients: string | null;
+}
+
+export interface NewConnection {
+  backfill: boolean;
+  send: SendTransitions;
+  connectedAt: Date;
+  /** Account audiences: the member condition as AST and text. */
+  recipients?: { ast: object; text: string };
 }
 
 export interface QueuedRef {
@@ -157,77 +168,34 @@ export class DestinationsRepository {
   }
 
   async audienceExists(workspaceId: string, audienceId: string): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM audiences WHERE id = ${audienceId}::uuid AND workspace_id = ${workspaceId}::uuid`;
-    return rows.length > 0;
+    return (await this.audienceLevel(workspaceId, audienceId)) !== null;
   }
 
-  async listConnections(workspaceId: string, audienceId: string): Promise<ConnectionRow[]> {
-    return this.prisma.$queryRaw<ConnectionRow[]>`
-      SELECT ad.id, ad.audience_id AS "audienceId", ad.destination_id AS "destinationId",
-             dest.name AS "destinationName", dest.type::text AS "destinationType",
-             ad.backfill, ad.send::text AS send, ad.connected_at AS "connectedAt"
-      FROM audience_destinations ad
-      JOIN destinations dest ON dest.id = ad.destination_id
-      WHERE ad.audience_id = ${audienceId}::uuid AND dest.workspace_id = ${workspaceId}::uuid
-      ORDER BY ad.connected_at, ad.id`;
-  }
-
-  /** Connects without backfill; undefined when the pair is already connected. */
-  async connect(
+  /** profile or account; null when the workspace has no such audience. */
+  async audienceLevel(
+    workspaceId: string,
     audienceId: string,
-    destinationId: string,
-    send: SendTransitions,
-    connectedAt: Date,
-  ): Promise<string | undefined> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
-      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, false, ${send}::send_transitions, ${connectedAt})
-      ON CONFLICT (audience_id, destination_id) DO NOTHING
-      RETURNING id`;
-    return rows[0]?.id;
+    tx: Tx = this.prisma,
+  ): Promise<'profile' | 'account' | null> {
+    const rows = await tx.$queryRaw<{ level: 'profile' | 'account' }[]>`
+      SELECT level::text AS level FROM audiences WHERE id = ${audienceId}::uuid AND workspace_id = ${workspaceId}::uuid`;
+    return rows[0]?.level ?? null;
   }
 
   /**
-   * Connects with backfill in one transaction under the audience's lock: a computation or
-   * evaluation still running (whose new members this connection would otherwise miss: they
-   * entered before it, and were not committed yet when it read the members) is waited for, and
-   * every later one sees the connection. Then one delivery for each current member's latest
-   * `entered` transition; the unique (destination, transition) key keeps it to one, also against
-   * the membership engine writing the same delivery for someone who entered after the connection.
-   * Undefined when already connected; AudienceBusyError when the lock stays taken past `waitMs`.
+   * Runs `work` in a transaction holding the audience's lock (the one its computations and
+   * real-time evaluations hold while writing memberships): a computation still running is waited
+   * for, up to `waitMs` (then AudienceBusyError, and nothing done), so a backfill in `work` reads
+   * the membership it wrote, and a computation that runs after `work` sees the connection.
    */
-  async connectWithBackfill(
-    workspaceId: string,
-    connection: { audienceId: string; destinationId: string; send: SendTransitions; connectedAt: Date },
-    waitMs: number,
-  ): Promise<{ id: string; refs: QueuedRef[] } | undefined> {
-    const { audienceId, destinationId, send, connectedAt } = connection;
+  async withAudienceLock<T>(audienceId: string, waitMs: number, work: (tx: Tx) => Promise<T>): Promise<T> {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
           await tx.$executeRaw(Prisma.sql`SELECT set_config('lock_timeout', ${`${waitMs}ms`}, true)`);
-          await tx.$executeRaw(lockAudience(audienceId));
-          const [row] = await tx.$queryRaw<{ id: string }[]>`
-            INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at)
-            VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, true, ${send}::send_transitions, ${connectedAt})
-            ON CONFLICT (audience_id, destination_id) DO NOTHING
-            RETURNING id`;
-          if (!row) return undefined;
-          if (send === 'exited') return { id: row.id, refs: [] };
-          const refs = await tx.$queryRaw<QueuedRef[]>`
-            INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
-            SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
-            FROM audience_members m
-            CROSS JOIN LATERAL (
-              SELECT t.id FROM audience_transitions t
-              WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
-              ORDER BY t.at DESC, t.id DESC LIMIT 1
-            ) latest
-            WHERE m.audience_id = ${audienceId}::uuid
-            ON CONFLICT (destination_id, transition_id) DO NOTHING
-            RETURNING id, destination_id AS "destinationId"`;
-          return { id: row.id, refs };
+          await tx.$executeRaw(audienceLockSql(audienceId));
+          await tx.$executeRaw(Prisma.sql`SELECT set_config('lock_timeout', '0', true)`);
+          return work(tx);
         },
         { maxWait: 10_000, timeout: waitMs + 5 * 60_000 },
       );
@@ -235,6 +203,82 @@ export class DestinationsRepository {
       if (postgresErrorCode(error) === '55P03') throw new AudienceBusyError(waitMs);
       throw error;
     }
+  }
+
+  async listConnections(workspaceId: string, audienceId: string): Promise<ConnectionRow[]> {
+    return this.prisma.$queryRaw<ConnectionRow[]>`
+      SELECT ad.id, ad.audience_id AS "audienceId", ad.destination_id AS "destinationId",
+             dest.name AS "destinationName", dest.type::text AS "destinationType",
+             ad.backfill, ad.send::text AS send, ad.connected_at AS "connectedAt", ad.recipients_text AS recipients
+      FROM audience_destinations ad
+      JOIN destinations dest ON dest.id = ad.destination_id
+      WHERE ad.audience_id = ${audienceId}::uuid AND dest.workspace_id = ${workspaceId}::uuid
+      ORDER BY ad.connected_at, ad.id`;
+  }
+
+  /** Answers undefined when the pair is already connected. */
+  async connect(
+    tx: Tx,
+    audienceId: string,
+    destinationId: string,
+    connection: NewConnection,
+  ): Promise<string | undefined> {
+    const { backfill, send, connectedAt, recipients } = connection;
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO audience_destinations (id, audience_id, destination_id, backfill, send, connected_at, recipients, recipients_text)
+      VALUES (gen_random_uuid(), ${audienceId}::uuid, ${destinationId}::uuid, ${backfill}, ${send}::send_transitions,
+              ${connectedAt}, ${recipients ? JSON.stringify(recipients.ast) : null}::jsonb, ${recipients?.text ?? null})
+      ON CONFLICT (audience_id, destination_id) DO NOTHING
+      RETURNING id`;
+    return rows[0]?.id;
+  }
+
+  /**
+   * One delivery for each current member's latest `entered` transition. The unique
+   * (destination, transition, recipient) key makes it idempotent, also against the membership
+   * engine writing the same delivery for someone who entered after the connection.
+   */
+  async backfill(tx: Tx, workspaceId: string, audienceId: string, destinationId: string): Promise<QueuedRef[]> {
+    return tx.$queryRaw<QueuedRef[]>`
+      INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, status, created_at, updated_at)
+      SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, 'queued', now(), now()
+      FROM audience_members m
+      CROSS JOIN LATERAL (
+        SELECT t.id FROM audience_transitions t
+        WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
+        ORDER BY t.at DESC, t.id DESC LIMIT 1
+      ) latest
+      WHERE m.audience_id = ${audienceId}::uuid
+      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+      RETURNING id, destination_id AS "destinationId"`;
+  }
+
+  /**
+   * An account audience's backfill: for each current member account's latest `entered`
+   * transition, one delivery per recipient (`recipients`, a predicate over the member's profile
+   * `p`). Idempotent by the unique (destination, transition, recipient) key, as backfill is.
+   */
+  async backfillAccounts(
+    tx: Tx,
+    workspaceId: string,
+    audienceId: string,
+    destinationId: string,
+    recipients: Prisma.Sql,
+  ): Promise<QueuedRef[]> {
+    return tx.$queryRaw<QueuedRef[]>`
+      INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, recipient_id, status, created_at, updated_at)
+      SELECT gen_random_uuid(), ${workspaceId}::uuid, ${destinationId}::uuid, latest.id, p.id, 'queued', now(), now()
+      FROM audience_members m
+      CROSS JOIN LATERAL (
+        SELECT t.id FROM audience_transitions t
+        WHERE t.audience_id = m.audience_id AND t.profile_id = m.profile_id AND t.kind = 'entered'
+        ORDER BY t.at DESC, t.id DESC LIMIT 1
+      ) latest
+      JOIN group_memberships gm ON gm.group_id = m.profile_id
+      JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL
+      WHERE m.audience_id = ${audienceId}::uuid AND (${recipients})
+      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+      RETURNING id, destination_id AS "destinationId"`;
   }
 
   /**

@@ -29,6 +29,7 @@ export function templateScope(delivery: ClaimedDelivery, unsubscribeUrl: string)
     identities: identityMap(delivery.identities),
     email: delivery.email,
     audience: { id: delivery.audienceId, key: delivery.audienceKey, name: delivery.audienceName },
+    account: delivery.account,
     transition: { kind: delivery.kind, at: delivery.at.toISOString() },
     unsubscribe_url: unsubscribeUrl,
   };

@@ -26,6 +26,7 @@ function delivery(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
     email: 'ann@example.com',
     suppression: null,
     connected: true,
+    account: null,
     ...overrides,
   };
 }

@@ -45,6 +45,7 @@ function delivery(i: number, audienceName = 'Audience'): ClaimedDelivery {
     email: null,
     suppression: null,
     connected: true,
+    account: null,
   };
 }
 

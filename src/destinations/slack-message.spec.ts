@@ -21,6 +21,7 @@ function delivery(overrides: Partial<ClaimedDelivery>): ClaimedDelivery {
     email: null,
     suppression: null,
     connected: true,
+    account: null,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ const scope: TemplateScope = {
   identities: {},
   email: 'ada@example.test',
   audience: { id: 'a1', key: 'vip', name: 'VIP' },
+  account: null,
   transition: { kind: 'entered', at: '2026-01-01T00:00:00.000Z' },
   unsubscribe_url: 'https://crm.example.test/u/t',
 };

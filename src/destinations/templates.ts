@@ -8,6 +8,7 @@ export const TEMPLATE_VARIABLES = [
   'identities',
   'email',
   'audience',
+  'account',
   'transition',
   'unsubscribe_url',
 ];
@@ -20,6 +21,11 @@ export interface TemplateScope {
   identities: Record<string, string>;
   email: string | null;
   audience: { id: string; key: string; name: string };
+  /**
+   * An account audience's account (its groupId, traits, members and members active within 14 days
+   * of the transition); null for a profile audience. The recipient is `traits`/`profile`.
+   */
+  account: { groupId: string; traits: Record<string, unknown>; members: number; activeMembers14d: number } | null;
   transition: { kind: 'entered' | 'exited'; at: string };
   unsubscribe_url: string;
 }

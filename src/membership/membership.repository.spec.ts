@@ -46,4 +46,22 @@ describe('MembershipRepository.applyDiff', () => {
     expect(statement!.text).toContain('member_count = greatest(0, member_count');
     expect(statement!.text).toMatchSnapshot();
   });
+
+  it('diffs groups for an account audience, with one delivery per recipient of each rule (evaluation)', async () => {
+    const { tx, statements } = recordingTx();
+    const destinationId = '44444444-4444-4444-8444-444444444444';
+    await repository.applyDiff(tx, {
+      ...base,
+      level: 'account',
+      predicate: Prisma.sql`g.traits->>'plan' = ${'Business'}`,
+      profileIds: ['55555555-5555-4555-8555-555555555555'],
+      recipients: [{ destinationId, predicate: Prisma.sql`p.traits->>'role' = ${'owner'}` }],
+    });
+    const [statement] = statements;
+    expect(statement!.text).toContain('SELECT g.id FROM groups g WHERE g.id = ANY(');
+    expect(statement!.text).toContain('JOIN group_memberships gm ON gm.group_id = t.profile_id');
+    expect(statement!.text).not.toContain('owner');
+    expect(statement!.values).toEqual(expect.arrayContaining([destinationId, 'owner', 'Business']));
+    expect(statement!.text).toMatchSnapshot();
+  });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AUDIENCE_LOCK_CLASS, lockAudience } from '../database/audience-locks';
 import { DatabaseConfig } from '../config/app-config';
+import { audienceLockSql, audienceLocksSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { liveProfileFilter } from '../database/live-profile-filter';
 import { isStatementTimeout } from '../database/postgres-errors';
@@ -13,10 +13,14 @@ import { ComputationTimeoutError } from './membership.errors';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
 
+export type SubjectLevel = 'profile' | 'account';
+
 export interface AudienceRecord {
   id: string;
   workspaceId: string;
   key: string;
+  /** profile: members are profiles; account: members are groups (their ids in profile_id columns). */
+  level: SubjectLevel;
   definitionAst: unknown;
   includeHistoricalData: boolean;
   historyStartsAt: Date | null;
@@ -34,15 +38,29 @@ export interface ScheduleRecord {
   status: AudienceStatus;
 }
 
+/** An account audience's email connection: who of an entering or leaving account's members gets one. */
+export interface RecipientRule {
+  destinationId: string;
+  /** A predicate over the member's profile row `p`. */
+  predicate: Prisma.Sql;
+}
+
 export interface MembershipDiff {
   audienceId: string;
   workspaceId: string;
   version: number;
   now: Date;
-  /** The compiled definition: a predicate over the profile row `p`. */
+  /** profile (the default): members are profiles; account: members are groups. */
+  level?: SubjectLevel;
+  /** The compiled definition: a predicate over the profile row `p`, or the group row `g` for accounts. */
   predicate: Prisma.Sql;
-  /** Restricts the diff to these profiles (incremental evaluation); all profiles when absent. */
+  /**
+   * Restricts the diff to these profiles (incremental evaluation), or to these groups for an
+   * account audience; all of them when absent.
+   */
   profileIds?: string[];
+  /** Account audiences: one delivery per transition and recipient of each rule's destination. */
+  recipients?: readonly RecipientRule[];
 }
 
 export interface DiffResult {
@@ -76,10 +94,38 @@ const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
 
 const audienceColumns = Prisma.sql`
-  id, workspace_id AS "workspaceId", key, definition_ast AS "definitionAst",
+  id, workspace_id AS "workspaceId", key, level::text AS level, definition_ast AS "definitionAst",
   include_historical_data AS "includeHistoricalData", history_starts_at AS "historyStartsAt",
   refresh_interval_seconds AS "refreshIntervalSeconds", version, status::text AS status,
   created_at AS "createdAt"`;
+
+/** A profile audience: one delivery per transition and connected destination, to the transition's profile. */
+const profileDeliveries = Prisma.sql`
+        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, NULL::uuid
+        FROM transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
+        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at`;
+
+/**
+ * An account audience: one delivery per transition, connected destination and recipient, the
+ * recipients being the account's live members that pass the destination's rule. A destination
+ * without a rule (connected while this evaluation read the rules) gets none.
+ */
+function accountDeliveries(rules: readonly RecipientRule[]): Prisma.Sql {
+  const chosen =
+    rules.length === 0
+      ? Prisma.sql`FALSE`
+      : Prisma.join(
+          rules.map((rule) => Prisma.sql`(ad.destination_id = ${rule.destinationId}::uuid AND ${rule.predicate})`),
+          ' OR ',
+        );
+  return Prisma.sql`
+        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, p.id
+        FROM transitions t
+        JOIN audience_destinations ad ON ad.audience_id = t.audience_id
+        JOIN group_memberships gm ON gm.group_id = t.profile_id
+        JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL
+        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at AND (${chosen})`;
+}
 
 @Injectable()
 export class MembershipRepository {
@@ -97,7 +143,7 @@ export class MembershipRepository {
   async withAudienceLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw(lockAudience(audienceId));
+        await tx.$executeRaw(audienceLockSql(audienceId));
         return work(tx);
       },
       { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
@@ -113,9 +159,7 @@ export class MembershipRepository {
   async withAudienceLocks<T>(audienceIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`
-          SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
-          FROM (SELECT DISTINCT u.id COLLATE "C" AS id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY 1) s`;
+        await tx.$executeRaw(audienceLocksSql(audienceIds));
         // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
         // compiling them costs more than evaluating a batch's few hundred profiles.
         await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
@@ -136,7 +180,7 @@ export class MembershipRepository {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRaw(lockAudience(audienceId));
+          await tx.$executeRaw(audienceLockSql(audienceId));
           await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
           return work(tx);
         },
@@ -199,11 +243,19 @@ export class MembershipRepository {
    */
   async applyDiff(tx: Tx, diff: MembershipDiff): Promise<DiffResult> {
     const { audienceId, workspaceId, version, predicate, profileIds } = diff;
+    const accounts = diff.level === 'account';
     const now = diff.now.toISOString();
     // For a few profiles, primary-key probes only (see liveProfileFilter).
     const profileFilter = profileIds
       ? Prisma.sql`p.id = ANY(${profileIds}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
       : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
+    const targetSet = accounts
+      ? Prisma.sql`SELECT g.id FROM groups g WHERE ${
+          profileIds
+            ? Prisma.sql`g.id = ANY(${profileIds}::uuid[]) AND (g.workspace_id = ${workspaceId}::uuid) IS TRUE`
+            : Prisma.sql`g.workspace_id = ${workspaceId}::uuid`
+        } AND (${predicate})`
+      : Prisma.sql`SELECT p.id FROM profiles p WHERE ${profileFilter} AND (${predicate})`;
     // A batch's current members by primary-key probes, one per profile: LATERAL … LIMIT 1 keeps the
     // planner from reading every member of the audience and filtering (what stale statistics made it
     // do: 36 ms instead of 2 for 500 profiles of a 58,000-member audience).
@@ -233,17 +285,20 @@ export class MembershipRepository {
     // index and made those probes scan every event of the batch per profile (quadratic: 2.1 s instead
     // of 0.23 s for 20 audiences × 500 profiles). Inside its own definition the name still means the
     // table (the WITH is not RECURSIVE).
+    // For a batch of accounts, the events of their members (member conditions read those only).
+    const batchProfiles = accounts
+      ? Prisma.sql`profile_id IN (SELECT gm.profile_id FROM group_memberships gm WHERE gm.group_id = ANY(${profileIds ?? []}::uuid[]))`
+      : Prisma.sql`profile_id = ANY(${profileIds ?? []}::uuid[])`;
     const profileEvents = profileIds
       ? Prisma.sql`events AS NOT MATERIALIZED (
-        SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+        SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND ${batchProfiles}
       ),`
       : Prisma.empty;
     const rows = await tx.$queryRaw<
       { entered: number; exited: number; id: string | null; destinationId: string | null }[]
     >`
       WITH ${profileEvents} target AS MATERIALIZED (
-        SELECT p.id FROM profiles p
-        WHERE ${profileFilter} AND (${predicate})
+        ${targetSet}
       ),
       current AS MATERIALIZED (
         ${currentMembers}
@@ -268,14 +323,12 @@ export class MembershipRepository {
         UNION ALL
         SELECT ${workspaceId}::uuid, ${audienceId}::uuid, profile_id, 'exited'::transition_kind, ${now}::timestamptz, ${version}::int
         FROM exited
-        RETURNING id, workspace_id, audience_id, kind, at
+        RETURNING id, workspace_id, audience_id, profile_id, kind, at
       ),
       deliveries AS (
-        INSERT INTO deliveries (id, workspace_id, destination_id, transition_id)
-        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id
-        FROM transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
-        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at
-        ON CONFLICT (destination_id, transition_id) DO NOTHING
+        INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, recipient_id)
+        ${accounts ? accountDeliveries(diff.recipients ?? []) : profileDeliveries}
+        ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
         RETURNING id, destination_id
       )${countAdjustment},
       summary AS (
@@ -291,6 +344,25 @@ export class MembershipRepository {
         row.id !== null && row.destinationId !== null ? [{ id: row.id, destinationId: row.destinationId }] : [],
       ),
     };
+  }
+
+  /** The accounts (group row ids) of these profiles: the accounts a real-time batch re-evaluates. */
+  async accountsOf(tx: Tx, workspaceId: string, profileIds: readonly string[]): Promise<string[]> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT gm.group_id::text AS id
+      FROM group_memberships gm JOIN groups g ON g.id = gm.group_id
+      WHERE gm.profile_id = ANY(${[...profileIds]}::uuid[]) AND g.workspace_id = ${workspaceId}::uuid
+      ORDER BY 1`;
+    return rows.map((row) => row.id);
+  }
+
+  /** An account audience's email connections and their member conditions (null: every member with an email). */
+  async recipientRules(tx: Tx, audienceId: string): Promise<{ destinationId: string; recipients: unknown }[]> {
+    return tx.$queryRaw<{ destinationId: string; recipients: unknown }[]>`
+      SELECT ad.destination_id::text AS "destinationId", ad.recipients
+      FROM audience_destinations ad JOIN destinations d ON d.id = ad.destination_id
+      WHERE ad.audience_id = ${audienceId}::uuid AND d.type = 'email'
+      ORDER BY ad.destination_id`;
   }
 
   /** After a full computation: ready, counted, stamped. Returns the member count. */

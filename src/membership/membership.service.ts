@@ -9,10 +9,10 @@ import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
 import { dependencyOrder, directDependents } from '../audiences/audience-graph';
-import { storedAudiencePredicate } from '../audiences/audience-predicate';
+import { recipientPredicate, storedAudiencePredicate } from '../audiences/audience-predicate';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
-import { AudienceRecord, DiffResult, MembershipRepository } from './membership.repository';
+import { AudienceRecord, DiffResult, MembershipRepository, RecipientRule } from './membership.repository';
 import type { Tx } from '../database/transactions';
 
 export type ComputeOutcome =
@@ -70,7 +70,9 @@ export class MembershipService {
         workspaceId,
         version: audience.version,
         now,
+        level: audience.level,
         predicate: this.predicate(audience, now),
+        recipients: await this.recipients(tx, audience, now),
       });
       const memberCount = await this.repository.finishComputation(tx, audienceId, now);
       return { audience, diff, memberCount, at: now.getTime() };
@@ -105,7 +107,9 @@ export class MembershipService {
    * audiences first so that `in audience` sees memberships this very evaluation changed. One
    * transaction under every audience's lock, one set-based statement per audience (the batch's
    * target set against its current members), one instant for all of them. A merged-away or erased
-   * profile is in no target set, so it leaves every audience it was in.
+   * profile is in no target set, so it leaves every audience it was in. Account audiences evaluate
+   * the accounts the batch's profiles belong to (a `group` call touches its profile, so it
+   * re-evaluates its account too).
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const listed = await this.repository.listWorkspaceAudiences(workspaceId);
@@ -118,10 +122,15 @@ export class MembershipService {
           const now = this.clock.now();
           // Read again under the locks: the versions that decide the transitions.
           const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId, tx));
+          const accountIds = audiences.some((a) => a.level === 'account')
+            ? await this.repository.accountsOf(tx, workspaceId, profileIds)
+            : [];
           const results: DiffResult[] = [];
           for (const audience of audiences) {
+            const subjects = audience.level === 'account' ? accountIds : profileIds;
+            if (subjects.length === 0) continue;
             const predicate = this.validPredicate(audience, now);
-            if (predicate) results.push(await this.diff(tx, audience, now, predicate, profileIds));
+            if (predicate) results.push(await this.diff(tx, audience, now, predicate, subjects));
           }
           return results;
         },
@@ -161,7 +170,10 @@ export class MembershipService {
           const audience = await this.repository.findAudience(workspaceId, listed.id, tx);
           const now = this.clock.now();
           const predicate = audience ? this.validPredicate(audience, now) : undefined;
-          return audience && predicate ? this.diff(tx, audience, now, predicate, profileIds) : null;
+          if (!audience || !predicate) return null;
+          const subjects =
+            audience.level === 'account' ? await this.repository.accountsOf(tx, workspaceId, profileIds) : profileIds;
+          return subjects.length > 0 ? this.diff(tx, audience, now, predicate, subjects) : null;
         });
         if (!diff) continue;
         this.countTransitions(diff);
@@ -178,15 +190,28 @@ export class MembershipService {
     return outcome;
   }
 
-  private diff(tx: Tx, audience: AudienceRecord, now: Date, predicate: Prisma.Sql, profileIds: string[]) {
+  /** `subjectIds`: profiles, or accounts (group row ids) for an account audience. */
+  private async diff(tx: Tx, audience: AudienceRecord, now: Date, predicate: Prisma.Sql, subjectIds: string[]) {
     return this.repository.applyDiff(tx, {
       audienceId: audience.id,
       workspaceId: audience.workspaceId,
       version: audience.version,
       now,
+      level: audience.level,
       predicate,
-      profileIds,
+      profileIds: subjectIds,
+      recipients: await this.recipients(tx, audience, now),
     });
+  }
+
+  /** An account audience's recipient rules, compiled as of `now`; none for a profile audience. */
+  private async recipients(tx: Tx, audience: AudienceRecord, now: Date): Promise<RecipientRule[] | undefined> {
+    if (audience.level !== 'account') return undefined;
+    const rules = await this.repository.recipientRules(tx, audience.id);
+    return rules.map((rule) => ({
+      destinationId: rule.destinationId,
+      predicate: recipientPredicate(rule.recipients, audience.workspaceId, now),
+    }));
   }
 
   /**

@@ -71,7 +71,12 @@ export function buildIngestWrite(
   const memberships = new Map<string, MembershipRow>();
   for (const { message, profileId } of inTimeOrder) {
     if (message.type !== 'group' || message.groupId === null) continue;
-    const group = groups.get(message.groupId) ?? { group_id: message.groupId, traits: {} };
+    // In time order: the first call seen is the earliest, the account's creation as far as this request knows.
+    const group = groups.get(message.groupId) ?? {
+      group_id: message.groupId,
+      traits: {},
+      created_at: message.timestamp.toISOString(),
+    };
     if (message.traits) Object.assign(group.traits, message.traits);
     groups.set(message.groupId, group);
     memberships.set(`${message.groupId}\u0000${profileId}`, { group_id: message.groupId, profile_id: profileId });

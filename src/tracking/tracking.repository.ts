@@ -44,6 +44,8 @@ export interface NewIdentityRow {
 export interface GroupRow {
   group_id: string;
   traits: JsonObject;
+  /** The earliest timestamp of the request's `group` calls for this group. */
+  created_at: string;
 }
 
 export interface MembershipRow {
@@ -275,10 +277,12 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
       ),
       upserted_groups AS (
         INSERT INTO groups (id, workspace_id, group_id, traits, created_at, updated_at)
-        SELECT gen_random_uuid(), ${ws}::uuid, g.group_id, COALESCE(g.traits, '{}'::jsonb), now(), now()
-        FROM jsonb_to_recordset(${JSON.stringify(write.groups)}::jsonb) AS g(group_id text, traits jsonb)
+        SELECT gen_random_uuid(), ${ws}::uuid, g.group_id, COALESCE(g.traits, '{}'::jsonb), g.created_at, now()
+        FROM jsonb_to_recordset(${JSON.stringify(write.groups)}::jsonb) AS g(group_id text, traits jsonb, created_at timestamptz)
         ORDER BY g.group_id
-        ON CONFLICT (workspace_id, group_id) DO UPDATE SET traits = groups.traits || excluded.traits, updated_at = now()
+        -- created_at: the account's first group call, whatever order the calls arrive in.
+        ON CONFLICT (workspace_id, group_id) DO UPDATE SET traits = groups.traits || excluded.traits,
+          created_at = LEAST(groups.created_at, excluded.created_at), updated_at = now()
         RETURNING id, group_id
       ),
       memberships AS (

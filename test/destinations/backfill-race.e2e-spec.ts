@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { AUDIENCE_LOCK_CLASS } from '../../src/database/audience-locks';
+import { AUDIENCE_LOCK_CLASS } from '../../src/database/audience-lock';
 import { waitFor } from '../support/wait-for';
 import { Testbed } from './support/testbed';
 

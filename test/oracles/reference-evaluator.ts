@@ -127,6 +127,10 @@ class ProfileEvaluator {
         return node.conditions.some((c) => this.matches(c));
       case 'not':
         return !this.matches(node.condition);
+      case 'members':
+      case 'member_count':
+      case 'created':
+        throw new Error(`${node.type} is an account condition (see account-reference-evaluator.ts)`);
       default:
         return assertUnreachable(node);
     }

@@ -146,6 +146,42 @@ export interface InAudienceCondition {
   audience: string;
 }
 
+/**
+ * Whom a definition is about. A profile definition is a condition over one person; an account
+ * definition (an account audience) a condition over a group of `group` calls, whose member
+ * conditions (`any member …`) are profile conditions again. Some conditions belong to one level
+ * only (see LEVEL_OF_CONDITION).
+ */
+export const SUBJECT_LEVELS = ['profile', 'account'] as const;
+export type SubjectLevel = (typeof SUBJECT_LEVELS)[number];
+
+export const MEMBER_QUANTIFIERS = ['any', 'no', 'all'] as const;
+export type MemberQuantifier = (typeof MEMBER_QUANTIFIERS)[number];
+
+/**
+ * Account level: some (`any`), none (`no`) or every (`all`) current member of the account satisfies
+ * a profile condition. `all` holds for an account without members, `any` does not.
+ */
+export interface MembersCondition {
+  type: 'members';
+  quantifier: MemberQuantifier;
+  condition: AudienceCondition;
+}
+
+/** Account level: the account's number of current members compared with `value`. */
+export interface MemberCountCondition {
+  type: 'member_count';
+  op: CountOp;
+  /** A whole number >= 0. */
+  value: number;
+}
+
+/** Account level: the account's first `group` call falls in the window. */
+export interface CreatedCondition {
+  type: 'created';
+  window: TimeWindow;
+}
+
 export interface AndCondition {
   type: 'and';
   conditions: AudienceCondition[];
@@ -171,6 +207,9 @@ export type AudienceCondition =
   | TraitCondition
   | SequenceCondition
   | InAudienceCondition
+  | MembersCondition
+  | MemberCountCondition
+  | CreatedCondition
   | AndCondition
   | OrCondition
   | NotCondition;
@@ -179,6 +218,30 @@ export type AudienceCondition =
 export type AudienceAst = AudienceCondition;
 
 export type AudienceConditionType = AudienceCondition['type'];
+
+/**
+ * The one level a condition belongs to, or `both` (traits — the profile's or the account's —,
+ * membership of another audience of the same level, and the boolean operators).
+ */
+export const LEVEL_OF_CONDITION: Readonly<Record<AudienceConditionType, SubjectLevel | 'both'>> = {
+  performed: 'profile',
+  not_performed: 'profile',
+  first_performed: 'profile',
+  last_performed: 'profile',
+  active: 'profile',
+  inactive: 'profile',
+  first_seen: 'profile',
+  last_seen: 'profile',
+  sequence: 'profile',
+  members: 'account',
+  member_count: 'account',
+  created: 'account',
+  trait: 'both',
+  in_audience: 'both',
+  and: 'both',
+  or: 'both',
+  not: 'both',
+};
 
 export function isDateLiteral(value: Literal): value is DateLiteral {
   return typeof value === 'object';
@@ -189,7 +252,10 @@ export function assertUnreachable(value: never): never {
   throw new Error(`Unhandled audience node: ${JSON.stringify(value)}`);
 }
 
-/** The keys of every audience the definition refers to, in order of first appearance, without repeats. */
+/**
+ * The keys of every audience the definition refers to, in order of first appearance, without
+ * repeats; in an account definition, those of member conditions (profile audiences) included.
+ */
 export function referencedAudienceKeys(ast: AudienceAst): string[] {
   const keys = new Set<string>();
   const visit = (node: AudienceCondition): void => {
@@ -202,8 +268,11 @@ export function referencedAudienceKeys(ast: AudienceAst): string[] {
         node.conditions.forEach(visit);
         return;
       case 'not':
+      case 'members':
         visit(node.condition);
         return;
+      case 'member_count':
+      case 'created':
       case 'performed':
       case 'not_performed':
       case 'first_performed':
@@ -221,4 +290,46 @@ export function referencedAudienceKeys(ast: AudienceAst): string[] {
   };
   visit(ast);
   return [...keys];
+}
+
+/**
+ * The keys a definition refers to by level: in an account definition, `in audience` at the top
+ * names account audiences and inside a member condition profile audiences.
+ */
+export function referencedAudienceKeysByLevel(ast: AudienceAst, level: SubjectLevel): Record<SubjectLevel, string[]> {
+  const keys: Record<SubjectLevel, Set<string>> = { profile: new Set(), account: new Set() };
+  const visit = (node: AudienceCondition, at: SubjectLevel): void => {
+    switch (node.type) {
+      case 'in_audience':
+        keys[at].add(node.audience);
+        return;
+      case 'and':
+      case 'or':
+        node.conditions.forEach((c) => visit(c, at));
+        return;
+      case 'not':
+        visit(node.condition, at);
+        return;
+      case 'members':
+        visit(node.condition, 'profile');
+        return;
+      case 'performed':
+      case 'not_performed':
+      case 'first_performed':
+      case 'last_performed':
+      case 'active':
+      case 'inactive':
+      case 'first_seen':
+      case 'last_seen':
+      case 'trait':
+      case 'sequence':
+      case 'member_count':
+      case 'created':
+        return;
+      default:
+        assertUnreachable(node);
+    }
+  };
+  visit(ast, level);
+  return { profile: [...keys.profile], account: [...keys.account] };
 }

@@ -32,6 +32,9 @@ Audience {
           | Active
           | Trait
           | InAudience
+          | Members
+          | MemberCount
+          | Created
           | MisplacedFilter
 
   Performed = performed EventName Count? Window? Where?
@@ -43,6 +46,18 @@ Audience {
   Inactive = inactive Duration
   Trait = trait Filter
   InAudience = in audience AudienceKey
+
+  // Account level only (an account audience): its members and its creation.
+  Members = Quantifier Unary
+  Quantifier = anyWord memberWord  -- any
+             | noWord memberWord  -- no
+             | allWord memberWord  -- all
+  memberWord (the word "member") = members | member
+  MemberCount = members CountBound
+  CountBound = at least wholeNumber  -- atLeast
+             | at most wholeNumber  -- atMost
+             | exactly wholeNumber  -- exactly
+  Created = created Window
 
   // Not a condition: a filter where a condition should be. Matched only to explain the mistake.
   MisplacedFilter = ~conditionKeyword Filter
@@ -107,7 +122,8 @@ Audience {
   zone = "Z"  -- utc
        | ("+" | "-") digit digit ":" digit digit  -- offset
 
-  conditionKeyword = performed | never | not | first | last | active | inactive | trait | in
+  conditionKeyword = performed | never | not | first | last | active | inactive | trait | in | anyWord | noWord
+                   | allWord | members | created
 
   // Keywords are case-insensitive whole words: "in" does not match the start of "inactive".
   performed ("performed") = caseInsensitive<"performed"> ~identPart
@@ -135,6 +151,12 @@ Audience {
   trait ("trait") = caseInsensitive<"trait"> ~identPart
   in ("in") = caseInsensitive<"in"> ~identPart
   audience ("audience") = caseInsensitive<"audience"> ~identPart
+  anyWord ("any") = caseInsensitive<"any"> ~identPart
+  noWord ("no") = caseInsensitive<"no"> ~identPart
+  allWord ("all") = caseInsensitive<"all"> ~identPart
+  member ("member") = caseInsensitive<"member"> ~identPart
+  members ("members") = caseInsensitive<"members"> ~identPart
+  created ("created") = caseInsensitive<"created"> ~identPart
   contains ("contains") = caseInsensitive<"contains"> ~identPart
   starts ("starts with") = caseInsensitive<"starts"> ~identPart
   with ("with") = caseInsensitive<"with"> ~identPart

@@ -11,6 +11,7 @@ import { compileValueTest } from './compiler/value-tests';
 
 export type { AudienceAst, PropertyFilter, SequenceCondition, SequenceStep } from './audience-ast';
 export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
+export { readAudienceDefinition } from './audience-definition';
 export { printAudience } from './audience-printer';
 export { compareCodePoints, parseInstant } from './audience-values';
 export type { CompileContext } from './compiler/compile-context';

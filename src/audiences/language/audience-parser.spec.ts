@@ -211,7 +211,11 @@ function whereLists(node: AudienceCondition): PropertyFilter[][] {
     case 'last_seen':
     case 'trait':
     case 'in_audience':
+    case 'member_count':
+    case 'created':
       return [];
+    case 'members':
+      return whereLists(node.condition);
   }
 }
 

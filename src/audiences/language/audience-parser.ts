@@ -3,6 +3,7 @@ import { describeProblems } from '../../common/problems';
 import {
   AudienceAst,
   AudienceCondition,
+  AudienceConditionType,
   CountClause,
   CountOp,
   Duration,
@@ -10,7 +11,10 @@ import {
   Literal,
   PropertyFilter,
   SECONDS_PER_UNIT,
+  LEVEL_OF_CONDITION,
+  MemberQuantifier,
   SequenceStep,
+  SubjectLevel,
   TimeWindow,
   ValueTest,
 } from './audience-ast';
@@ -57,7 +61,8 @@ function expectedText(match: MatchResult, what: string): string {
   let items = [...new Set(failures.filter((f) => !f.isFluffy()).map((f) => f.toString()))].reverse();
   const conditionStarts = ['"performed"', '"never"', '"first"', '"last"', '"active"', '"inactive"', '"trait"'];
   if (conditionStarts.every((start) => items.includes(start))) {
-    const summarised = new Set([...conditionStarts, '"in"', '"("', '"not"', 'a property name']);
+    const accountStarts = ['"any"', '"no"', '"all"', '"members"', '"created"'];
+    const summarised = new Set([...conditionStarts, ...accountStarts, '"in"', '"("', '"not"', 'a property name']);
     items = ['a condition', ...items.filter((item) => !summarised.has(item))];
   }
   items = items.map((item) => (item === 'end of input' ? `the end of ${definite(what)}` : item));
@@ -106,6 +111,34 @@ function withOptional<T extends object>(base: T, extras: Record<string, unknown>
   return out as T;
 }
 
+/**
+ * The level the condition being built is at: the definition's, and `profile` inside a member
+ * condition. Set by parseFrom around one synchronous build of the AST.
+ */
+let currentLevel: SubjectLevel = 'profile';
+
+const LEVEL_HINT: Record<SubjectLevel, string> = {
+  profile: 'a condition on an account, for account audiences ("level": "account")',
+  account:
+    'a condition on a person, not on an account: say which members it is about, e.g. `any member …`, `no member …` or `all members …`',
+};
+
+/** Refuses, at the node's position, a condition of a type that does not belong to the current level. */
+function requireLevel(node: Node, type: AudienceConditionType): void {
+  const level = LEVEL_OF_CONDITION[type];
+  if (level !== 'both' && level !== currentLevel) {
+    const words = node.sourceString.split(/\s+/).slice(0, 2).join(' ');
+    throw errorAt(node, `\`${words}\` is ${LEVEL_HINT[currentLevel]}`);
+  }
+}
+
+function atLevel<T extends AudienceCondition>(node: Node, condition: T): T {
+  requireLevel(node, condition.type);
+  return condition;
+}
+
+const QUANTIFIERS: Record<string, MemberQuantifier> = { any: 'any', no: 'no', all: 'all' };
+
 interface ThenStep {
   negated: boolean;
   step: SequenceStep;
@@ -128,35 +161,77 @@ const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast',
     return ast<AudienceCondition>(inner);
   },
   Performed(_performed, event, count, window, where) {
-    return withOptional(
-      { type: 'performed', event: nonEmpty(event, 'an event name') },
-      { count: optional<CountClause>(count), window: optional<TimeWindow>(window), where: optional(where) },
+    return atLevel(
+      this,
+      withOptional<AudienceCondition>(
+        { type: 'performed', event: nonEmpty(event, 'an event name') },
+        { count: optional<CountClause>(count), window: optional<TimeWindow>(window), where: optional(where) },
+      ),
     );
   },
   NeverPerformed(_never, _performed, event, window, where) {
-    return withOptional(
-      { type: 'not_performed', event: nonEmpty(event, 'an event name') },
-      { window: optional<TimeWindow>(window), where: optional(where) },
+    return atLevel(
+      this,
+      withOptional<AudienceCondition>(
+        { type: 'not_performed', event: nonEmpty(event, 'an event name') },
+        { window: optional<TimeWindow>(window), where: optional(where) },
+      ),
     );
   },
   FirstLastPerformed(which, _performed, event, window, where) {
-    return withOptional(
-      {
-        type: keyword(which) === 'first' ? 'first_performed' : 'last_performed',
-        event: nonEmpty(event, 'an event name'),
-        window: ast<TimeWindow>(window),
-      },
-      { where: optional(where) },
+    return atLevel(
+      this,
+      withOptional<AudienceCondition>(
+        {
+          type: keyword(which) === 'first' ? 'first_performed' : 'last_performed',
+          event: nonEmpty(event, 'an event name'),
+          window: ast<TimeWindow>(window),
+        },
+        { where: optional(where) },
+      ),
     );
   },
   Seen(which, _seen, window) {
-    return { type: keyword(which) === 'first' ? 'first_seen' : 'last_seen', window: ast<TimeWindow>(window) };
+    return atLevel(this, {
+      type: keyword(which) === 'first' ? 'first_seen' : 'last_seen',
+      window: ast<TimeWindow>(window),
+    });
   },
   Active(_active, window) {
-    return { type: 'active', window: ast<TimeWindow>(window) };
+    return atLevel(this, { type: 'active', window: ast<TimeWindow>(window) });
   },
   Inactive(_inactive, duration) {
-    return { type: 'inactive', duration: ast<Duration>(duration) };
+    return atLevel(this, { type: 'inactive', duration: ast<Duration>(duration) });
+  },
+  Members(quantifier, condition) {
+    const outer = currentLevel;
+    requireLevel(this, 'members');
+    currentLevel = 'profile';
+    try {
+      const inner = ast<AudienceCondition>(condition);
+      return {
+        type: 'members',
+        quantifier: QUANTIFIERS[keyword(quantifier).split(/\s+/)[0] ?? ''] ?? 'any',
+        condition: inner,
+      };
+    } finally {
+      currentLevel = outer;
+    }
+  },
+  MemberCount(_members, bound) {
+    return atLevel(this, { type: 'member_count', ...ast<CountClause>(bound) });
+  },
+  CountBound_atLeast(_at, _least, n) {
+    return count('at_least', n);
+  },
+  CountBound_atMost(_at, _most, n) {
+    return count('at_most', n);
+  },
+  CountBound_exactly(_exactly, n) {
+    return count('exactly', n);
+  },
+  Created(_created, window) {
+    return atLevel(this, { type: 'created', window: ast<TimeWindow>(window) });
   },
   Trait(_trait, filter) {
     const { path, ...test } = ast<PropertyFilter>(filter);
@@ -174,6 +249,7 @@ const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast',
     );
   },
   Sequence(first, thenSteps, conversionWindow) {
+    requireLevel(this, 'sequence');
     const rest = thenSteps.children.map((n) => ({ ...ast<Omit<ThenStep, 'node'>>(n), node: n }));
     const negatedIndex = rest.findIndex((s) => s.negated);
     if (negatedIndex >= 0 && negatedIndex !== rest.length - 1) {
@@ -332,7 +408,7 @@ function count(op: CountOp, n: Node): CountClause {
 type StartRule = 'Definition' | 'Filters' | 'PropertyPath';
 
 /** Matches `text` from `rule` and builds its AST; positions in errors are those in `text`. */
-function parseFrom<T>(text: string, rule: StartRule, what: string): T {
+function parseFrom<T>(text: string, rule: StartRule, what: string, level: SubjectLevel = 'profile'): T {
   if (text.length > MAX_TEXT_LENGTH) {
     throw new AudienceParseError(1, 1, `${what} can be at most ${MAX_TEXT_LENGTH} characters long`);
   }
@@ -342,19 +418,25 @@ function parseFrom<T>(text: string, rule: StartRule, what: string): T {
       const { line, column } = positionOf(text, match.getRightmostFailurePosition());
       throw new AudienceParseError(line, column, `expected ${expectedText(match, what)}`);
     }
+    currentLevel = level;
     return ast<T>(semantics(match) as unknown as Node);
   } catch (error) {
     // Ohm recurses once per nesting level; absurdly deep parentheses exhaust the stack.
     if (error instanceof RangeError) throw new AudienceParseError(1, 1, `${definite(what)} is nested too deeply`);
     throw error;
+  } finally {
+    currentLevel = 'profile';
   }
 }
 
-/** Parses the text form of an audience definition; throws AudienceParseError. */
-export function parseAudience(text: string): AudienceAst {
-  const result = parseFrom<AudienceAst>(text, 'Definition', 'a definition');
+/**
+ * Parses the text form of an audience definition at a level (profile unless said otherwise);
+ * throws AudienceParseError, also at the position of a condition of the other level.
+ */
+export function parseAudience(text: string, level: SubjectLevel = 'profile'): AudienceAst {
+  const result = parseFrom<AudienceAst>(text, 'Definition', 'a definition', level);
   // Limits that span the whole tree (nesting depth, list sizes) are the validator's to enforce.
-  const checked = validateAudienceAst(result);
+  const checked = validateAudienceAst(result, 'definition', level);
   if (!checked.ok) {
     const first = checked.errors[0];
     throw new AudienceParseError(

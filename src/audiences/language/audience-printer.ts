@@ -74,9 +74,21 @@ function condition(node: AudienceCondition, context: Context): string {
       );
     case 'in_audience':
       return `in audience ${quote(node.audience)}`;
+    case 'members':
+      return `${QUANTIFIER_TEXT[node.quantifier]} ${condition(node.condition, 'not')}`;
+    case 'member_count':
+      return `members ${countBound(node)}`;
+    case 'created':
+      return `created ${window(node.window)}`;
     default:
       return assertUnreachable(node);
   }
+}
+
+const QUANTIFIER_TEXT = { any: 'any member', no: 'no member', all: 'all members' } as const;
+
+function countBound(c: CountClause): string {
+  return count(c).replace(/ times?$/, '');
 }
 
 function join(...parts: (string | undefined)[]): string {

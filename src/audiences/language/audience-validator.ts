@@ -11,10 +11,13 @@ import {
   DURATION_UNITS,
   DateLiteral,
   Duration,
+  LEVEL_OF_CONDITION,
   Literal,
+  MEMBER_QUANTIFIERS,
   PropertyFilter,
   SECONDS_PER_UNIT,
   SequenceStep,
+  SubjectLevel,
   TimeWindow,
   ValueTest,
 } from './audience-ast';
@@ -54,6 +57,9 @@ const CONDITION_TYPES = [
   'trait',
   'sequence',
   'in_audience',
+  'members',
+  'member_count',
+  'created',
   'and',
   'or',
   'not',
@@ -259,10 +265,19 @@ class Validator {
     return json[key] === undefined ? undefined : check(json[key], `${path}.${key}`);
   }
 
-  condition(value: unknown, path: string, depth: number): AudienceCondition {
+  condition(value: unknown, path: string, depth: number, level: SubjectLevel): AudienceCondition {
     if (depth > AUDIENCE_LIMITS.maxDepth) this.fail(path, `nests deeper than ${AUDIENCE_LIMITS.maxDepth} levels`);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be an object');
     const type = this.oneOf((value as Json).type, `${path}.type`, CONDITION_TYPES);
+    const belongs = LEVEL_OF_CONDITION[type];
+    if (belongs !== 'both' && belongs !== level) {
+      this.fail(
+        `${path}.type`,
+        level === 'account'
+          ? `"${type}" is a condition on a person, not on an account: put it in a member condition ({"type": "members", "quantifier": "any", "condition": …})`
+          : `"${type}" is a condition on an account, for account audiences ("level": "account")`,
+      );
+    }
     switch (type) {
       case 'performed': {
         const json = this.object(value, path, ['type', 'event', 'count', 'window', 'where']);
@@ -323,11 +338,32 @@ class Validator {
       case 'or': {
         const json = this.object(value, path, ['type', 'conditions']);
         const list = this.array(json.conditions, `${path}.conditions`, 2, AUDIENCE_LIMITS.maxConditions);
-        return { type, conditions: this.items(list, `${path}.conditions`, (c, p) => this.condition(c, p, depth + 1)) };
+        return {
+          type,
+          conditions: this.items(list, `${path}.conditions`, (c, p) => this.condition(c, p, depth + 1, level)),
+        };
       }
       case 'not': {
         const json = this.object(value, path, ['type', 'condition']);
-        return { type, condition: this.condition(json.condition, `${path}.condition`, depth + 1) };
+        return { type, condition: this.condition(json.condition, `${path}.condition`, depth + 1, level) };
+      }
+      case 'members': {
+        const json = this.object(value, path, ['type', 'quantifier', 'condition']);
+        const quantifier = this.oneOf(json.quantifier, `${path}.quantifier`, MEMBER_QUANTIFIERS);
+        return {
+          type,
+          quantifier,
+          condition: this.condition(json.condition, `${path}.condition`, depth + 1, 'profile'),
+        };
+      }
+      case 'member_count': {
+        const json = this.object(value, path, ['type', 'op', 'value']);
+        const op = this.oneOf(json.op, `${path}.op`, COUNT_OPS);
+        return { type, op, value: this.integer(json.value, `${path}.value`, 0, AUDIENCE_LIMITS.maxCount) };
+      }
+      case 'created': {
+        const json = this.object(value, path, ['type', 'window']);
+        return { type, window: this.window(json.window, `${path}.window`) };
       }
     }
   }
@@ -337,9 +373,13 @@ class Validator {
  * Validates an audience definition received as JSON. `root` names the field it came in, so paths
  * read like `definition.conditions[1].count.value`.
  */
-export function validateAudienceAst(json: unknown, root = 'definition'): AudienceValidationResult {
+export function validateAudienceAst(
+  json: unknown,
+  root = 'definition',
+  level: SubjectLevel = 'profile',
+): AudienceValidationResult {
   const validator = new Validator();
-  const ast = validator.attempt(() => validator.condition(json, root, 1));
+  const ast = validator.attempt(() => validator.condition(json, root, 1, level));
   if (ast === undefined || validator.errors.length > 0) return { ok: false, errors: validator.errors };
   return { ok: true, ast };
 }

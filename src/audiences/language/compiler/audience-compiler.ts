@@ -56,6 +56,11 @@ function compileCondition(node: AudienceCondition, ctx: CompileContext): Prisma.
       return Prisma.sql`(${Prisma.join(compileDisjuncts(node.conditions, ctx), ' OR ')})`;
     case 'not':
       return Prisma.sql`NOT (${compileCondition(node.condition, ctx)})`;
+    case 'members':
+    case 'member_count':
+    case 'created':
+      // The validator refuses these at profile level (account-conditions.ts compiles them).
+      throw new Error(`"${node.type}" is an account condition and cannot be compiled for a profile`);
     default:
       return assertUnreachable(node);
   }
