@@ -56,6 +56,7 @@ describe('audiences REST API', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       key: 'dormant-newbies',
       name: 'Dormant newbies',
+      level: 'profile',
       definitionText: 'never performed "Tutorial Viewed" and inactive 30 days',
       definitionAst: {
         type: 'and',

@@ -92,7 +92,8 @@ describe('a real-time evaluation worker killed mid-batch', () => {
       [ws.workspaceId, PROFILES],
     );
 
-    // The dependent audience's lock is taken: the first batch commits `a-pro`, then waits.
+    // The dependent audience's lock is taken: the first batch claims its outbox rows and waits for
+    // the locks of both audiences inside its transaction.
     await blocker.rows('SELECT pg_advisory_lock($1::int, hashtext($2))', [AUDIENCE_LOCK_CLASS, dependent]);
     const first = startWorker();
     await waitFor(
@@ -107,11 +108,14 @@ describe('a real-time evaluation worker killed mid-batch', () => {
     expect((await first.finished).signal).toBe('SIGKILL');
     await blocker.rows('SELECT pg_advisory_unlock($1::int, hashtext($2))', [AUDIENCE_LOCK_CLASS, dependent]);
 
-    // Mid-batch: part of the profiles entered the first audience, none the second.
-    const enteredAtKill = await entered(pro);
-    expect(enteredAtKill).toBeGreaterThan(0);
-    expect(enteredAtKill).toBeLessThan(PROFILES);
+    // Mid-batch: its transaction died with it, its rows stay claimed until the lease runs out.
+    expect(await entered(pro)).toBeLessThan(PROFILES);
     expect(await entered(dependent)).toBe(0);
+    expect(
+      await sql.count('SELECT count(*) FROM profile_changes WHERE workspace_id = $1 AND claimed_until IS NOT NULL', [
+        ws.workspaceId,
+      ]),
+    ).toBeGreaterThan(0);
 
     startWorker();
     await waitFor(

@@ -137,7 +137,10 @@ describe('real-time membership', () => {
         what: 'evaluation after Redis is back',
         timeoutMs: 30_000,
       });
-      expect(await sql.count('SELECT count(*) FROM profile_changes')).toBe(0);
+      // The batch deletes its rows once its evaluation has committed.
+      await waitFor(async () => (await sql.count('SELECT count(*) FROM profile_changes')) === 0, {
+        what: 'the outbox row to be deleted',
+      });
     });
   });
 });
