@@ -31,6 +31,18 @@ export function templateScope(delivery: ClaimedDelivery, unsubscribeUrl: string)
     audience: { id: delivery.audienceId, key: delivery.audienceKey, name: delivery.audienceName },
     transition: { kind: delivery.kind, at: delivery.at.toISOString() },
     unsubscribe_url: unsubscribeUrl,
+    ...(delivery.journey
+      ? {
+          journey: {
+            id: delivery.journey.id,
+            key: delivery.journey.key,
+            name: delivery.journey.name,
+            step: delivery.journey.step,
+            variant: delivery.journey.variant,
+          },
+          entry_event: delivery.journey.entryEvent,
+        }
+      : {}),
   };
 }
 
@@ -39,8 +51,14 @@ export function messageIdFor(deliveryId: string, from: string): string {
   return `<${deliveryId}@${domain}>`;
 }
 
-export function emailTemplates(config: EmailConfig): EmailTemplates {
-  return { subject: config.subject, html: config.html, text: config.text };
+/** The destination's templates; a journey's send step may bring its own subject, text or html. */
+export function emailTemplates(config: EmailConfig, delivery?: ClaimedDelivery): EmailTemplates {
+  const own = delivery?.journey?.templates;
+  return {
+    subject: own?.subject ?? config.subject,
+    html: own?.html ?? config.html,
+    text: own?.text ?? config.text,
+  };
 }
 
 /**

@@ -22,6 +22,9 @@ export interface TemplateScope {
   audience: { id: string; key: string; name: string };
   transition: { kind: 'entered' | 'exited'; at: string };
   unsubscribe_url: string;
+  /** Journey sends: the journey and step, and the event that started the run (`entry_event.properties`). */
+  journey?: { id: string; key: string; name: string; step: string; variant: string | null };
+  entry_event?: { name?: string; properties?: Record<string, unknown>; timestamp?: string } | null;
 }
 
 export class TemplateError extends Error {}

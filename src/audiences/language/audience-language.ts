@@ -12,6 +12,8 @@ import { compileValueTest } from './compiler/value-tests';
 export type { AudienceAst, PropertyFilter, SequenceCondition, SequenceStep } from './audience-ast';
 export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 export { printAudience } from './audience-printer';
+export { readAudienceDefinition } from './audience-definition';
+export { referencedAudienceKeys } from './audience-ast';
 export { compareCodePoints, parseInstant } from './audience-values';
 export type { CompileContext } from './compiler/compile-context';
 /** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */
