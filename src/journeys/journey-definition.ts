@@ -229,7 +229,7 @@ function readQuietHours(r: Reader, value: unknown): QuietHours | null | undefine
     return time;
   });
   let timezone: string | null = null;
-  if (value.timezone !== undefined) {
+  if (value.timezone !== undefined && value.timezone !== null) {
     const zone = r.text(value.timezone, 'quietHours.timezone', 100);
     if (zone !== undefined && !isTimeZone(zone)) r.problem('quietHours.timezone', 'is not an IANA time zone');
     else timezone = zone ?? null;

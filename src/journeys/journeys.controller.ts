@@ -14,7 +14,16 @@ import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { IdParamDto } from '../common/id-param.dto';
 import { PageQueryDto } from '../common/pagination';
-import { CreateJourneyDto, JourneyListView, JourneyView, UpdateJourneyDto } from './journeys.dto';
+import {
+  CreateJourneyDto,
+  JourneyListView,
+  JourneyReportView,
+  JourneyView,
+  RunListView,
+  RunsQueryDto,
+  UpdateJourneyDto,
+} from './journeys.dto';
+import { JourneyReportService } from './journey-report.service';
 import { JourneysService } from './journeys.service';
 
 @ApiTags('journeys')
@@ -22,7 +31,10 @@ import { JourneysService } from './journeys.service';
 @Controller('api/journeys')
 @UseGuards(ApiTokenGuard)
 export class JourneysController {
-  constructor(private readonly journeys: JourneysService) {}
+  constructor(
+    private readonly journeys: JourneysService,
+    private readonly reports: JourneyReportService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Define a journey (a draft until activated)' })
@@ -83,5 +95,25 @@ export class JourneysController {
   @ApiConflictResponse({ description: 'A draft is not running' })
   pause(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<JourneyView> {
     return this.journeys.pause(workspaceId, params.id);
+  }
+
+  @Get(':id/report')
+  @ApiOperation({ summary: 'Per step: entered, waiting, passed, sends; per variant: conversions with a 95% interval' })
+  @ApiOkResponse({ type: JourneyReportView })
+  @ApiNotFoundResponse()
+  report(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<JourneyReportView> {
+    return this.reports.report(workspaceId, params.id);
+  }
+
+  @Get(':id/runs')
+  @ApiOperation({ summary: 'Runs with their path and times; ?profileId= for one person' })
+  @ApiOkResponse({ type: RunListView })
+  @ApiNotFoundResponse()
+  runs(
+    @CurrentWorkspace() workspaceId: string,
+    @Param() params: IdParamDto,
+    @Query() query: RunsQueryDto,
+  ): Promise<RunListView> {
+    return this.reports.runs(workspaceId, params.id, query);
   }
 }

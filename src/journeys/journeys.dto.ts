@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsDefined } from 'class-validator';
+import { Allow, IsDefined, IsOptional, IsUUID } from 'class-validator';
+import { PageQueryDto } from '../common/pagination';
 import { TextField } from '../common/dto-fields';
 
 const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -59,13 +60,78 @@ export class UpdateJourneyDto {
   @ApiPropertyOptional() @Allow() quietHours?: unknown;
 }
 
-export class RunsQueryDto {
+export class RunsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid', description: "One person's runs" })
-  @Allow()
-  profileId?: unknown;
+  @IsOptional()
+  @IsUUID('all', { message: '$property must be a UUID' })
+  profileId?: string;
+}
 
-  @ApiPropertyOptional() @Allow() limit?: unknown;
-  @ApiPropertyOptional() @Allow() cursor?: unknown;
+export class RunStepView {
+  @ApiProperty() seq!: number;
+  @ApiProperty() stepId!: string;
+  @ApiProperty() kind!: string;
+  @ApiProperty({
+    description: 'passed, met, timeout, then, else, variant:<key>, sent, capped, converted, exited, exit',
+  })
+  outcome!: string;
+  @ApiProperty() enteredAt!: Date;
+  @ApiProperty() leftAt!: Date;
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) detail!: unknown;
+}
+
+export class RunView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) profileId!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: ['active', 'converted', 'exited', 'completed'] }) status!: string;
+  @ApiProperty({ description: 'Where the run is (or ended)' }) stepId!: string;
+  @ApiProperty({ nullable: true, type: String }) variant!: string | null;
+  @ApiProperty({ nullable: true, type: Date, description: 'When its timer fires' }) dueAt!: Date | null;
+  @ApiProperty() startedAt!: Date;
+  @ApiProperty({ nullable: true, type: Date }) endedAt!: Date | null;
+  @ApiProperty({ nullable: true, type: String }) endReason!: string | null;
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) entryEvent!: unknown;
+  @ApiProperty({ type: [RunStepView] }) history!: RunStepView[];
+}
+
+export class RunListView {
+  @ApiProperty({ type: [RunView] }) items!: RunView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class StepReportView {
+  @ApiProperty() stepId!: string;
+  @ApiProperty() type!: string;
+  @ApiProperty({ description: 'Runs that reached the step' }) entered!: number;
+  @ApiProperty({ description: 'Runs at the step now' }) waiting!: number;
+  @ApiProperty({ description: 'Runs that went on from it' }) passed!: number;
+  @ApiProperty() sent!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty({ description: 'Suppressed or skipped (no address, unsubscribed)' }) suppressed!: number;
+  @ApiProperty({ description: 'Skipped by the frequency cap' }) capped!: number;
+}
+
+export class VariantReportView {
+  @ApiProperty({ description: 'Variant key, "holdout", or "all" when the journey has no split' }) variant!: string;
+  @ApiProperty() runs!: number;
+  @ApiProperty() conversions!: number;
+  @ApiProperty() conversionRate!: number;
+  @ApiProperty({ type: [Number], description: '95% Wilson interval of the rate' }) confidenceInterval!: [
+    number,
+    number,
+  ];
+  @ApiProperty({ nullable: true, type: Number, description: 'Rate minus the holdout rate' }) upliftOverHoldout!:
+    number | null;
+  @ApiProperty({ nullable: true, type: Number }) medianSecondsToGoal!: number | null;
+}
+
+export class JourneyReportView {
+  @ApiProperty({ type: [StepReportView] }) steps!: StepReportView[];
+  @ApiProperty({ type: [VariantReportView] }) variants!: VariantReportView[];
+  @ApiProperty() runs!: number;
+  @ApiProperty() active!: number;
+  @ApiProperty() converted!: number;
 }
 
 export class JourneyView {

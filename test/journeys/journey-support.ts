@@ -100,13 +100,13 @@ export class JourneyBed {
     check: (run: RunRow) => boolean,
     what: string,
   ): Promise<RunRow> {
-    return (await waitFor(
+    return await waitFor(
       async () => {
         const run = await this.runOf(journeyId, profileId);
         return run && check(run) ? run : undefined;
       },
       { what },
-    ))!;
+    );
   }
 
   subjects(address: string): string[] {
