@@ -10,6 +10,9 @@ export const TEMPLATE_VARIABLES = [
   'audience',
   'transition',
   'unsubscribe_url',
+  // Journey sends only: the journey and step, and the event that started the run.
+  'journey',
+  'entry_event',
 ];
 
 /** What a template sees when one delivery is rendered. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import type { FieldProblem } from '../common/problems';
+import { compileTemplate, TemplateError, TemplateKind } from '../destinations/templates';
 import { JourneyDefinition, readJourneyDefinition } from './journey-definition';
 import { CreateJourneyDto, JourneyListView, JourneyView, UpdateJourneyDto } from './journeys.dto';
 import {
@@ -104,8 +105,30 @@ export class JourneysService {
       if (!known.has(id))
         problems.push({ field: `steps[${i}].destination`, reason: `no destination "${id}" in this workspace` });
     }
+    definition.steps.forEach((step, i) => {
+      if (step.type !== 'send') return;
+      for (const [field, kind] of [
+        ['subject', 'text'],
+        ['text', 'text'],
+        ['html', 'html'],
+      ] as const) {
+        const problem = templateProblem(step[field], kind);
+        if (problem) problems.push({ field: `steps[${i}].${field}`, reason: problem });
+      }
+    });
     if (problems.length > 0) throw new InvalidJourneyError(problems);
     return definition;
+  }
+}
+
+function templateProblem(source: string | undefined, kind: TemplateKind): string | undefined {
+  if (source === undefined) return undefined;
+  try {
+    compileTemplate(source, kind);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TemplateError)) throw error;
+    return `is not a valid template: ${error.message}`;
   }
 }
 

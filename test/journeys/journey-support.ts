@@ -13,7 +13,7 @@ export const START = new Date('2026-03-02T10:00:00Z');
 export const EMAIL = {
   from: 'Growth <growth@acme.test>',
   subject: 'Hello {{ traits.name | default: "there" }}',
-  text: 'Default body for {{ traits.name }}',
+  text: 'Default body for {{ traits.name | default: "you" }}',
 };
 
 /** An app on a manual clock, an SMTP server, a workspace, and helpers to drive journeys through it. */

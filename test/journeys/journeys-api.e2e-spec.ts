@@ -91,6 +91,12 @@ describe('journeys API', () => {
       },
     ]);
 
+    const template = await post(
+      '/api/journeys',
+      body('bad-template', [{ id: 'a', type: 'send', destination, subject: 'Hi {{ traits.name ' }]),
+    ).expect(400);
+    expect(template.body.errors[0].field).toBe('steps[0].subject');
+
     for (const bad of [
       { ...body('x1'), steps: 'all of them' },
       { ...body('x2'), entry: null },
