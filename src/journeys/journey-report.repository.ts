@@ -54,9 +54,10 @@ export class JourneyReportRepository {
   async stepCounts(journeyId: string): Promise<StepCounts[]> {
     return this.prisma.$queryRaw<StepCounts[]>`
       WITH taken AS (
-        SELECT h.step_id, count(*)::int AS left_step,
-               count(*) FILTER (WHERE h.outcome NOT IN ('converted', 'exited', 'audience exit'))::int AS passed,
-               count(*) FILTER (WHERE h.outcome = 'capped')::int AS capped
+        SELECT h.step_id, count(*) FILTER (WHERE h.outcome NOT LIKE 'held:%')::int AS left_step,
+               count(*) FILTER (WHERE h.outcome NOT IN ('converted', 'exited', 'audience exit')
+                                  AND h.outcome NOT LIKE 'held:%')::int AS passed,
+               count(*) FILTER (WHERE h.outcome IN ('capped', 'held:cap'))::int AS capped
         FROM journey_run_steps h JOIN journey_runs r ON r.id = h.run_id
         WHERE r.journey_id = ${journeyId}::uuid
         GROUP BY h.step_id

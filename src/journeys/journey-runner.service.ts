@@ -128,6 +128,8 @@ export class JourneyRunnerService {
 
     let steps = 0;
     let messaging: Map<string, MessagingSettings> | undefined;
+    // Sends of this pass, per person: the cap counts them before they are written.
+    const sentNow = new Map<string, Date[]>();
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const moving = states.filter((s) => !s.parked);
       if (moving.length === 0) break;
@@ -139,7 +141,7 @@ export class JourneyRunnerService {
       );
       const sending = moving.filter((s) => step(s).type === 'send');
       messaging ??= sending.length > 0 ? await this.messagingOf(sending) : undefined;
-      const guard = sending.length > 0 ? await this.guardrails(tx, sending, now, messaging!) : undefined;
+      const guard = sending.length > 0 ? await this.guardrails(tx, sending, now, messaging!, sentNow) : undefined;
       for (const state of moving) {
         const current = step(state);
         steps += 1;
@@ -180,6 +182,13 @@ export class JourneyRunnerService {
           case 'send': {
             const decision = guard?.decide(state, now);
             if (decision?.kind === 'wait') {
+              // Held (quiet hours, or the cap in `wait` mode): recorded, and the timer comes back then.
+              history.push({
+                ...this.historyRow(state, 'send', `held:${decision.reason}`, now),
+                detail: { until: decision.until.toISOString() },
+              });
+              state.stepSeq += 1;
+              state.changed = true;
               park(state, decision.until);
               break;
             }
@@ -303,7 +312,13 @@ export class JourneyRunnerService {
    * Quiet hours (the journey's, in the person's time zone) and the workspace's frequency cap, for
    * the runs at a send step: what each may do now.
    */
-  private async guardrails(tx: Tx, states: RunState[], now: Date, messaging: Map<string, MessagingSettings>) {
+  private async guardrails(
+    tx: Tx,
+    states: RunState[],
+    now: Date,
+    messaging: Map<string, MessagingSettings>,
+    sentNow: Map<string, Date[]>,
+  ) {
     const zones = new Map<string, string>();
     const recent = new Map<string, Date[]>();
     for (const workspaceId of new Set(states.map((s) => s.workspaceId))) {
@@ -318,7 +333,8 @@ export class JourneyRunnerService {
         for (const [id, times] of await this.runs.recentSends(tx, workspaceId, profiles, since)) recent.set(id, times);
       }
     }
-    type Decision = { kind: 'send' } | { kind: 'wait'; until: Date } | { kind: 'skip'; reason: string };
+    type Decision =
+      { kind: 'send' } | { kind: 'wait'; until: Date; reason: 'quiet' | 'cap' } | { kind: 'skip'; reason: string };
     return {
       decide: (state: RunState, at: Date): Decision => {
         const settings = messaging.get(state.workspaceId);
@@ -326,17 +342,20 @@ export class JourneyRunnerService {
         if (quiet) {
           const zone = zones.get(state.profileId) ?? quiet.timezone ?? settings?.timezone ?? 'UTC';
           const until = quietUntil(quiet, at, zone);
-          if (until) return { kind: 'wait', until };
+          if (until) return { kind: 'wait', until, reason: 'quiet' };
         }
         if (settings && settings.frequencyCap > 0) {
-          const times = recent.get(state.profileId) ?? [];
+          const times = [...(recent.get(state.profileId) ?? []), ...(sentNow.get(state.profileId) ?? [])];
           if (times.length >= settings.frequencyCap) {
             if (settings.frequencyCapMode === 'skip') return { kind: 'skip', reason: 'frequency cap' };
             const oldest = Math.min(...times.map((t) => t.getTime()));
-            return { kind: 'wait', until: new Date(oldest + settings.frequencyCapWindowHours * 3_600_000 + 1_000) };
+            return {
+              kind: 'wait',
+              until: new Date(oldest + settings.frequencyCapWindowHours * 3_600_000 + 1_000),
+              reason: 'cap',
+            };
           }
-          // This pass's own sends count for the next ones of the same person.
-          recent.set(state.profileId, [...times, at]);
+          sentNow.set(state.profileId, [...(sentNow.get(state.profileId) ?? []), at]);
         }
         return { kind: 'send' };
       },
