@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import type { Tx } from '../database/transactions';
 import { DeliveryQueuesService, type DeliveryRef } from '../queues/delivery-queues.service';
 import { eventNamesOf } from './journey-conditions';
@@ -10,8 +11,6 @@ import { JourneyRunnerService } from './journey-runner.service';
 
 /** Scans of the transition ledger look back this far behind the last scan (commits land out of order). */
 const ENTRY_LOOKBACK_MS = 10 * 60_000;
-/** Runs one timer pass takes and locks. */
-export const DUE_BATCH = 1_000;
 
 export interface SweepOutcome {
   admitted: number;
@@ -36,6 +35,7 @@ export class JourneyEngineService {
     private readonly runner: JourneyRunnerService,
     private readonly deliveries: DeliveryQueuesService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   /** Real time: entries, audience exits, goals and wait conditions of the batch's profiles. */
@@ -69,7 +69,7 @@ export class JourneyEngineService {
    * The timers: entries that full computations wrote to the ledger, then due runs a batch at a
    * time until none is due or `budgetMs` is spent.
    */
-  async sweep(budgetMs = 4_000, batch = DUE_BATCH): Promise<SweepOutcome> {
+  async sweep(budgetMs = 4_000, batch = this.config.JOURNEY_BATCH_SIZE): Promise<SweepOutcome> {
     const started = Date.now();
     const outcome: SweepOutcome = { admitted: 0, runs: 0, steps: 0, sends: 0 };
     outcome.admitted = await this.scanLedger();

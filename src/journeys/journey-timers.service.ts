@@ -1,9 +1,7 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
 import { JourneyEngineService, SweepOutcome } from './journey-engine.service';
-
-/** How often the timer sweep runs (a sweep runs until nothing is due or its budget is spent). */
-export const JOURNEY_TIMER_INTERVAL_MS = 1_000;
 
 /**
  * The journey timers as a job scheduler on the maintenance queue (one sweep per interval across
@@ -12,16 +10,21 @@ export const JOURNEY_TIMER_INTERVAL_MS = 1_000;
  */
 @Injectable()
 export class JourneyTimersService implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(JourneyTimersService.name);
   private running?: Promise<SweepOutcome>;
 
   constructor(
     private readonly engine: JourneyEngineService,
     private readonly maintenance: MaintenanceTasks,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    this.maintenance.register({ name: 'journey-timers', everyMs: JOURNEY_TIMER_INTERVAL_MS, run: () => this.tick() });
+    // A sweep runs until nothing is due or its time budget is spent.
+    this.maintenance.register({
+      name: 'journey-timers',
+      everyMs: this.config.JOURNEY_SWEEP_INTERVAL_MS,
+      run: () => this.tick(),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
