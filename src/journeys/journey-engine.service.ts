@@ -2,11 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import type { Tx } from '../database/transactions';
 import { DeliveryQueuesService, type DeliveryRef } from '../queues/delivery-queues.service';
 import { eventNamesOf } from './journey-conditions';
 import { durationMs, JourneyDefinition } from './journey-definition';
-import { AdmittingJourney, EntryCandidate, JourneyRunsRepository, NewRun } from './journey-runs.repository';
+import { AdmittingJourney, EntryCandidate, JourneyRunsRepository, NewRun, RunTx } from './journey-runs.repository';
 import { JourneyRunnerService } from './journey-runner.service';
 
 /** Scans of the transition ledger look back this far behind the last scan (commits land out of order). */
@@ -106,7 +105,7 @@ export class JourneyEngineService {
   }
 
   /** New runs for entries the re-entry rule allows; due at once, so the caller's pass or the sweep starts them. */
-  private async admit(tx: Tx, journey: AdmittingJourney, candidates: EntryCandidate[]): Promise<number> {
+  private async admit(tx: RunTx, journey: AdmittingJourney, candidates: EntryCandidate[]): Promise<number> {
     if (candidates.length === 0) return 0;
     const definition = journey.definition as JourneyDefinition;
     const first = definition.steps[0];
@@ -153,7 +152,7 @@ export class JourneyEngineService {
   }
 
   private async exitLeavers(
-    tx: Tx,
+    tx: RunTx,
     journey: AdmittingJourney,
     since: Date,
     now: Date,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import type { Tx } from '../database/transactions';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
 import { conditionPredicate } from './journey-conditions';
@@ -8,6 +7,7 @@ import { durationMs, JourneyDefinition, JourneyStep } from './journey-definition
 import { assignVariant, HOLDOUT, quietUntil } from './journey-guardrails';
 import {
   HistoryRow,
+  RunTx,
   JourneyRunsRepository,
   JourneySend,
   RunRow,
@@ -61,7 +61,7 @@ export class JourneyRunnerService {
     return definition;
   }
 
-  async pass(tx: Tx, rows: RunRow[], now: Date): Promise<PassOutcome> {
+  async pass(tx: RunTx, rows: RunRow[], now: Date): Promise<PassOutcome> {
     if (rows.length === 0) return { runs: 0, steps: 0, deliveries: [] };
     const states: RunState[] = [];
     for (const row of rows) {
@@ -225,7 +225,7 @@ export class JourneyRunnerService {
   }
 
   /** Ends runs (audience exit) with a history row, in the caller's transaction. */
-  async endRuns(tx: Tx, rows: RunRow[], status: RunStatus, reason: string, now: Date): Promise<void> {
+  async endRuns(tx: RunTx, rows: RunRow[], status: RunStatus, reason: string, now: Date): Promise<void> {
     const history: HistoryRow[] = [];
     const updates: RunUpdate[] = [];
     for (const row of rows) {
@@ -274,7 +274,7 @@ export class JourneyRunnerService {
 
   /** The runs for which their condition holds now: one statement per workspace and condition. */
   private async holding(
-    tx: Tx,
+    tx: RunTx,
     states: RunState[],
     conditionOf: (state: RunState) => string,
     now: Date,
@@ -313,7 +313,7 @@ export class JourneyRunnerService {
    * the runs at a send step: what each may do now.
    */
   private async guardrails(
-    tx: Tx,
+    tx: RunTx,
     states: RunState[],
     now: Date,
     messaging: Map<string, MessagingSettings>,
