@@ -1,7 +1,7 @@
 /**
  * `npm run bench:journeys` — journey timers at scale. Loads --runs runs (default 1,000,000) waiting
  * at a `wait` step of one journey (wait → branch on a trait → exit), then:
- *   1. lateness: --due of them (default 100,000) fall due uniformly over the next --window seconds
+ *   1. lateness: --due of them (default 50,000) fall due uniformly over the next --window seconds
  *      (default 30) while the rest keep waiting for a month; a worker process's scheduled sweep
  *      runs them, and each wait step's lateness is the time it was passed minus the time it was due;
  *   2. throughput: --backlog more (default 200,000) are made due at once; steps per second is the
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     },
   });
   const runs = integer(values.runs, 1_000_000);
-  const due = Math.min(runs, integer(values.due, 100_000));
+  const due = Math.min(runs, integer(values.due, 50_000));
   const windowMs = integer(values.window, 30) * 1000;
   const backlog = Math.min(runs - due, integer(values.backlog, 200_000));
   const url = values['database-url'] ?? process.env.BENCH_JOURNEYS_DATABASE_URL ?? DEFAULT_URL;
