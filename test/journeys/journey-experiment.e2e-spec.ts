@@ -1,5 +1,5 @@
 import { waitFor } from '../support/wait-for';
-import { createJourney, DAY, EMAIL, JourneyBed } from './journey-support';
+import { createJourney, DAY, EMAIL, JourneyBed, ReportBody, RunsBody } from './journey-support';
 
 /** The 95% Wilson interval, written out again here to check the report by hand. */
 function wilson(k: number, n: number): [number, number] {
@@ -86,8 +86,8 @@ describe('journeys: experiment with a holdout', () => {
     await bed.advance(3 * DAY + 60_000);
     await waitFor(
       async () =>
-        (await api.get(`/api/journeys/${journeyId}/report`)).body.steps.find(
-          (s: { stepId: string }) => s.stepId === 'nudge',
+        ((await api.get(`/api/journeys/${journeyId}/report`)).body as ReportBody).steps.find(
+          (s) => s.stepId === 'nudge',
         )?.sent ===
         three.length - 2 + seven.length - 1,
       {
@@ -95,7 +95,7 @@ describe('journeys: experiment with a holdout', () => {
       },
     );
 
-    const report = (await api.get(`/api/journeys/${journeyId}/report`).expect(200)).body;
+    const report = (await api.get(`/api/journeys/${journeyId}/report`).expect(200)).body as ReportBody;
     const expected = [
       {
         variant: 'holdout',
@@ -119,7 +119,7 @@ describe('journeys: experiment with a holdout', () => {
         medianSecondsToGoal: v.median,
       })),
     );
-    const steps = Object.fromEntries(report.steps.map((s: { stepId: string }) => [s.stepId, s]));
+    const steps = Object.fromEntries(report.steps.map((s) => [s.stepId, s]));
     expect(steps.split).toMatchObject({ entered: 60, waiting: holdout.length - Math.min(1, holdout.length) });
     expect(steps['wait-3']).toMatchObject({ entered: three.length, passed: three.length - 2, waiting: 0 });
     expect(steps['wait-7']).toMatchObject({ entered: seven.length, passed: seven.length - 1, waiting: 0 });
@@ -128,11 +128,9 @@ describe('journeys: experiment with a holdout', () => {
     for (const id of holdout) expect(bed.smtp.to(`p${people.indexOf(id)}@example.test`)).toEqual([]);
 
     const path = await api.get(`/api/journeys/${journeyId}/runs?profileId=${three[0]}`).expect(200);
-    expect(path.body.items).toHaveLength(1);
-    expect(path.body.items[0]).toMatchObject({ status: 'converted', variant: 'three-days' });
-    expect(path.body.items[0].history.map((h: { outcome: string }) => h.outcome)).toEqual([
-      'variant:three-days',
-      'converted',
-    ]);
+    const items = (path.body as RunsBody).items;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ status: 'converted', variant: 'three-days' });
+    expect(items[0]!.history.map((h) => h.outcome)).toEqual(['variant:three-days', 'converted']);
   });
 });

@@ -1,5 +1,5 @@
 import { waitFor } from '../support/wait-for';
-import { createJourney, EMAIL, JourneyBed } from './journey-support';
+import { createJourney, EMAIL, JourneyBed, ReportBody, RunsBody } from './journey-support';
 
 const HOUR = 3_600_000;
 
@@ -40,11 +40,12 @@ describe('journeys: guardrails', () => {
     await bed.waitForRun(journeyId, person, (r) => r.status === 'completed', 'the run to finish');
     await waitFor(() => bed.smtp.to('skip@example.test').length === 1, { what: 'the first email' });
     const runs = await api.get(`/api/journeys/${journeyId}/runs?profileId=${person}`).expect(200);
-    expect(
-      runs.body.items[0].history.map((h: { stepId: string; outcome: string }) => `${h.stepId}:${h.outcome}`),
-    ).toEqual(['one:sent', 'two:capped']);
+    expect((runs.body as RunsBody).items[0]!.history.map((h) => `${h.stepId}:${h.outcome}`)).toEqual([
+      'one:sent',
+      'two:capped',
+    ]);
     const report = await api.get(`/api/journeys/${journeyId}/report`).expect(200);
-    expect(report.body.steps.find((s: { stepId: string }) => s.stepId === 'two')).toMatchObject({ capped: 1, sent: 0 });
+    expect((report.body as ReportBody).steps.find((s) => s.stepId === 'two')).toMatchObject({ capped: 1, sent: 0 });
     expect(bed.subjects('skip@example.test')).toEqual(['One']);
   });
 

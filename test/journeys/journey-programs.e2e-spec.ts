@@ -86,10 +86,12 @@ describe('journeys: programs and lifecycle', () => {
       });
     }
     const person = await f.profile({ traits: { plan: 'free' } });
-    const counts = async () =>
-      Object.fromEntries(
-        await Promise.all(Object.entries(ids).map(async ([name, id]) => [name, (await bed.runs(id)).length])),
+    const counts = async (): Promise<Record<string, number>> => {
+      const entries = await Promise.all(
+        Object.entries(ids).map(async ([name, id]): Promise<[string, number]> => [name, (await bed.runs(id)).length]),
       );
+      return Object.fromEntries(entries);
+    };
     const cycle = async (expected: Record<string, number>) => {
       await setTraits(bed, f, person, { plan: 'trial' });
       await waitFor(async () => JSON.stringify(await counts()) === JSON.stringify(expected), {

@@ -139,3 +139,16 @@ export async function createJourney(
   }
   return id;
 }
+
+/** GET /api/journeys/:id/report, as the tests read it. */
+export interface ReportBody {
+  steps: { stepId: string; entered: number; waiting: number; passed: number; sent: number; capped: number }[];
+  variants: unknown[];
+  converted: number;
+}
+
+/** GET /api/journeys/:id/runs, as the tests read it. */
+export interface RunsBody {
+  items: { status: string; variant: string | null; history: { stepId: string; outcome: string }[] }[];
+  nextCursor: string | null;
+}

@@ -1,5 +1,6 @@
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { destinationsApi } from '../destinations/support/api';
+import type { ReportBody } from './journey-support';
 
 const EMAIL = { from: 'Acme <hello@acme.test>', subject: 'Hi', text: 'Hi' };
 
@@ -54,7 +55,7 @@ describe('journeys API', () => {
     expect((await get(`/api/journeys/${created.body.id}`).expect(200)).body.steps).toHaveLength(2);
     const list = await get('/api/journeys?limit=100').expect(200);
     expect(Object.keys(list.body).sort()).toEqual(['items', 'nextCursor']);
-    expect(list.body.items.map((j: { key: string }) => j.key)).toContain('crud');
+    expect((list.body as { items: { key: string }[] }).items.map((j) => j.key)).toContain('crud');
     const taken = await post('/api/journeys', body('crud')).expect(409);
     expect(taken.body.message).toBe('key: journey "crud" already exists');
   });
@@ -145,7 +146,7 @@ describe('journeys API', () => {
     const runs = await get(`/api/journeys/${id}/runs`).expect(200);
     expect(runs.body).toEqual({ items: [], nextCursor: null });
     const report = await get(`/api/journeys/${id}/report`).expect(200);
-    expect(report.body.steps.map((s: { stepId: string; entered: number }) => [s.stepId, s.entered])).toEqual([
+    expect((report.body as ReportBody).steps.map((s) => [s.stepId, s.entered])).toEqual([
       ['wait', 0],
       ['nudge', 0],
     ]);
