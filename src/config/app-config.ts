@@ -281,6 +281,13 @@ export class AppConfig extends DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   JOURNEY_SWEEP_INTERVAL_MS: number = 1_000;
 
+  /** Timer passes one sweep runs side by side (each takes different runs: SKIP LOCKED). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 16' })
+  @Max(16, { message: 'must be between 1 and 16' })
+  @IsInt({ message: 'must be an integer' })
+  JOURNEY_SWEEP_CONCURRENCY: number = 2;
+
   /** Age of the oldest live change not yet evaluated above which /api/status reports `degraded`. */
   @Transform(toInt)
   @Min(1, { message: 'must be at least 1' })

@@ -72,17 +72,22 @@ export class JourneyEngineService {
     const started = Date.now();
     const outcome: SweepOutcome = { admitted: 0, runs: 0, steps: 0, sends: 0 };
     outcome.admitted = await this.scanLedger();
-    for (;;) {
-      const now = this.clock.now();
-      const pass = await this.runs.transaction(async (tx) =>
-        this.runner.pass(tx, await this.runs.claimDue(tx, now, batch), now),
-      );
-      await this.enqueue(pass.deliveries);
-      outcome.runs += pass.runs;
-      outcome.steps += pass.steps;
-      outcome.sends += pass.deliveries.length;
-      if (pass.runs < batch || Date.now() - started > budgetMs) break;
-    }
+    // Passes side by side: SKIP LOCKED gives each its own runs, and Postgres works on them on
+    // several cores while Node decides the next pass.
+    const drain = async () => {
+      for (;;) {
+        const now = this.clock.now();
+        const pass = await this.runs.transaction(async (tx) =>
+          this.runner.pass(tx, await this.runs.claimDue(tx, now, batch), now),
+        );
+        await this.enqueue(pass.deliveries);
+        outcome.runs += pass.runs;
+        outcome.steps += pass.steps;
+        outcome.sends += pass.deliveries.length;
+        if (pass.runs < batch || Date.now() - started > budgetMs) return;
+      }
+    };
+    await Promise.all(Array.from({ length: this.config.JOURNEY_SWEEP_CONCURRENCY }, drain));
     return outcome;
   }
 
