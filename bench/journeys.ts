@@ -29,6 +29,8 @@ import { machineInfo, redactUrl } from './generator/report';
 const DEFAULT_URL = 'postgresql://postgres@127.0.0.1:5432/personae_bench_journeys';
 const MONTH_MS = 30 * 86_400_000;
 const WAIT_MS = 60 * 60_000;
+/** The due window starts this long after the update that makes runs due begins. */
+const LEAD_MS = 20_000;
 
 const DEFINITION = {
   entry: { audience: 'bench-entry', includeCurrentMembers: false },
@@ -188,9 +190,13 @@ async function main(): Promise<void> {
     let redisAfter: number;
     try {
       redisWaiting = await redisMemory(redis, config.QUEUE_PREFIX);
-      // 1. Lateness: `due` runs fall due over the next window, from two seconds from now.
-      const first = Date.now() + 2_000;
+      // 1. Lateness: `due` runs fall due over the window, which starts once their update is
+      // committed (a later start than that would make them late before the sweep could see them).
+      const first = Date.now() + LEAD_MS;
+      const updating = performance.now();
       await makeDue(client, due, first, windowMs);
+      const updateMs = performance.now() - updating;
+      if (Date.now() > first) console.warn(`making runs due took ${updateMs.toFixed(0)} ms, past the window's start`);
       const drained = await waitUntil(
         async () =>
           Number(

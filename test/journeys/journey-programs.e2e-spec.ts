@@ -1,4 +1,5 @@
 import { waitFor } from '../support/wait-for';
+import { HttpReceiver } from '../destinations/support/http-receiver';
 import { MembershipFixtures } from '../membership/membership-support';
 import { createJourney, DAY, EMAIL, JourneyBed } from './journey-support';
 
@@ -200,5 +201,36 @@ describe('journeys: programs and lifecycle', () => {
     await bed.waitForRun(journeyId, owner, (r) => r.status === 'exited', 'the run to end with the audience');
     await bed.advance(31 * DAY);
     expect(bed.smtp.to('owner@example.test')).toHaveLength(3);
+  });
+
+  it('sends a journey step to a webhook as a Journey Message with the entry event', async () => {
+    const { ws, f, api } = await bed.workspace();
+    const hook = await HttpReceiver.start();
+    try {
+      await f.audience('trial-started', 'performed "Trial Started"');
+      const destination = await api.createWebhook({ url: hook.url, secret: 'webhook-secret-0123456789' });
+      const journeyId = await createJourney(bed, ws.apiToken, {
+        key: 'crm-sync',
+        name: 'CRM sync',
+        entry: { audience: 'trial-started' },
+        steps: [{ id: 'notify', type: 'send', destination }],
+      });
+      const person = await f.profile({ traits: { plan: 'trial' } });
+      await bed.track(f, person, 'Trial Started', { source: 'pricing page' });
+      await waitFor(() => hook.requests.length === 1, { what: 'the webhook call' });
+      const body = JSON.parse(hook.requests[0]!.body) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        type: 'track',
+        event: 'Journey Message',
+        properties: {
+          journey_key: 'crm-sync',
+          step: 'notify',
+          entry_event: { name: 'Trial Started', properties: { source: 'pricing page' } },
+        },
+        context: { personas: { computation_class: 'journey', computation_id: journeyId, profile_id: person } },
+      });
+    } finally {
+      await hook.close();
+    }
   });
 });
