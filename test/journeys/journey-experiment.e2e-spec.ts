@@ -28,7 +28,7 @@ describe('journeys: experiment with a holdout', () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('signed-up', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'nudge-window',
       name: 'Nudge window experiment',
       entry: { audience: 'signed-up' },

@@ -21,7 +21,7 @@ describe('journeys: guardrails', () => {
       .expect(200);
     await f.audience('entry', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: `capped-${mode}`,
       name: 'Two emails in a row',
       entry: { audience: 'entry' },
@@ -74,7 +74,7 @@ describe('journeys: guardrails', () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('entry', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'quiet',
       name: 'Quiet hours',
       entry: { audience: 'entry' },

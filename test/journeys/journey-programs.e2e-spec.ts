@@ -30,7 +30,7 @@ describe('journeys: programs and lifecycle', () => {
       'performed "Product Added" then not performed "Order Completed" within 1 hour',
     );
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'cart-follow-up',
       name: 'Cart follow-up',
       entry: { audience: 'cart-drop-off' },
@@ -78,7 +78,7 @@ describe('journeys: programs and lifecycle', () => {
     const rules = { never: 'never', afterExit: 'after_exit', after30: { after: { amount: 30, unit: 'days' } } };
     const ids: Record<string, string> = {};
     for (const [name, reentry] of Object.entries(rules)) {
-      ids[name] = await createJourney(bed, ws.apiToken, {
+      ids[name] = await createJourney(bed.app, ws.apiToken, {
         key: `reentry-${name.toLowerCase()}`,
         name,
         entry: { audience: 'trial' },
@@ -112,7 +112,7 @@ describe('journeys: programs and lifecycle', () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('paused-entry', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'pausable',
       name: 'Pausable',
       entry: { audience: 'paused-entry' },
@@ -144,7 +144,7 @@ describe('journeys: programs and lifecycle', () => {
       { id: 'wait', type: 'wait', duration: { amount: 1, unit: 'days' }, next: 'hello' },
       { id: 'hello', type: 'send', destination: email, subject },
     ];
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'versioned',
       name: 'Versioned',
       entry: { audience: 'versioned-entry' },
@@ -180,7 +180,7 @@ describe('journeys: programs and lifecycle', () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('pro', 'trait plan = "pro"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'monthly-metrics',
       name: 'Monthly metrics',
       entry: { audience: 'pro' },
@@ -209,7 +209,7 @@ describe('journeys: programs and lifecycle', () => {
     try {
       await f.audience('trial-started', 'performed "Trial Started"');
       const destination = await api.createWebhook({ url: hook.url, secret: 'webhook-secret-0123456789' });
-      const journeyId = await createJourney(bed, ws.apiToken, {
+      const journeyId = await createJourney(bed.app, ws.apiToken, {
         key: 'crm-sync',
         name: 'CRM sync',
         entry: { audience: 'trial-started' },

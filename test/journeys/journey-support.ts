@@ -126,16 +126,16 @@ export interface RunRow {
 }
 
 export async function createJourney(
-  bed: JourneyBed,
+  app: TestApp,
   apiToken: string,
   body: Record<string, unknown>,
   activate = true,
 ): Promise<string> {
-  const created = await bed.app.http().post('/api/journeys').set('authorization', `Bearer ${apiToken}`).send(body);
+  const created = await app.http().post('/api/journeys').set('authorization', `Bearer ${apiToken}`).send(body);
   if (created.status !== 201) throw new Error(`create journey: ${created.status} ${JSON.stringify(created.body)}`);
   const id = (created.body as { id: string }).id;
   if (activate) {
-    await bed.app.http().post(`/api/journeys/${id}/activate`).set('authorization', `Bearer ${apiToken}`).expect(200);
+    await app.http().post(`/api/journeys/${id}/activate`).set('authorization', `Bearer ${apiToken}`).expect(200);
   }
   return id;
 }

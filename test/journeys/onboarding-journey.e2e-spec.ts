@@ -18,7 +18,7 @@ describe('journeys: onboarding nudges', () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('signed-up', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
-    const journeyId = await createJourney(bed, ws.apiToken, {
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'onboarding',
       name: 'Onboarding',
       entry: { audience: 'signed-up' },
