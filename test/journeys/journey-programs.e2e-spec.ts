@@ -233,4 +233,29 @@ describe('journeys: programs and lifecycle', () => {
       await hook.close();
     }
   });
+
+  it('with includeCurrentMembers, the first activation starts a run for every current member', async () => {
+    const { ws, f, api } = await bed.workspace();
+    const vip = await f.audience('vip', 'trait tier = "gold"');
+    const email = await api.createEmail(EMAIL);
+    const member = await f.profile({ traits: { email: 'gold@example.test', tier: 'gold' } });
+    await f.profile({ traits: { email: 'silver@example.test', tier: 'silver' } });
+    await f.changed(member);
+    await waitFor(async () => (await f.members(vip)).length === 1, { what: 'the current member' });
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
+      key: 'welcome-existing',
+      name: 'Welcome existing members',
+      entry: { audience: 'vip', includeCurrentMembers: true },
+      steps: [{ id: 'hello', type: 'send', destination: email, subject: 'Welcome, gold member' }],
+    });
+    await bed.advance(0);
+    await waitFor(() => bed.smtp.to('gold@example.test').length === 1, { what: 'the member email' });
+    expect((await bed.runs(journeyId)).map((r) => r.profile_id)).toEqual([member]);
+    expect(bed.smtp.to('silver@example.test')).toEqual([]);
+    // Activating again (after a pause) starts no second run.
+    await api.post(`/api/journeys/${journeyId}/pause`).expect(200);
+    await api.post(`/api/journeys/${journeyId}/activate`).expect(200);
+    await bed.advance(0);
+    expect(await bed.runs(journeyId)).toHaveLength(1);
+  });
 });
