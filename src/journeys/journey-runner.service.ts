@@ -181,6 +181,11 @@ export class JourneyRunnerService {
           }
           case 'send': {
             const decision = guard?.decide(state, now);
+            if (decision?.kind === 'wait' && state.dueAt?.getTime() === decision.until.getTime()) {
+              // Held already, until the same moment (a profile change brought the run here again).
+              park(state, decision.until);
+              break;
+            }
             if (decision?.kind === 'wait') {
               // Held (quiet hours, or the cap in `wait` mode): recorded, and the timer comes back then.
               history.push({

@@ -93,6 +93,18 @@ describe('journeys: guardrails', () => {
     expect(due!.due_at.getTime()).toBe(morning.getTime() + 3 * HOUR);
     await bed.advance(2 * HOUR);
     expect(bed.smtp.to('ny@example.test')).toEqual([]);
+    // A change of the held person brings the run back to the step: still held, recorded once.
+    await bed.track(f, newYork, 'Page Viewed');
+    await waitFor(
+      async () => (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [newYork])) === 0,
+      {
+        what: 'the change to be evaluated',
+      },
+    );
+    const holds = await bed.sql.rows<{ outcome: string }>('SELECT outcome FROM journey_run_steps WHERE run_id = $1', [
+      held.id,
+    ]);
+    expect(holds.map((h) => h.outcome)).toEqual(['held:quiet']);
     await bed.advance(HOUR);
     await waitFor(() => bed.smtp.to('ny@example.test').length === 1, { what: 'the New York email at 08:00 local' });
   });
