@@ -26,6 +26,8 @@ import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
 import { QuarantineModule } from './quarantine/quarantine.module';
 import { DemoModule } from './demo/demo.module';
+import { JourneysModule } from './journeys/journeys.module';
+import { JourneysWorkerModule } from './journeys/journeys-worker.module';
 
 /**
  * What every feature module expects from the application root, in every role (the test harness's
@@ -55,10 +57,17 @@ const apiModules: Type[] = [
   DestinationsModule,
   UnsubscribeModule,
   QuarantineModule,
+  JourneysModule,
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [MaintenanceModule, OpsWorkerModule, MembershipWorkerModule, DeliveryWorkersModule];
+const workerModules: Type[] = [
+  MaintenanceModule,
+  OpsWorkerModule,
+  MembershipWorkerModule,
+  DeliveryWorkersModule,
+  JourneysWorkerModule,
+];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

@@ -56,6 +56,7 @@ function renderAll(config: EmailConfig, emails: number, links: UnsubscribeLinks,
       email,
       suppression: null,
       connected: true,
+      journey: null,
     };
     const url = links.url({ workspaceId, destinationId, email });
     const result = renderEmailTemplates(emailTemplates(config), templateScope(delivery, url));

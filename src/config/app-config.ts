@@ -277,6 +277,26 @@ export class AppConfig extends DatabaseConfig {
   @IsInt({ message: 'must be an integer' })
   EVALUATION_SWEEP_INTERVAL_MS: number = 1_000;
 
+  /** Due journey runs one timer pass takes and moves in one transaction. */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 10000' })
+  @Max(10_000, { message: 'must be between 1 and 10000' })
+  @IsInt({ message: 'must be an integer' })
+  JOURNEY_BATCH_SIZE: number = 1_000;
+
+  /** How often the journey timer sweep looks for due runs. */
+  @Transform(toInt)
+  @Min(100, { message: 'must be at least 100' })
+  @IsInt({ message: 'must be an integer' })
+  JOURNEY_SWEEP_INTERVAL_MS: number = 1_000;
+
+  /** Timer passes one sweep runs side by side (each takes different runs: SKIP LOCKED). */
+  @Transform(toInt)
+  @Min(1, { message: 'must be between 1 and 16' })
+  @Max(16, { message: 'must be between 1 and 16' })
+  @IsInt({ message: 'must be an integer' })
+  JOURNEY_SWEEP_CONCURRENCY: number = 2;
+
   /** Age of the oldest live change not yet evaluated above which /api/status reports `degraded`. */
   @Transform(toInt)
   @Min(1, { message: 'must be at least 1' })

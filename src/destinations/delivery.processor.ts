@@ -226,7 +226,7 @@ export class DeliveryProcessor {
     try {
       rendered = await this.templates.render(
         delivery.destinationId,
-        emailTemplates(config),
+        emailTemplates(config, delivery),
         templateScope(delivery, unsubscribeUrl),
       );
     } catch (error) {

@@ -27,6 +27,8 @@ export interface ClaimedDelivery {
   connected: boolean;
   /** An account audience's delivery: the account, as of the transition; null for a profile audience. */
   account: ClaimedAccount | null;
+  /** Set for a journey send: which journey, run and step, and the step's own templates. */
+  journey: JourneyContext | null;
 }
 
 export interface ClaimedAccount {
@@ -36,6 +38,18 @@ export interface ClaimedAccount {
   members: number;
   /** Members seen within the 14 days before the transition. */
   activeMembers14d: number;
+}
+
+export interface JourneyContext {
+  id: string;
+  key: string;
+  name: string;
+  version: number;
+  runId: string;
+  step: string;
+  variant: string | null;
+  entryEvent: { name?: string; properties?: Record<string, unknown>; timestamp?: string } | null;
+  templates: { subject: string | null; text: string | null; html: string | null } | null;
 }
 
 export interface DeliveryState {
@@ -89,10 +103,11 @@ export class DeliveryRepository {
           AND (status = 'queued'
                OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
                OR (status = 'sending' AND claimed_until < now()))
-        RETURNING id, workspace_id, destination_id, transition_id, recipient_id, attempts
+        RETURNING id, workspace_id, destination_id, transition_id, recipient_id, journey_run_id, journey_seq, attempts
       )
       SELECT c.id, c.workspace_id AS "workspaceId", c.destination_id AS "destinationId", c.attempts,
-             t.kind::text AS kind, t.at, t.audience_id AS "audienceId", a.key AS "audienceKey", a.name AS "audienceName",
+             coalesce(t.kind::text, 'entered') AS kind, coalesce(t.at, h.left_at, now()) AS at,
+             coalesce(a.id::text, '') AS "audienceId", coalesce(a.key, '') AS "audienceKey", coalesce(a.name, '') AS "audienceName",
              dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
              p.id AS "profileId", p.traits,
              coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
@@ -100,8 +115,9 @@ export class DeliveryRepository {
              address.email,
              (SELECT s.reason::text FROM suppressions s
               WHERE s.workspace_id = c.workspace_id AND s.email = address.email) AS suppression,
-             EXISTS (SELECT 1 FROM audience_destinations ad
-                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected,
+             CASE WHEN c.journey_run_id IS NOT NULL THEN true
+                  ELSE EXISTS (SELECT 1 FROM audience_destinations ad
+                               WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) END AS connected,
              CASE WHEN a.level = 'account' THEN (
                SELECT json_build_object(
                  'groupId', g.group_id, 'traits', g.traits,
@@ -112,13 +128,23 @@ export class DeliveryRepository {
                LEFT JOIN group_memberships gm ON gm.group_id = g.id
                LEFT JOIN profiles p2 ON p2.id = gm.profile_id AND p2.merged_into_id IS NULL
                WHERE g.id = t.profile_id
-               GROUP BY g.id) END AS account
+               GROUP BY g.id) END AS account,
+             CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object(
+               'id', j.id, 'key', j.key, 'name', j.name, 'version', r.version, 'runId', r.id, 'step', h.step_id,
+               'variant', r.variant, 'entryEvent', r.entry_event,
+               'templates', (SELECT json_build_object('subject', s.step->>'subject', 'text', s.step->>'text', 'html', s.step->>'html')
+                             FROM journey_versions v CROSS JOIN LATERAL jsonb_array_elements(v.definition->'steps') s(step)
+                             WHERE v.journey_id = r.journey_id AND v.version = r.version AND s.step->>'id' = h.step_id
+                             LIMIT 1)) END AS journey
       FROM claimed c
-      JOIN audience_transitions t ON t.id = c.transition_id
-      JOIN audiences a ON a.id = t.audience_id
+      LEFT JOIN audience_transitions t ON t.id = c.transition_id
+      LEFT JOIN audiences a ON a.id = t.audience_id
+      LEFT JOIN journey_runs r ON r.id = c.journey_run_id
+      LEFT JOIN journeys j ON j.id = r.journey_id
+      LEFT JOIN journey_run_steps h ON h.run_id = r.id AND h.seq = c.journey_seq
       JOIN destinations dest ON dest.id = c.destination_id
-      -- The recipient: an account audience's member, or the transition's profile.
-      LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id)
+      -- The recipient: an account audience's member, the transition's profile, or the run's person.
+      LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id, r.profile_id)
       LEFT JOIN profiles p ON p.id = coalesce(p0.merged_into_id, p0.id)
       LEFT JOIN LATERAL (
         SELECT lower(btrim(coalesce(

@@ -249,7 +249,7 @@ export class DestinationsRepository {
         ORDER BY t.at DESC, t.id DESC LIMIT 1
       ) latest
       WHERE m.audience_id = ${audienceId}::uuid
-      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+      ON CONFLICT DO NOTHING
       RETURNING id, destination_id AS "destinationId"`;
   }
 
@@ -277,7 +277,7 @@ export class DestinationsRepository {
       JOIN group_memberships gm ON gm.group_id = m.profile_id
       JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL
       WHERE m.audience_id = ${audienceId}::uuid AND (${recipients})
-      ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+      ON CONFLICT DO NOTHING
       RETURNING id, destination_id AS "destinationId"`;
   }
 

@@ -32,6 +32,18 @@ export function templateScope(delivery: ClaimedDelivery, unsubscribeUrl: string)
     account: delivery.account,
     transition: { kind: delivery.kind, at: delivery.at.toISOString() },
     unsubscribe_url: unsubscribeUrl,
+    ...(delivery.journey
+      ? {
+          journey: {
+            id: delivery.journey.id,
+            key: delivery.journey.key,
+            name: delivery.journey.name,
+            step: delivery.journey.step,
+            variant: delivery.journey.variant,
+          },
+          entry_event: delivery.journey.entryEvent,
+        }
+      : {}),
   };
 }
 
@@ -40,8 +52,14 @@ export function messageIdFor(deliveryId: string, from: string): string {
   return `<${deliveryId}@${domain}>`;
 }
 
-export function emailTemplates(config: EmailConfig): EmailTemplates {
-  return { subject: config.subject, html: config.html, text: config.text };
+/** The destination's templates; a journey's send step may bring its own subject, text or html. */
+export function emailTemplates(config: EmailConfig, delivery?: ClaimedDelivery): EmailTemplates {
+  const own = delivery?.journey?.templates;
+  return {
+    subject: own?.subject ?? config.subject,
+    html: own?.html ?? config.html,
+    text: own?.text ?? config.text,
+  };
 }
 
 /**

@@ -27,6 +27,7 @@ function delivery(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
     suppression: null,
     connected: true,
     account: null,
+    journey: null,
     ...overrides,
   };
 }

@@ -46,6 +46,7 @@ function delivery(i: number, audienceName = 'Audience'): ClaimedDelivery {
     suppression: null,
     connected: true,
     account: null,
+    journey: null,
   };
 }
 

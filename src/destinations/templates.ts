@@ -11,6 +11,9 @@ export const TEMPLATE_VARIABLES = [
   'account',
   'transition',
   'unsubscribe_url',
+  // Journey sends only: the journey and step, and the event that started the run.
+  'journey',
+  'entry_event',
 ];
 
 /** What a template sees when one delivery is rendered. */
@@ -28,6 +31,9 @@ export interface TemplateScope {
   account: { groupId: string; traits: Record<string, unknown>; members: number; activeMembers14d: number } | null;
   transition: { kind: 'entered' | 'exited'; at: string };
   unsubscribe_url: string;
+  /** Journey sends: the journey and step, and the event that started the run (`entry_event.properties`). */
+  journey?: { id: string; key: string; name: string; step: string; variant: string | null };
+  entry_event?: { name?: string; properties?: Record<string, unknown>; timestamp?: string } | null;
 }
 
 export class TemplateError extends Error {}

@@ -3,7 +3,7 @@ import type { ClaimedDelivery } from './delivery.repository';
 /** A Segment-style `track` call, so a receiver that already speaks Segment can take it as is. */
 export interface WebhookPayload {
   type: 'track';
-  event: 'Audience Entered' | 'Audience Exited';
+  event: 'Audience Entered' | 'Audience Exited' | 'Journey Message';
   userId: string | null;
   anonymousId: string | null;
   /** The delivery id: the same on every attempt, the receiver's idempotency key. */
@@ -15,7 +15,7 @@ export interface WebhookPayload {
     library: { name: 'personae'; version: string };
     traits: Record<string, unknown>;
     personas: {
-      computation_class: 'audience';
+      computation_class: 'audience' | 'journey';
       computation_id: string;
       computation_key: string;
       computation_name: string;
@@ -31,6 +31,7 @@ function identity(delivery: ClaimedDelivery, type: string): string | null {
 }
 
 export function webhookPayload(delivery: ClaimedDelivery): WebhookPayload {
+  if (delivery.journey) return journeyPayload(delivery, delivery.journey);
   const entered = delivery.kind === 'entered';
   const traits: Record<string, unknown> = { ...(delivery.traits ?? {}) };
   if (delivery.email && traits.email === undefined) traits.email = delivery.email;
@@ -50,6 +51,40 @@ export function webhookPayload(delivery: ClaimedDelivery): WebhookPayload {
         computation_id: delivery.audienceId,
         computation_key: delivery.audienceKey,
         computation_name: delivery.audienceName,
+        space_id: delivery.workspaceId,
+        destination_id: delivery.destinationId,
+        profile_id: delivery.profileId,
+      },
+    },
+  };
+}
+
+/** A journey's send step to a webhook: the journey, step and variant, and the event that started the run. */
+function journeyPayload(delivery: ClaimedDelivery, journey: NonNullable<ClaimedDelivery['journey']>): WebhookPayload {
+  const traits: Record<string, unknown> = { ...(delivery.traits ?? {}) };
+  if (delivery.email && traits.email === undefined) traits.email = delivery.email;
+  return {
+    type: 'track',
+    event: 'Journey Message',
+    userId: identity(delivery, 'user_id'),
+    anonymousId: identity(delivery, 'anonymous_id'),
+    messageId: delivery.id,
+    timestamp: delivery.at.toISOString(),
+    properties: {
+      journey_key: journey.key,
+      journey_version: journey.version,
+      step: journey.step,
+      variant: journey.variant,
+      entry_event: journey.entryEvent,
+    },
+    context: {
+      library: { name: 'personae', version: '0.1.0' },
+      traits,
+      personas: {
+        computation_class: 'journey',
+        computation_id: journey.id,
+        computation_key: journey.key,
+        computation_name: journey.name,
         space_id: delivery.workspaceId,
         destination_id: delivery.destinationId,
         profile_id: delivery.profileId,

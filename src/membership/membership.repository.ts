@@ -328,7 +328,7 @@ export class MembershipRepository {
       deliveries AS (
         INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, recipient_id)
         ${accounts ? accountDeliveries(diff.recipients ?? []) : profileDeliveries}
-        ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+        ON CONFLICT DO NOTHING
         RETURNING id, destination_id
       )${countAdjustment},
       summary AS (

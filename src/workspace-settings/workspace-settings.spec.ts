@@ -50,7 +50,7 @@ describe('reading stored workspace settings', () => {
     });
     expect(settings.tracking).toEqual({ rateLimitPerSecond: 20_000, bytesPerSecond: 10_000_000 });
     expect(problems).toEqual([
-      { field: 'journeys', reason: 'is not a section of the settings (known: identity, tracking)' },
+      { field: 'journeys', reason: 'is not a section of the settings (known: identity, tracking, messaging)' },
       { field: 'identity.limits.user_id', reason: 'must be at least 1' },
       { field: 'identity.maxMergesPerProfile', reason: 'must be a whole number' },
       {
@@ -126,7 +126,7 @@ describe('patching workspace settings', () => {
       { field: 'identity.blockedValues', reason: 'must be an array' },
       { field: 'tracking.rateLimitPerSecond', reason: 'must be a whole number' },
       { field: 'tracking.burst', reason: 'is not a setting (known: rateLimitPerSecond, bytesPerSecond)' },
-      { field: 'nope', reason: 'is not a section of the settings (known: identity, tracking)' },
+      { field: 'nope', reason: 'is not a section of the settings (known: identity, tracking, messaging)' },
     ]);
     expect(problemsOf({}, [])).toEqual([{ field: 'body', reason: 'must be a JSON object' }]);
     expect(problemsOf({}, { identity: 'x' })).toEqual([{ field: 'identity', reason: 'must be an object or null' }]);
@@ -181,6 +181,7 @@ describe('patching workspace settings', () => {
         expect(settings).toEqual({
           identity: { ...DEFAULT_WORKSPACE_SETTINGS.identity, ...patch.identity },
           tracking: { ...DEFAULT_WORKSPACE_SETTINGS.tracking, ...patch.tracking },
+          messaging: DEFAULT_WORKSPACE_SETTINGS.messaging,
         });
       }),
       { numRuns: 200 },
@@ -193,7 +194,7 @@ describe('the settings schema as JSON Schema', () => {
     const effective = workspaceSettingsJsonSchema('effective') as {
       properties: Record<string, { properties: Record<string, unknown> }>;
     };
-    expect(Object.keys(effective.properties)).toEqual(['identity', 'tracking']);
+    expect(Object.keys(effective.properties)).toEqual(['identity', 'tracking', 'messaging']);
     expect(effective.properties.tracking?.properties.rateLimitPerSecond).toMatchObject({
       type: 'integer',
       minimum: 1,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FieldProblem } from '../common/problems';
 import { identitySettingsSection } from '../identity/identity-settings';
 import { trackingSettingsSection } from '../tracking/tracking-settings';
+import { messagingSettingsSection } from '../journeys/messaging-settings';
 import {
   isPlainObject,
   patchSection,
@@ -20,6 +21,7 @@ import {
 export const WORKSPACE_SETTINGS_SECTIONS = {
   identity: identitySettingsSection,
   tracking: trackingSettingsSection,
+  messaging: messagingSettingsSection,
 };
 
 type Sections = typeof WORKSPACE_SETTINGS_SECTIONS;

@@ -5,7 +5,7 @@ import { startTestApp, TestApp, waitForQueues } from '../support/app';
 import { PrivateRedis } from '../support/redis-server';
 import { waitFor } from '../support/wait-for';
 
-const SCHEDULERS = ['maintenance-relay-profile-changes', 'maintenance-sweep-deliveries'];
+const SCHEDULERS = ['maintenance-journey-timers', 'maintenance-relay-profile-changes', 'maintenance-sweep-deliveries'];
 
 /**
  * The housekeeping of workers (outbox relay, delivery sweeper) runs as job schedulers on the
@@ -37,7 +37,7 @@ describe('the maintenance queue', () => {
     await waitFor(
       async () => {
         const names = new Set((await maintenance.getJobs(['completed'])).map((job) => job.name));
-        return names.has('relay-profile-changes') && names.has('sweep-deliveries');
+        return names.has('relay-profile-changes') && names.has('sweep-deliveries') && names.has('journey-timers');
       },
       { what: 'a completed run of each task', timeoutMs: 30_000 },
     );

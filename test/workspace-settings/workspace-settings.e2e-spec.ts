@@ -11,6 +11,7 @@ const DEFAULTS = {
     maxMergesPerProfile: 100,
   },
   tracking: { rateLimitPerSecond: 5000, bytesPerSecond: 10_000_000 },
+  messaging: { frequencyCap: 0, frequencyCapWindowHours: 24, frequencyCapMode: 'wait', timezone: 'UTC' },
 };
 
 describe('workspace settings API', () => {
@@ -64,6 +65,7 @@ describe('workspace settings API', () => {
     const expected = {
       identity: { ...DEFAULTS.identity, limits: { user_id: 1, email: 3 }, blockedValues: ['n/a'] },
       tracking: DEFAULTS.tracking,
+      messaging: DEFAULTS.messaging,
     };
     expect(first.body).toEqual({ settings: expected, problems: [] });
 
@@ -107,12 +109,12 @@ describe('workspace settings API', () => {
       message:
         'identity.limits.user_id: must be at least 1; identity.extraIdentifiers[0].trait: must be a string; ' +
         'tracking.rateLimitPerSecond: must be a whole number; ' +
-        'journeys: is not a section of the settings (known: identity, tracking)',
+        'journeys: is not a section of the settings (known: identity, tracking, messaging)',
       errors: [
         { field: 'identity.limits.user_id', reason: 'must be at least 1' },
         { field: 'identity.extraIdentifiers[0].trait', reason: 'must be a string' },
         { field: 'tracking.rateLimitPerSecond', reason: 'must be a whole number' },
-        { field: 'journeys', reason: 'is not a section of the settings (known: identity, tracking)' },
+        { field: 'journeys', reason: 'is not a section of the settings (known: identity, tracking, messaging)' },
       ],
     });
     await api(ws).patch([1, 2]).expect(400);
@@ -131,6 +133,7 @@ describe('workspace settings API', () => {
       settings: {
         identity: { ...DEFAULTS.identity, maxMergesPerProfile: 7 },
         tracking: { ...DEFAULTS.tracking, rateLimitPerSecond: 9 },
+        messaging: DEFAULTS.messaging,
       },
       problems: [{ field: 'identity.limits.user_id', reason: 'must be a whole number' }],
     });

@@ -13,6 +13,7 @@ export type { AudienceAst, PropertyFilter, SequenceCondition, SequenceStep } fro
 export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 export { readAudienceDefinition } from './audience-definition';
 export { printAudience } from './audience-printer';
+export { referencedAudienceKeys } from './audience-ast';
 export { compareCodePoints, parseInstant } from './audience-values';
 export type { CompileContext } from './compiler/compile-context';
 /** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */

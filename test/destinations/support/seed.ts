@@ -84,7 +84,7 @@ export class Seed {
        SELECT gen_random_uuid(), $1, ad.destination_id, t.id
        FROM audience_transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
        WHERE t.id = $2 AND (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at
-       ON CONFLICT (destination_id, transition_id, recipient_id) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING id, destination_id AS "destinationId"`,
       [workspaceId, t!.id],
     );
