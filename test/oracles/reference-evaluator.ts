@@ -46,6 +46,8 @@ export interface EvaluatorData {
   events: readonly EvaluatorEvent[];
   /** Current members by audience key. */
   memberships: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Current computed trait values: trait key → profile id → value (no entry: no value). */
+  computed?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 
 export interface EvaluatorContext {
@@ -119,6 +121,8 @@ class ProfileEvaluator {
           node.notFollowedBy,
           node.conversionWindow && durationSeconds(node.conversionWindow) * 1000,
         );
+      case 'computed':
+        return this.test(this.data.computed?.get(node.trait)?.get(this.profile.id), node);
       case 'in_audience':
         return this.data.memberships.get(node.audience)?.has(this.profile.id) ?? false;
       case 'and':

@@ -140,6 +140,12 @@ export interface SequenceCondition {
   conversionWindow?: Duration;
 }
 
+/**
+ * The current value of the computed trait with this key (same workspace) passes the test, with
+ * the same value semantics as `trait`: a profile without a value fails every test.
+ */
+export type ComputedCondition = { type: 'computed'; trait: string } & ValueTest;
+
 /** The profile is a current member of the audience with this key (same workspace). */
 export interface InAudienceCondition {
   type: 'in_audience';
@@ -169,6 +175,7 @@ export type AudienceCondition =
   | InactiveCondition
   | SeenCondition
   | TraitCondition
+  | ComputedCondition
   | SequenceCondition
   | InAudienceCondition
   | AndCondition
@@ -191,12 +198,20 @@ export function assertUnreachable(value: never): never {
 
 /** The keys of every audience the definition refers to, in order of first appearance, without repeats. */
 export function referencedAudienceKeys(ast: AudienceAst): string[] {
+  return referencedKeys(ast, (node) => (node.type === 'in_audience' ? node.audience : undefined));
+}
+
+/** The keys of every computed trait the definition reads, in order of first appearance, without repeats. */
+export function referencedTraitKeys(ast: AudienceAst): string[] {
+  return referencedKeys(ast, (node) => (node.type === 'computed' ? node.trait : undefined));
+}
+
+function referencedKeys(ast: AudienceAst, keyOf: (node: AudienceCondition) => string | undefined): string[] {
   const keys = new Set<string>();
   const visit = (node: AudienceCondition): void => {
+    const key = keyOf(node);
+    if (key !== undefined) keys.add(key);
     switch (node.type) {
-      case 'in_audience':
-        keys.add(node.audience);
-        return;
       case 'and':
       case 'or':
         node.conditions.forEach(visit);
@@ -213,7 +228,9 @@ export function referencedAudienceKeys(ast: AudienceAst): string[] {
       case 'first_seen':
       case 'last_seen':
       case 'trait':
+      case 'computed':
       case 'sequence':
+      case 'in_audience':
         return;
       default:
         assertUnreachable(node);

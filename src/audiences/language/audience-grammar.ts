@@ -31,6 +31,7 @@ Audience {
           | Inactive
           | Active
           | Trait
+          | Computed
           | InAudience
           | MisplacedFilter
 
@@ -42,6 +43,8 @@ Audience {
   Active = active Window
   Inactive = inactive Duration
   Trait = trait Filter
+  Computed = computed TraitKey Test
+  TraitKey (a computed trait key) = pathSegment
   InAudience = in audience AudienceKey
 
   // Not a condition: a filter where a condition should be. Matched only to explain the mistake.
@@ -107,7 +110,7 @@ Audience {
   zone = "Z"  -- utc
        | ("+" | "-") digit digit ":" digit digit  -- offset
 
-  conditionKeyword = performed | never | not | first | last | active | inactive | trait | in
+  conditionKeyword = performed | never | not | first | last | active | inactive | trait | computed | in
 
   // Keywords are case-insensitive whole words: "in" does not match the start of "inactive".
   performed ("performed") = caseInsensitive<"performed"> ~identPart
@@ -133,6 +136,7 @@ Audience {
   active ("active") = caseInsensitive<"active"> ~identPart
   inactive ("inactive") = caseInsensitive<"inactive"> ~identPart
   trait ("trait") = caseInsensitive<"trait"> ~identPart
+  computed ("computed") = caseInsensitive<"computed"> ~identPart
   in ("in") = caseInsensitive<"in"> ~identPart
   audience ("audience") = caseInsensitive<"audience"> ~identPart
   contains ("contains") = caseInsensitive<"contains"> ~identPart
@@ -153,3 +157,6 @@ Audience {
 `;
 
 export const audienceGrammar = ohm.grammar(SOURCE);
+
+/** The grammar's source, for grammars that extend it (`Traits <: Audience`, see src/traits/language). */
+export const AUDIENCE_GRAMMAR_SOURCE = SOURCE;

@@ -34,13 +34,13 @@ export class AudienceParseError extends Error {
 const MAX_TEXT_LENGTH = 100_000;
 
 /** Line and column (both from 1; columns count Unicode characters) of an offset into `text`. */
-function positionOf(text: string, offset: number): { line: number; column: number } {
+export function positionOf(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
   const lineStart = before.lastIndexOf('\n') + 1;
   return { line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1 };
 }
 
-function errorAt(node: Node, reason: string): AudienceParseError {
+export function errorAt(node: Node, reason: string): AudienceParseError {
   const { line, column } = positionOf(node.source.sourceString, node.source.startIdx);
   return new AudienceParseError(line, column, reason);
 }
@@ -49,7 +49,7 @@ function errorAt(node: Node, reason: string): AudienceParseError {
 const definite = (what: string): string => what.replace(/^an? /, 'the ');
 
 /** What the grammar expected where matching stopped, with the many ways to start a condition summarised. */
-function expectedText(match: MatchResult, what: string): string {
+export function expectedText(match: MatchResult, what: string): string {
   // getRightmostFailures exists on Ohm's MatchResult but is missing from its type declarations.
   const failures = (
     match as unknown as { getRightmostFailures(): { isFluffy(): boolean; toString(): string }[] }
@@ -57,7 +57,7 @@ function expectedText(match: MatchResult, what: string): string {
   let items = [...new Set(failures.filter((f) => !f.isFluffy()).map((f) => f.toString()))].reverse();
   const conditionStarts = ['"performed"', '"never"', '"first"', '"last"', '"active"', '"inactive"', '"trait"'];
   if (conditionStarts.every((start) => items.includes(start))) {
-    const summarised = new Set([...conditionStarts, '"in"', '"("', '"not"', 'a property name']);
+    const summarised = new Set([...conditionStarts, '"computed"', '"in"', '"("', '"not"', 'a property name']);
     items = ['a condition', ...items.filter((item) => !summarised.has(item))];
   }
   items = items.map((item) => (item === 'end of input' ? `the end of ${definite(what)}` : item));
@@ -112,7 +112,7 @@ interface ThenStep {
   node: Node;
 }
 
-const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast', {
+export const audienceSemantics = audienceGrammar.createSemantics().addOperation<unknown>('ast', {
   Disjunction(first, _ors, rest) {
     const conditions = [first, ...rest.children].map((n) => ast<AudienceCondition>(n));
     return conditions.length === 1 ? conditions[0] : { type: 'or', conditions };
@@ -161,6 +161,12 @@ const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast',
   Trait(_trait, filter) {
     const { path, ...test } = ast<PropertyFilter>(filter);
     return { type: 'trait', path, ...test };
+  },
+  Computed(_computed, key, test) {
+    return { type: 'computed', trait: nonEmpty(key, 'a computed trait key'), ...ast<ValueTest>(test) };
+  },
+  TraitKey(segment) {
+    return ast<string>(segment);
   },
   InAudience(_in, _audience, key) {
     return { type: 'in_audience', audience: nonEmpty(key, 'an audience key') };
@@ -342,7 +348,7 @@ function parseFrom<T>(text: string, rule: StartRule, what: string): T {
       const { line, column } = positionOf(text, match.getRightmostFailurePosition());
       throw new AudienceParseError(line, column, `expected ${expectedText(match, what)}`);
     }
-    return ast<T>(semantics(match) as unknown as Node);
+    return ast<T>(audienceSemantics(match) as unknown as Node);
   } catch (error) {
     // Ohm recurses once per nesting level; absurdly deep parentheses exhaust the stack.
     if (error instanceof RangeError) throw new AudienceParseError(1, 1, `${definite(what)} is nested too deeply`);
