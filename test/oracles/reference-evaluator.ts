@@ -147,18 +147,8 @@ class ProfileEvaluator {
     );
   }
 
-  /** within d = (now - d, now]; before d = (-inf, now - d]; between a and b = [a, b). */
   private inWindow(at: number, window: TimeWindow): boolean {
-    switch (window.kind) {
-      case 'within':
-        return at > minusDuration(this.ctx.now, window.duration).getTime() && at <= this.now;
-      case 'before':
-        return at <= minusDuration(this.ctx.now, window.duration).getTime();
-      case 'between':
-        return at >= dateLiteralMillis({ date: window.from }) && at < dateLiteralMillis({ date: window.to });
-      default:
-        return assertUnreachable(window);
-    }
+    return windowHolds(at, window, this.ctx.now);
   }
 
   /**
@@ -186,6 +176,20 @@ class ProfileEvaluator {
 
   private test(value: unknown, test: ValueTest): boolean {
     return valueTestHolds(value, test, this.ctx.now);
+  }
+}
+
+/** within d = (now - d, now]; before d = (-inf, now - d]; between a and b = [a, b). */
+export function windowHolds(at: number, window: TimeWindow, now: Date): boolean {
+  switch (window.kind) {
+    case 'within':
+      return at > minusDuration(now, window.duration).getTime() && at <= now.getTime();
+    case 'before':
+      return at <= minusDuration(now, window.duration).getTime();
+    case 'between':
+      return at >= dateLiteralMillis({ date: window.from }) && at < dateLiteralMillis({ date: window.to });
+    default:
+      return assertUnreachable(window);
   }
 }
 

@@ -83,10 +83,7 @@ const semantics = traitGrammar.extendSemantics(audienceSemantics).extendOperatio
     return { type: 'days_since_first_seen' };
   },
   DaysSinceLast(_days, _since, _last, event, where) {
-    return present(
-      { type: 'days_since_last', event: eventName(event) },
-      { where: optional<PropertyFilter[]>(where) },
-    );
+    return present({ type: 'days_since_last', event: eventName(event) }, { where: optional<PropertyFilter[]>(where) });
   },
   WeeksWith(_weeks, _with, event, _in, _last, count, _word, where) {
     const weeks = Number(count.sourceString);

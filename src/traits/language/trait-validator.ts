@@ -3,11 +3,7 @@
  * validator's checks for the parts the languages share, and returns a fresh copy built only from
  * checked fields, or every problem with the path of the offending field (`definition.window.kind`).
  */
-import {
-  AstValidator,
-  AudienceValidationError,
-  InvalidAstField,
-} from '../../audiences/language/audience-language';
+import { AstValidator, AudienceValidationError, InvalidAstField } from '../../audiences/language/audience-language';
 import { AGGREGATE_FUNCTIONS, EventScope, MAX_WEEKS, TRAIT_TYPES, TraitAst } from './trait-ast';
 
 export type TraitValidationResult = { ok: true; ast: TraitAst } | { ok: false; errors: AudienceValidationError[] };
