@@ -25,6 +25,8 @@ import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
 import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
 import { QuarantineModule } from './quarantine/quarantine.module';
 import { DemoModule } from './demo/demo.module';
+import { TraitsModule } from './traits/traits.module';
+import { TraitsWorkerModule } from './traits/traits-worker.module';
 
 /**
  * What every feature module expects from the application root, in every role (the test harness's
@@ -48,6 +50,7 @@ const apiModules: Type[] = [
   TrackingModule,
   ProfilesModule,
   AudiencesModule,
+  TraitsModule,
   FunnelsModule,
   MembershipModule,
   DestinationsModule,
@@ -56,7 +59,13 @@ const apiModules: Type[] = [
 ];
 
 /** Modules that process BullMQ jobs, run schedulers and relays. */
-const workerModules: Type[] = [MaintenanceModule, OpsWorkerModule, MembershipWorkerModule, DeliveryWorkersModule];
+const workerModules: Type[] = [
+  MaintenanceModule,
+  OpsWorkerModule,
+  MembershipWorkerModule,
+  TraitsWorkerModule,
+  DeliveryWorkersModule,
+];
 
 export function runsApi(role: Role): boolean {
   return role === 'api' || role === 'all';

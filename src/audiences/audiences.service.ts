@@ -6,7 +6,7 @@ import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequ
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
-import { AudienceAst, referencedAudienceKeys } from './language/audience-ast';
+import { AudienceAst, referencedAudienceKeys, referencedTraitKeys } from './language/audience-ast';
 import { readAudienceDefinition } from './language/audience-definition';
 import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
 import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
@@ -25,6 +25,7 @@ import {
   DuplicateAudienceKeyError,
   InvalidDefinitionError,
   UnknownAudienceReferenceError,
+  UnknownTraitReferenceError,
 } from './audiences.errors';
 import {
   AudienceExplainView,
@@ -65,6 +66,7 @@ export class AudiencesService {
       const graph = await this.loadGraph(workspaceId, tx);
       if (graph.has(input.key)) throw new DuplicateAudienceKeyError(input.key);
       checkReferences(graph, input.key, definition.ast);
+      await this.checkTraits(workspaceId, definition.ast, tx);
       return this.repository.insert(
         workspaceId,
         {
@@ -110,6 +112,7 @@ export class AudiencesService {
       // The printed text is canonical, so equal text means an equal AST.
       if (definition && definition.text !== current.definitionText) {
         checkReferences(await this.loadGraph(workspaceId, tx), current.key, definition.ast);
+        await this.checkTraits(workspaceId, definition.ast, tx);
         changes.definitionAst = toJson(definition.ast);
         changes.definitionText = definition.text;
         changes.bumpVersion = true;
@@ -151,6 +154,7 @@ export class AudiencesService {
     const definition = readDefinition(input.definition);
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
+    await this.checkTraits(workspaceId, definition.ast);
     const now = this.clock.now();
     // As if saved now: without historical data, event conditions start seeing events now.
     const unsaved = {
@@ -176,6 +180,14 @@ export class AudiencesService {
     const row = await this.repository.find(workspaceId, id, tx);
     if (!row) throw new AudienceNotFoundError();
     return row;
+  }
+
+  /** Every `computed <key>` must name a profile-level computed trait of the workspace. */
+  private async checkTraits(workspaceId: string, ast: AudienceAst, tx?: Tx): Promise<void> {
+    const keys = referencedTraitKeys(ast);
+    const existing = new Set(await this.repository.existingTraitKeys(workspaceId, keys, tx));
+    const unknown = keys.filter((key) => !existing.has(key));
+    if (unknown.length > 0) throw new UnknownTraitReferenceError(unknown);
   }
 
   private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {

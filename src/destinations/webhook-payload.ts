@@ -14,6 +14,8 @@ export interface WebhookPayload {
   context: {
     library: { name: 'personae'; version: string };
     traits: Record<string, unknown>;
+    /** The profile's computed trait values by key. */
+    computed: Record<string, unknown>;
     personas: {
       computation_class: 'audience';
       computation_id: string;
@@ -45,6 +47,7 @@ export function webhookPayload(delivery: ClaimedDelivery): WebhookPayload {
     context: {
       library: { name: 'personae', version: '0.1.0' },
       traits,
+      computed: delivery.computed ?? {},
       personas: {
         computation_class: 'audience',
         computation_id: delivery.audienceId,

@@ -10,7 +10,6 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { Duration } from '../../src/audiences/language/audience-ast';
-import { TraitAst } from '../../src/traits/language/trait-ast';
 import { printTrait } from '../../src/traits/language/trait-printer';
 import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
 import { weekStart } from '../../src/traits/language/compiler/recency-values';
