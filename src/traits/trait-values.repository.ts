@@ -85,7 +85,8 @@ export class TraitValuesRepository {
       async (tx) => {
         await tx.$executeRaw`
           SELECT count(pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(s.id)))
-          FROM (SELECT DISTINCT id FROM unnest(${[...traitIds]}::text[]) AS u(id) ORDER BY id COLLATE "C") s`;
+          FROM (SELECT d.id FROM (SELECT DISTINCT id FROM unnest(${[...traitIds]}::text[]) AS u(id)) d
+                ORDER BY d.id COLLATE "C") s`;
         await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
         return work(tx);
       },

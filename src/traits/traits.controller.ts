@@ -18,6 +18,7 @@ import {
   CreateTraitDto,
   PreviewTraitDto,
   TraitHistoryQueryDto,
+  TraitComputeView,
   TraitHistoryView,
   TraitListView,
   TraitPreviewView,
@@ -88,9 +89,9 @@ export class TraitsController {
   @Post(':id/compute')
   @HttpCode(202)
   @ApiOperation({ summary: 'Compute every value again now' })
-  @ApiOkResponse({ type: TraitView })
+  @ApiOkResponse({ type: TraitComputeView })
   @ApiNotFoundResponse()
-  compute(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<TraitView> {
+  compute(@CurrentWorkspace() workspaceId: string, @Param() params: IdParamDto): Promise<TraitComputeView> {
     return this.traits.compute(workspaceId, params.id);
   }
 

@@ -124,6 +124,11 @@ export class TraitView {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
+export class TraitComputeView {
+  @ApiProperty({ enum: ['queued'] }) status!: 'queued';
+  @ApiProperty({ description: 'The BullMQ job of the computation' }) jobId!: string;
+}
+
 export class TraitListView {
   @ApiProperty({ type: [TraitView] }) items!: TraitView[];
   @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;

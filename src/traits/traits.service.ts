@@ -35,6 +35,7 @@ import {
   TRAIT_PREVIEW_SAMPLE_SIZE,
   TraitHistoryView,
   TraitLevel,
+  TraitComputeView,
   TraitListView,
   TraitPreviewView,
   TraitView,
@@ -127,13 +128,11 @@ export class TraitsService {
     await this.enqueue({ workspaceId, traitId: id, reason: 'deleted' }, deletedTraitJobId(id));
   }
 
-  async compute(workspaceId: string, id: string): Promise<TraitView> {
-    const row = await this.mustFind(workspaceId, id);
-    await this.enqueue(
-      { workspaceId, traitId: id, reason: 'manual' },
-      manualTraitJobId(id, this.clock.now().getTime()),
-    );
-    return toView(row);
+  async compute(workspaceId: string, id: string): Promise<TraitComputeView> {
+    await this.mustFind(workspaceId, id);
+    const jobId = manualTraitJobId(id, this.clock.now().getTime());
+    await this.enqueue({ workspaceId, traitId: id, reason: 'manual' }, jobId);
+    return { status: 'queued', jobId };
   }
 
   /** How many profiles would have a value now, statistics of the values, a sample and the SQL. */
