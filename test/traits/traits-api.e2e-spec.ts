@@ -72,7 +72,7 @@ describe('computed traits API', () => {
   }
 
   async function computed(ws: WorkspaceCredentials, profileId: string): Promise<Record<string, unknown>> {
-    return (await api(ws).get(`/api/profiles/${profileId}`).expect(200)).body.computedTraits;
+    return (await api(ws).get(`/api/profiles/${profileId}`).expect(200)).body.computedTraits as Record<string, unknown>;
   }
 
   it('computes every kind of trait from the seed examples and shows them on the profile', async () => {
@@ -139,7 +139,7 @@ describe('computed traits API', () => {
     });
 
     const list = await api(ws).get('/api/traits?limit=5').expect(200);
-    expect(list.body.items.map((t: { key: string }) => t.key)).toEqual([
+    expect((list.body.items as { key: string }[]).map((t) => t.key)).toEqual([
       'active_weeks',
       'age_days',
       'avg_revenue',
@@ -245,7 +245,8 @@ describe('computed traits API', () => {
         .send({ key: 'engaged', name: 'Engaged', definition: 'computed logins_7d >= 2' })
         .expect(201)
     ).body.id as string;
-    const members = async () => (await api(ws).get(`/api/audiences/${audience}/members`).expect(200)).body.items;
+    const members = async () =>
+      (await api(ws).get(`/api/audiences/${audience}/members`).expect(200)).body.items as unknown[];
     await waitFor(async () => (await members()).length === 1, { what: 'ada in the audience' });
 
     // A new login: the batch participant recomputes ada's value before audiences are evaluated.
