@@ -75,6 +75,7 @@ export const anyValuePools: AstPools = {
   durations: fc.record({ amount: fc.integer({ min: 1, max: 500 }), unit: fc.constantFrom(...DURATION_UNITS) }),
   counts: fc.integer({ min: 0, max: 1000 }),
   audiences: weirdString.filter((s) => s.length > 0 && noNul(s)),
+  computed: weirdString.filter((s) => s.length > 0 && noNul(s)),
 };
 
 /** The parts of definitions that other languages of the family share: value tests, filters, windows. */
