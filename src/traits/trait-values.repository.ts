@@ -154,52 +154,60 @@ export class TraitValuesRepository {
    * by primary key; a merged-away or erased profile is in no target, so its values go away.
    */
   async applyValues(tx: Tx, update: ValuesUpdate): Promise<ValuesOutcome> {
-    const { traitId, workspaceId, compiled, profileIds } = update;
-    const now = update.now.toISOString();
-    const profiles = profileIds
-      ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
-      : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
-    const profileEvents = profileIds
-      ? Prisma.sql`events AS NOT MATERIALIZED (
-        SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${[...profileIds]}::uuid[])
-      ),`
-      : Prisma.empty;
-    const current = profileIds
-      ? Prisma.sql`SELECT v.profile_id, v.value FROM unnest(${[...profileIds]}::uuid[]) AS b(id)
-          JOIN computed_trait_values v ON v.trait_id = ${traitId}::uuid AND v.profile_id = b.id`
-      : Prisma.sql`SELECT v.profile_id, v.value FROM computed_trait_values v WHERE v.trait_id = ${traitId}::uuid`;
-    const rows = await tx.$queryRaw<{ changed: number }[]>`
-      WITH ${profileEvents} target AS MATERIALIZED (
-        ${traitTargetQuery(compiled, profiles)}
-      ),
-      current AS MATERIALIZED (
-        ${current}
-      ),
-      changed AS MATERIALIZED (
-        SELECT coalesce(t.profile_id, c.profile_id) AS profile_id, c.value AS old_value, t.value AS new_value
-        FROM target t FULL JOIN current c ON c.profile_id = t.profile_id
-        WHERE t.value IS DISTINCT FROM c.value
-      ),
-      upserted AS (
-        INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
-        SELECT ${traitId}::uuid, ${workspaceId}::uuid, profile_id, new_value, ${now}::timestamptz
-        FROM changed WHERE new_value IS NOT NULL
-        ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-        RETURNING 1
-      ),
-      removed AS (
-        DELETE FROM computed_trait_values v USING changed c
-        WHERE v.trait_id = ${traitId}::uuid AND v.profile_id = c.profile_id AND c.new_value IS NULL
-        RETURNING 1
-      ),
-      logged AS (
-        INSERT INTO computed_trait_history (workspace_id, trait_id, profile_id, old_value, new_value, at)
-        SELECT ${workspaceId}::uuid, ${traitId}::uuid, profile_id, old_value, new_value, ${now}::timestamptz
-        FROM changed
-        RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM changed)::int AS changed,
-        (SELECT count(*) FROM upserted)::int + (SELECT count(*) FROM removed)::int + (SELECT count(*) FROM logged)::int AS written`;
+    const rows = await tx.$queryRaw<{ changed: number }[]>(traitValuesStatement(update));
     return { changed: rows[0]?.changed ?? 0 };
   }
+}
+
+/**
+ * The statement of TraitValuesRepository.applyValues (exported for bench:traits, which times exactly
+ * what the engine runs).
+ */
+export function traitValuesStatement(update: ValuesUpdate): Prisma.Sql {
+  const { traitId, workspaceId, compiled, profileIds } = update;
+  const now = update.now.toISOString();
+  const profiles = profileIds
+    ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
+    : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
+  const profileEvents = profileIds
+    ? Prisma.sql`events AS NOT MATERIALIZED (
+      SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${[...profileIds]}::uuid[])
+    ),`
+    : Prisma.empty;
+  const current = profileIds
+    ? Prisma.sql`SELECT v.profile_id, v.value FROM unnest(${[...profileIds]}::uuid[]) AS b(id)
+        JOIN computed_trait_values v ON v.trait_id = ${traitId}::uuid AND v.profile_id = b.id`
+    : Prisma.sql`SELECT v.profile_id, v.value FROM computed_trait_values v WHERE v.trait_id = ${traitId}::uuid`;
+  return Prisma.sql`
+    WITH ${profileEvents} target AS MATERIALIZED (
+      ${traitTargetQuery(compiled, profiles)}
+    ),
+    current AS MATERIALIZED (
+      ${current}
+    ),
+    changed AS MATERIALIZED (
+      SELECT coalesce(t.profile_id, c.profile_id) AS profile_id, c.value AS old_value, t.value AS new_value
+      FROM target t FULL JOIN current c ON c.profile_id = t.profile_id
+      WHERE t.value IS DISTINCT FROM c.value
+    ),
+    upserted AS (
+      INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+      SELECT ${traitId}::uuid, ${workspaceId}::uuid, profile_id, new_value, ${now}::timestamptz
+      FROM changed WHERE new_value IS NOT NULL
+      ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+      RETURNING 1
+    ),
+    removed AS (
+      DELETE FROM computed_trait_values v USING changed c
+      WHERE v.trait_id = ${traitId}::uuid AND v.profile_id = c.profile_id AND c.new_value IS NULL
+      RETURNING 1
+    ),
+    logged AS (
+      INSERT INTO computed_trait_history (workspace_id, trait_id, profile_id, old_value, new_value, at)
+      SELECT ${workspaceId}::uuid, ${traitId}::uuid, profile_id, old_value, new_value, ${now}::timestamptz
+      FROM changed
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM changed)::int AS changed,
+      (SELECT count(*) FROM upserted)::int + (SELECT count(*) FROM removed)::int + (SELECT count(*) FROM logged)::int AS written`;
 }
