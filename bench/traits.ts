@@ -58,7 +58,7 @@ const CASES: BenchCase[] = [
     key: 'revenue_90d',
     definition: 'sum "Order Completed".revenue within 90 days',
     handWritten: `INSERT INTO bench_trait_values (trait_id, profile_id, value)
-      SELECT $3::uuid, e.profile_id, to_jsonb(sum((e.properties->>'revenue')::float8))
+      SELECT $3::uuid, e.profile_id, to_jsonb(sum((e.properties->>'revenue')::float8::numeric))
       FROM events e JOIN profiles p ON p.id = e.profile_id AND p.merged_into_id IS NULL
       WHERE e.workspace_id = $1::uuid AND e.type = 'track' AND e.name = 'Order Completed'
         AND e.timestamp > $2::timestamptz - interval '90 days' AND e.timestamp <= $2::timestamptz

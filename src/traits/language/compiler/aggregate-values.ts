@@ -25,8 +25,11 @@ const AGGREGATES = { sum: 'sum', avg: 'avg', min: 'min', max: 'max' } as const;
 export function compileAggregate(ast: AggregateTrait, ctx: CompileContext): CompiledTrait {
   const fn = Prisma.raw(AGGREGATES[ast.fn]);
   const number = Prisma.sql`personae_json_number(${propertyOf(ast.property)})`;
+  // Sums and averages in numeric: exact, so the result does not depend on the order the plan
+  // reads rows in (float8 sums did, and every recomputation then "changed" values by 1e-13).
+  const operand = ast.fn === 'sum' || ast.fn === 'avg' ? Prisma.sql`${number}::numeric` : number;
   return {
-    values: Prisma.sql`SELECT e.profile_id, to_jsonb(${fn}(${number})) AS value FROM events e WHERE ${matchingEvents(ast, ctx)} AND ${number} IS NOT NULL GROUP BY e.profile_id`,
+    values: Prisma.sql`SELECT e.profile_id, to_jsonb(${fn}(${operand})) AS value FROM events e WHERE ${matchingEvents(ast, ctx)} AND ${number} IS NOT NULL GROUP BY e.profile_id`,
     fallback: null,
   };
 }
