@@ -140,6 +140,16 @@ describe('computed trait compiler vs reference evaluator', () => {
             compared++;
             const outcomes = data.profiles.map((profile) => JSON.stringify(expected.get(profile.id) ?? null));
             if (new Set(outcomes).size > 1) discriminating++;
+            // The real-time form: a batch of some profiles, `events` shadowed by theirs (as
+            // TraitValuesRepository does for a batch) must give those profiles the same values.
+            const batch = data.profiles.filter((_, i) => i % 2 === 0).map((p) => p.id);
+            const batchRows = await prisma.$queryRaw<{ profile_id: string; value: unknown }[]>(
+              Prisma.sql`WITH events AS NOT MATERIALIZED (SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${batch}::uuid[]))
+              ${traitTargetQuery(compiled, Prisma.sql`p.id = ANY(${batch}::uuid[]) AND p.merged_into_id IS NULL`)}`,
+            );
+            const batchExpected = new Map([...expected].filter(([id]) => batch.includes(id)));
+            const batchProblem = difference(new Map(batchRows.map((r) => [r.profile_id, r.value])), batchExpected);
+            if (batchProblem) throw new Error(`${printTrait(ast)} (batch of ${batch.length})\n${batchProblem}`);
             const problem = difference(fromSql, expected);
             if (problem) {
               throw new Error(
