@@ -36,7 +36,7 @@ export interface ValuesOutcome {
 }
 
 /** Trait locks have their own advisory lock class, apart from the audiences' ("memb"). */
-const TRAIT_LOCK_CLASS = 0x74726169; // "trai"
+export const TRAIT_LOCK_CLASS = 0x74726169; // "trai"
 const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 const traitColumns = Prisma.sql`

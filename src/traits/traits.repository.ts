@@ -4,6 +4,7 @@ import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { TRAIT_LOCK_CLASS } from './trait-values.repository';
 import { DuplicateTraitKeyError } from './traits.errors';
 
 export type TraitStatus = 'pending' | 'computing' | 'ready' | 'failed';
@@ -162,8 +163,15 @@ export class TraitsRepository {
     });
   }
 
+  /**
+   * The trait, its values and their history (no foreign keys cascade, see the migration), under the
+   * trait's lock, so that a computation in flight finishes first and leaves no rows behind.
+   */
   async delete(workspaceId: string, id: string, tx: Tx): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(${id}))`;
     await tx.computedTrait.deleteMany({ where: { workspaceId, id } });
+    await tx.$executeRaw`DELETE FROM computed_trait_values WHERE trait_id = ${id}::uuid`;
+    await tx.$executeRaw`DELETE FROM computed_trait_history WHERE trait_id = ${id}::uuid`;
   }
 
   /** Every audience definition of the workspace: which of them read a trait is the language's to say. */

@@ -201,6 +201,11 @@ describe('computed traits API', () => {
     const other = await createTrait(ws, 'unused', 'count "A"');
     await api(ws).delete(`/api/traits/${other}`).expect(204);
     await api(ws).get(`/api/traits/${other}`).expect(404);
+    const left = await sql.count(
+      'SELECT (SELECT count(*) FROM computed_trait_values WHERE trait_id = $1) + (SELECT count(*) FROM computed_trait_history WHERE trait_id = $1) AS count',
+      [other],
+    );
+    expect(left).toBe(0);
 
     // Another workspace sees nothing.
     const stranger = await createWorkspace(app);
@@ -282,6 +287,21 @@ describe('computed traits API', () => {
     clock.advance(1);
     const again = (await api(ws).post(`/api/traits/${trait}/compute`).expect(202)).body.jobId;
     expect(await finished<TraitComputeOutcome>(app, QueueName.ComputeTraits, again)).toMatchObject({ changed: 0 });
+  });
+
+  it('deleting a trait removes its values and history', async () => {
+    clock.set(NOW);
+    const ws = await createWorkspace(app);
+    await track(ws, [{ userId: 'someone', event: 'Login', ago: DAY }]);
+    const trait = await createTrait(ws, 'logins', 'count "Login"');
+    const rows = () =>
+      sql.count(
+        'SELECT (SELECT count(*) FROM computed_trait_values WHERE trait_id = $1) + (SELECT count(*) FROM computed_trait_history WHERE trait_id = $1) AS count',
+        [trait],
+      );
+    expect(await rows()).toBe(2);
+    await api(ws).delete(`/api/traits/${trait}`).expect(204);
+    expect(await rows()).toBe(0);
   });
 
   it('erasing a profile removes its values and history', async () => {

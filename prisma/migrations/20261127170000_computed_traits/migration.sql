@@ -29,7 +29,9 @@ CREATE TABLE "computed_traits" (
 
 -- CreateTable
 -- profile_id holds a group's id for account-level traits (as audience_members does), so no
--- foreign key to profiles; erasure deletes a profile's values and history explicitly.
+-- foreign key to profiles; erasure deletes a profile's values and history explicitly. No foreign
+-- key to computed_traits either: its per-row check took a third of a full computation (3.2 of 9 s
+-- for 100,000 values and their history rows); deleting a trait deletes its rows under the trait's lock.
 CREATE TABLE "computed_trait_values" (
     "trait_id" UUID NOT NULL,
     "workspace_id" UUID NOT NULL,
@@ -66,9 +68,3 @@ CREATE INDEX "computed_trait_history_trait_id_profile_id_at_idx" ON "computed_tr
 
 -- AddForeignKey
 ALTER TABLE "computed_traits" ADD CONSTRAINT "computed_traits_workspace_id_fkey" FOREIGN KEY ("workspace_id") REFERENCES "workspaces"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "computed_trait_values" ADD CONSTRAINT "computed_trait_values_trait_id_fkey" FOREIGN KEY ("trait_id") REFERENCES "computed_traits"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "computed_trait_history" ADD CONSTRAINT "computed_trait_history_trait_id_fkey" FOREIGN KEY ("trait_id") REFERENCES "computed_traits"("id") ON DELETE CASCADE ON UPDATE CASCADE;
