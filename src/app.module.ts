@@ -28,6 +28,8 @@ import { QuarantineModule } from './quarantine/quarantine.module';
 import { DemoModule } from './demo/demo.module';
 import { JourneysModule } from './journeys/journeys.module';
 import { JourneysWorkerModule } from './journeys/journeys-worker.module';
+import { TraitsModule } from './traits/traits.module';
+import { TraitsWorkerModule } from './traits/traits-worker.module';
 
 /**
  * What every feature module expects from the application root, in every role (the test harness's
@@ -52,6 +54,7 @@ const apiModules: Type[] = [
   ProfilesModule,
   AccountsModule,
   AudiencesModule,
+  TraitsModule,
   FunnelsModule,
   MembershipModule,
   DestinationsModule,
@@ -65,6 +68,7 @@ const workerModules: Type[] = [
   MaintenanceModule,
   OpsWorkerModule,
   MembershipWorkerModule,
+  TraitsWorkerModule,
   DeliveryWorkersModule,
   JourneysWorkerModule,
 ];

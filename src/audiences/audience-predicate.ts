@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FieldProblem } from '../common/problems';
 import { Prisma } from '../generated/prisma/client';
-import { AudienceAst, SubjectLevel, referencedAudienceKeys } from './language/audience-ast';
+import { AudienceAst, SubjectLevel, referencedAudienceKeys, referencedTraitKeys } from './language/audience-ast';
 import { validateAudienceAst } from './language/audience-validator';
 import { compileAccountPredicate, compileRecipientPredicate } from './language/compiler/account-conditions';
 import { compileAudiencePredicate } from './language/compiler/audience-compiler';
@@ -32,7 +32,8 @@ export interface AudienceScope {
 
 export type StoredAudience = StoredDefinition & AudienceScope;
 
-type Checked = { ok: true; ast: AudienceAst; references: string[] } | { ok: false; problems: FieldProblem[] };
+type Checked =
+  { ok: true; ast: AudienceAst; references: string[]; traits: string[] } | { ok: false; problems: FieldProblem[] };
 
 /**
  * Validated definitions by (audience id, version): a version's definition never changes, and a
@@ -47,7 +48,12 @@ function check(audience: StoredDefinition): Checked {
   if (cached) return cached;
   const result = validateAudienceAst(audience.definitionAst, 'definition', audience.level ?? 'profile');
   const checked: Checked = result.ok
-    ? { ok: true, ast: result.ast, references: referencedAudienceKeys(result.ast) }
+    ? {
+        ok: true,
+        ast: result.ast,
+        references: referencedAudienceKeys(result.ast),
+        traits: referencedTraitKeys(result.ast),
+      }
     : { ok: false, problems: result.errors.map((e) => ({ field: e.path, reason: e.message })) };
   checkedDefinitions.set(key, checked);
   return checked;
@@ -64,6 +70,12 @@ export function storedDefinition(audience: StoredDefinition): AudienceAst {
 export function storedReferences(audience: StoredDefinition): readonly string[] {
   const checked = check(audience);
   return checked.ok ? checked.references : [];
+}
+
+/** The keys of the computed traits a stored definition reads; none when it no longer validates. */
+export function storedTraitReferences(audience: StoredDefinition): readonly string[] {
+  const checked = check(audience);
+  return checked.ok ? checked.traits : [];
 }
 
 /**

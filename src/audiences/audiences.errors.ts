@@ -50,6 +50,20 @@ export class UnknownAudienceReferenceError extends InvalidDefinitionError {
   }
 }
 
+export class UnknownTraitReferenceError extends InvalidDefinitionError {
+  constructor(
+    readonly keys: string[],
+    field = 'definition',
+  ) {
+    super(
+      keys.map((key) => ({
+        field,
+        reason: `reads computed trait "${key}", which does not exist in this workspace`,
+      })),
+    );
+  }
+}
+
 export class AudienceCycleError extends InvalidDefinitionError {
   constructor(
     readonly cycle: string[],

@@ -171,6 +171,16 @@ export class AudiencesRepository {
     );
   }
 
+  /** The keys of the workspace's computed traits among `keys` (definitions may read only those). */
+  async existingTraitKeys(workspaceId: string, keys: readonly string[], tx: Tx = this.prisma): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await tx.computedTrait.findMany({
+      where: { workspaceId, key: { in: [...keys] }, level: 'profile' },
+      select: { key: true },
+    });
+    return rows.map((row) => row.key);
+  }
+
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {
     return tx.audience.findMany({
       where: { workspaceId },

@@ -11,6 +11,7 @@ import {
   SubjectLevel,
   referencedAudienceKeys,
   referencedAudienceKeysByLevel,
+  referencedTraitKeys,
 } from './language/audience-ast';
 import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
 import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
@@ -30,6 +31,7 @@ import {
   DuplicateAudienceKeyError,
   InvalidDefinitionError,
   UnknownAudienceReferenceError,
+  UnknownTraitReferenceError,
 } from './audiences.errors';
 import {
   AudienceExplainView,
@@ -73,6 +75,7 @@ export class AudiencesService {
       if (graph.has(input.key)) throw new DuplicateAudienceKeyError(input.key);
       checkReferences(graph, input.key, definition.ast);
       checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, level);
+      await this.checkTraits(workspaceId, definition.ast, tx);
       return this.repository.insert(
         workspaceId,
         {
@@ -123,6 +126,7 @@ export class AudiencesService {
       if (definition && definition.text !== current.definitionText) {
         checkReferences(await this.loadGraph(workspaceId, tx), current.key, definition.ast);
         checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, current.level);
+        await this.checkTraits(workspaceId, definition.ast, tx);
         changes.definitionAst = toJson(definition.ast);
         changes.definitionText = definition.text;
         changes.bumpVersion = true;
@@ -166,6 +170,7 @@ export class AudiencesService {
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
     checkReferenceLevels(await this.levels(workspaceId), definition.ast, level);
+    await this.checkTraits(workspaceId, definition.ast);
     const now = this.clock.now();
     // As if saved now: without historical data, event conditions start seeing events now.
     const unsaved = {
@@ -197,6 +202,14 @@ export class AudiencesService {
     const row = await this.repository.find(workspaceId, id, tx);
     if (!row) throw new AudienceNotFoundError();
     return row;
+  }
+
+  /** Every `computed <key>` must name a profile-level computed trait of the workspace. */
+  private async checkTraits(workspaceId: string, ast: AudienceAst, tx?: Tx): Promise<void> {
+    const keys = referencedTraitKeys(ast);
+    const existing = new Set(await this.repository.existingTraitKeys(workspaceId, keys, tx));
+    const unknown = keys.filter((key) => !existing.has(key));
+    if (unknown.length > 0) throw new UnknownTraitReferenceError(unknown);
   }
 
   private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {

@@ -21,6 +21,8 @@ export interface ClaimedDelivery {
   destinationVersion: Date;
   profileId: string | null;
   traits: Record<string, unknown> | null;
+  /** The profile's computed trait values by key (src/traits). */
+  computed: Record<string, unknown>;
   identities: { type: string; value: string }[];
   email: string | null;
   suppression: string | null;
@@ -110,6 +112,9 @@ export class DeliveryRepository {
              coalesce(a.id::text, '') AS "audienceId", coalesce(a.key, '') AS "audienceKey", coalesce(a.name, '') AS "audienceName",
              dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
              p.id AS "profileId", p.traits,
+             coalesce((SELECT json_object_agg(ct.key, v.value) FROM computed_trait_values v
+                       JOIN computed_traits ct ON ct.id = v.trait_id
+                       WHERE v.workspace_id = c.workspace_id AND v.profile_id = p.id), '{}'::json) AS computed,
              coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
                        FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identities,
              address.email,

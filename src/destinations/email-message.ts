@@ -26,6 +26,7 @@ export function templateScope(delivery: ClaimedDelivery, unsubscribeUrl: string)
   return {
     profile: { id: delivery.profileId ?? '', traits, identities: delivery.identities },
     traits,
+    computed: delivery.computed ?? {},
     identities: identityMap(delivery.identities),
     email: delivery.email,
     audience: { id: delivery.audienceId, key: delivery.audienceKey, name: delivery.audienceName },

@@ -47,6 +47,7 @@ function delivery(i: number, audienceName = 'Audience'): ClaimedDelivery {
     connected: true,
     account: null,
     journey: null,
+    computed: {},
   };
 }
 

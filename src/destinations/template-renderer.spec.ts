@@ -3,6 +3,7 @@ import { renderEmailTemplates, type TemplateScope } from './templates';
 const scope: TemplateScope = {
   profile: { id: 'p1', traits: {}, identities: [] },
   traits: {},
+  computed: {},
   identities: {},
   email: 'ada@example.test',
   audience: { id: 'a1', key: 'vip', name: 'VIP' },

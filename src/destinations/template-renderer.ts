@@ -15,6 +15,7 @@ export class RenderAbortedError extends Error {}
 export const SAMPLE_SCOPE: TemplateScope = {
   profile: { id: '00000000-0000-4000-8000-000000000000', traits: {}, identities: [] },
   traits: {},
+  computed: {},
   identities: {},
   email: 'sample@example.com',
   audience: { id: '00000000-0000-4000-8000-000000000000', key: 'sample', name: 'Sample' },

@@ -3,6 +3,7 @@ import { headerSafe, renderTemplate, TemplateError, TemplateScope } from './temp
 const scope: TemplateScope = {
   profile: { id: 'p1', traits: { name: '<Ada>' }, identities: [] },
   traits: { name: '<Ada>' },
+  computed: { logins_7d: 4 },
   identities: {},
   email: 'ada@example.test',
   audience: { id: 'a1', key: 'vip', name: 'VIP' },
@@ -15,6 +16,11 @@ describe('renderTemplate', () => {
   it('renders synchronously, escaping HTML bodies and not text ones', () => {
     expect(renderTemplate('<p>Hi {{ traits.name }}</p>', 'html', scope)).toBe('<p>Hi &lt;Ada&gt;</p>');
     expect(renderTemplate('Hi {{ traits.name }} ({{ audience.name }})', 'text', scope)).toBe('Hi <Ada> (VIP)');
+  });
+
+  it('reads computed trait values by key', () => {
+    expect(renderTemplate('{{ computed.logins_7d }} logins', 'text', scope)).toBe('4 logins');
+    expect(() => renderTemplate('{{ computed.missing }}', 'text', scope)).toThrow(TemplateError);
   });
 
   it('fails on a variable the profile lacks unless the template gives a default', () => {

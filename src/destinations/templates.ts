@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 export const TEMPLATE_VARIABLES = [
   'profile',
   'traits',
+  'computed',
   'identities',
   'email',
   'audience',
@@ -20,6 +21,8 @@ export const TEMPLATE_VARIABLES = [
 export interface TemplateScope {
   profile: { id: string; traits: Record<string, unknown>; identities: { type: string; value: string }[] };
   traits: Record<string, unknown>;
+  /** Computed trait values by key: `{{ computed.logins_7d }}`. */
+  computed: Record<string, unknown>;
   /** First value of each identity type: `identities.user_id`, `identities.email`… */
   identities: Record<string, string>;
   email: string | null;

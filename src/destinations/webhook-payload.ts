@@ -14,6 +14,8 @@ export interface WebhookPayload {
   context: {
     library: { name: 'personae'; version: string };
     traits: Record<string, unknown>;
+    /** The profile's computed trait values by key. */
+    computed: Record<string, unknown>;
     personas: {
       computation_class: 'audience' | 'journey';
       computation_id: string;
@@ -46,6 +48,7 @@ export function webhookPayload(delivery: ClaimedDelivery): WebhookPayload {
     context: {
       library: { name: 'personae', version: '0.1.0' },
       traits,
+      computed: delivery.computed ?? {},
       personas: {
         computation_class: 'audience',
         computation_id: delivery.audienceId,
@@ -80,6 +83,7 @@ function journeyPayload(delivery: ClaimedDelivery, journey: NonNullable<ClaimedD
     context: {
       library: { name: 'personae', version: '0.1.0' },
       traits,
+      computed: delivery.computed,
       personas: {
         computation_class: 'journey',
         computation_id: journey.id,

@@ -77,6 +77,12 @@ export class ProfileView {
   })
   resolvedFrom?: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) traits!: unknown;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Computed trait values by key (a trait without a value for this profile is absent)',
+  })
+  computedTraits!: Record<string, unknown>;
   @ApiProperty() firstSeenAt!: Date;
   @ApiProperty() lastSeenAt!: Date;
   @ApiProperty() createdAt!: Date;

@@ -130,6 +130,20 @@ export class ProfilesRepository {
     );
   }
 
+  /** The profile's computed trait values by key (interactive budget). */
+  async computedTraits(workspaceId: string, profileId: string): Promise<Record<string, unknown>> {
+    const rows = await this.interactive.query<{ key: string; value: unknown }>(
+      workspaceId,
+      Prisma.sql`
+      SELECT t.key, v.value
+      FROM computed_trait_values v JOIN computed_traits t ON t.id = v.trait_id
+      WHERE v.workspace_id = ${workspaceId}::uuid AND v.profile_id = ${profileId}::uuid
+      ORDER BY t.key`,
+      LISTING_SUBJECT,
+    );
+    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  }
+
   /** The groups (accounts) a profile belongs to (interactive budget). */
   async listGroups(workspaceId: string, profileId: string): Promise<GroupMembershipRow[]> {
     return this.interactive.query<GroupMembershipRow>(
@@ -231,6 +245,15 @@ export class ProfilesRepository {
       merges_gone AS (
         DELETE FROM profile_merges WHERE workspace_id = ${workspaceId}::uuid
           AND (from_profile_id = ANY(${profileIds}::uuid[]) OR into_profile_id = ANY(${profileIds}::uuid[]))
+        RETURNING 1
+      ),
+      -- Computed values and their history are data about the person: gone with them.
+      computed_gone AS (
+        DELETE FROM computed_trait_values WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      computed_history_gone AS (
+        DELETE FROM computed_trait_history WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
         RETURNING 1
       ),
       changes_gone AS (

@@ -85,15 +85,17 @@ export class ProfilesService {
   }
 
   private async view(workspaceId: string, profile: ProfileRow): Promise<ProfileView> {
-    const [identities, merges, memberships, groups] = await Promise.all([
+    const [identities, merges, memberships, groups, computedTraits] = await Promise.all([
       this.repository.listIdentities(workspaceId, profile.id),
       this.repository.listMerges(workspaceId, profile.id),
       this.repository.listMemberships(workspaceId, profile.id),
       this.repository.listGroups(workspaceId, profile.id),
+      this.repository.computedTraits(workspaceId, profile.id),
     ]);
     return {
       id: profile.id,
       traits: profile.traits,
+      computedTraits,
       firstSeenAt: profile.firstSeenAt,
       lastSeenAt: profile.lastSeenAt,
       createdAt: profile.createdAt,

@@ -7,6 +7,8 @@ export enum QueueName {
   Evaluate = 'evaluate',
   /** Full computation of one audience (on create/edit, on schedule, on demand). */
   Compute = 'compute',
+  /** Full computation of one computed trait (on create/edit, on schedule, on demand). */
+  ComputeTraits = 'compute-traits',
   /** Housekeeping job schedulers: the outbox relay, the delivery sweeper (see MaintenanceTasks). */
   Maintenance = 'maintenance',
 }

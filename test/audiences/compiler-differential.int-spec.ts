@@ -81,6 +81,7 @@ const timestamp = fc
 
 const EVENT_NAMES = ['Order Completed', 'Tutorial Viewed', 'Product Added', 'Ünïcödé "quoted" \\ 🎉'];
 const AUDIENCE_KEYS = ['trial-users', 'vip "gold"'];
+const TRAIT_KEYS = ['logins_7d', 'top "category"'];
 const KEYS = ['plan', 'total', 'flag', 'when', 'name "q"', 'ünï'];
 const STRINGS = ['Pro', 'pro', 'Pro Annual', '', 'é', '🎉x', 'say "hi"', '\\', "'; DROP TABLE x; --", 'true'];
 const NUMBERS = [42, 42.5, 0, -1, 100, 400];
@@ -148,6 +149,8 @@ interface Dataset<P = ProfileRow> {
   profiles: P[];
   events: EventRow[];
   members: Record<string, number[]>;
+  /** Computed trait values: trait key → [profile index, value]; a later entry for a profile wins. */
+  computed: Record<string, [number, unknown][]>;
   eventsSince: string | null;
 }
 
@@ -171,6 +174,18 @@ const dataset: fc.Arbitrary<Dataset<Omit<ProfileRow, 'id'>>> = fc.record({
     'trial-users': fc.array(fc.nat(), { maxLength: 4 }),
     'vip "gold"': fc.array(fc.nat(), { maxLength: 4 }),
   }),
+  computed: fc.record({
+    logins_7d: fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...NUMBERS), fc.constantFrom(0, 1, 3))), {
+      maxLength: 6,
+    }),
+    'top "category"': fc.array(
+      fc.tuple(
+        fc.nat(),
+        scalar.filter((v) => v !== null),
+      ),
+      { maxLength: 6 },
+    ),
+  }),
   eventsSince: fc.option(timestamp, { freq: 3 }),
 });
 
@@ -186,6 +201,7 @@ const pools: AstPools = {
   durations: fc.constantFrom(...DURATIONS),
   counts: fc.integer({ min: 0, max: 4 }),
   audiences: fc.constantFrom(...AUDIENCE_KEYS, 'missing'),
+  computed: fc.constantFrom(...TRAIT_KEYS, 'missing'),
 };
 
 describe('audience compiler vs reference evaluator', () => {
@@ -233,7 +249,23 @@ describe('audience compiler vs reference evaluator', () => {
         INSERT INTO audience_members (audience_id, profile_id, entered_at)
         SELECT ${audienceId}::uuid, id, ${NOW.toISOString()}::timestamptz FROM unnest(${ids}::uuid[]) AS id`;
     }
+    for (const [key, values] of Object.entries(data.computed)) {
+      const traitId = randomUUID();
+      await prisma.$executeRaw`
+        INSERT INTO computed_traits (id, workspace_id, key, name, definition_ast, definition_text)
+        VALUES (${traitId}::uuid, ${workspaceId}::uuid, ${key}, ${key}, '{}', '')`;
+      const rows = [...computedValues(data, values)].map(([id, value]) => ({ id, value }));
+      await prisma.$executeRaw`
+        INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+        SELECT ${traitId}::uuid, ${workspaceId}::uuid, r.id, r.value, now()
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(id uuid, value jsonb)`;
+    }
     return workspaceId;
+  }
+
+  /** Profile id → value of one trait; the last value given for a profile wins. */
+  function computedValues(data: Dataset, values: [number, unknown][]): Map<string, unknown> {
+    return new Map(values.map(([index, value]) => [profileFor(data, index).id, value]));
   }
 
   function profileFor(data: Dataset, index: number): ProfileRow {
@@ -257,6 +289,7 @@ describe('audience compiler vs reference evaluator', () => {
         properties: e.properties,
         timestamp: new Date(e.timestamp),
       })),
+      computed: new Map(Object.entries(data.computed).map(([key, values]) => [key, computedValues(data, values)])),
       memberships: new Map(
         Object.entries(data.members).map(([key, indexes]) => [
           key,

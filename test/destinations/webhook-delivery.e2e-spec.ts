@@ -37,6 +37,15 @@ describe('webhook destinations (HTTP on loopback)', () => {
     const destinationId = await api.createWebhook({ url: hook.url, secret: SECRET, headers: { 'X-Team': 'growth' } });
     await api.connect(audienceId, destinationId, false, 'both');
     const p = await seed.profile(ws.workspaceId, { plan: 'trial' }, { user_id: 'u-42', anonymous_id: 'anon-1' });
+    const [trait] = await seed.query<{ id: string }>(
+      `INSERT INTO computed_traits (id, workspace_id, key, name, definition_ast, definition_text)
+       VALUES (gen_random_uuid(), $1, 'logins_7d', 'Logins', '{}', '') RETURNING id`,
+      [ws.workspaceId],
+    );
+    await seed.query(
+      `INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at) VALUES ($1, $2, $3, '4', now())`,
+      [trait!.id, ws.workspaceId, p],
+    );
     const at = new Date(Date.now() + 10);
     const [entered] = await seed.enter(ws.workspaceId, audienceId, p, at);
     await seed.exit(ws.workspaceId, audienceId, p, new Date(at.getTime() + 1_000));
@@ -53,6 +62,7 @@ describe('webhook destinations (HTTP on loopback)', () => {
       properties: { audience_key: 'trial_users', trial_users: true },
       context: {
         traits: { plan: 'trial' },
+        computed: { logins_7d: 4 },
         personas: { computation_class: 'audience', computation_key: 'trial_users', space_id: ws.workspaceId },
       },
     });

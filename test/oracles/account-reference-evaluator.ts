@@ -79,6 +79,7 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
       case 'first_seen':
       case 'last_seen':
       case 'sequence':
+      case 'computed':
         throw new Error(`${node.type} is a profile condition`);
       default:
         return assertUnreachable(node);

@@ -29,6 +29,8 @@ export interface AstPools {
   durations: fc.Arbitrary<Duration>;
   counts: fc.Arbitrary<number>;
   audiences: fc.Arbitrary<string>;
+  /** Keys of computed traits; without it, no `computed` conditions are generated. */
+  computed?: fc.Arbitrary<string>;
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
@@ -73,9 +75,11 @@ export const anyValuePools: AstPools = {
   durations: fc.record({ amount: fc.integer({ min: 1, max: 500 }), unit: fc.constantFrom(...DURATION_UNITS) }),
   counts: fc.integer({ min: 0, max: 1000 }),
   audiences: weirdString.filter((s) => s.length > 0 && noNul(s)),
+  computed: weirdString.filter((s) => s.length > 0 && noNul(s)),
 };
 
-export function audienceArbitrary(pools: AstPools, maxDepth = 3): fc.Arbitrary<AudienceAst> {
+/** The parts of definitions that other languages of the family share: value tests, filters, windows. */
+export function sharedArbitraries(pools: AstPools) {
   const literal: fc.Arbitrary<Literal> = fc.oneof(
     pools.strings,
     pools.numbers,
@@ -111,6 +115,11 @@ export function audienceArbitrary(pools: AstPools, maxDepth = 3): fc.Arbitrary<A
     fc.record({ kind: fc.constant('before' as const), duration: pools.durations }),
     between,
   );
+  return { valueTest, where, timeWindow };
+}
+
+export function audienceArbitrary(pools: AstPools, maxDepth = 3): fc.Arbitrary<AudienceAst> {
+  const { valueTest, where, timeWindow } = sharedArbitraries(pools);
   const count: fc.Arbitrary<CountClause> = fc.record({ op: fc.constantFrom(...COUNT_OPS), value: pools.counts });
   const step: fc.Arbitrary<SequenceStep> = fc.record({ event: pools.events, where }, { requiredKeys: ['event'] });
 
@@ -150,6 +159,13 @@ export function audienceArbitrary(pools: AstPools, maxDepth = 3): fc.Arbitrary<A
       .filter((s) => s.steps.length >= 2 || s.notFollowedBy !== undefined)
       .map((s): AudienceCondition => ({ type: 'sequence', ...s })),
     fc.record({ type: fc.constant('in_audience' as const), audience: pools.audiences }),
+    ...(pools.computed
+      ? [
+          fc
+            .tuple(pools.computed, valueTest)
+            .map(([trait, test]): AudienceCondition => ({ type: 'computed', trait, ...test })),
+        ]
+      : []),
   );
 
   const { condition } = fc.letrec<{ condition: AudienceCondition }>((tie) => ({

@@ -46,6 +46,8 @@ export interface EvaluatorData {
   events: readonly EvaluatorEvent[];
   /** Current members by audience key. */
   memberships: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Current computed trait values: trait key → profile id → value (no entry: no value). */
+  computed?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 }
 
 export interface EvaluatorContext {
@@ -119,6 +121,8 @@ class ProfileEvaluator {
           node.notFollowedBy,
           node.conversionWindow && durationSeconds(node.conversionWindow) * 1000,
         );
+      case 'computed':
+        return this.test(this.data.computed?.get(node.trait)?.get(this.profile.id), node);
       case 'in_audience':
         return this.data.memberships.get(node.audience)?.has(this.profile.id) ?? false;
       case 'and':
@@ -147,18 +151,8 @@ class ProfileEvaluator {
     );
   }
 
-  /** within d = (now - d, now]; before d = (-inf, now - d]; between a and b = [a, b). */
   private inWindow(at: number, window: TimeWindow): boolean {
-    switch (window.kind) {
-      case 'within':
-        return at > minusDuration(this.ctx.now, window.duration).getTime() && at <= this.now;
-      case 'before':
-        return at <= minusDuration(this.ctx.now, window.duration).getTime();
-      case 'between':
-        return at >= dateLiteralMillis({ date: window.from }) && at < dateLiteralMillis({ date: window.to });
-      default:
-        return assertUnreachable(window);
-    }
+    return windowHolds(at, window, this.ctx.now);
   }
 
   /**
@@ -186,6 +180,20 @@ class ProfileEvaluator {
 
   private test(value: unknown, test: ValueTest): boolean {
     return valueTestHolds(value, test, this.ctx.now);
+  }
+}
+
+/** within d = (now - d, now]; before d = (-inf, now - d]; between a and b = [a, b). */
+export function windowHolds(at: number, window: TimeWindow, now: Date): boolean {
+  switch (window.kind) {
+    case 'within':
+      return at > minusDuration(now, window.duration).getTime() && at <= now.getTime();
+    case 'before':
+      return at <= minusDuration(now, window.duration).getTime();
+    case 'between':
+      return at >= dateLiteralMillis({ date: window.from }) && at < dateLiteralMillis({ date: window.to });
+    default:
+      return assertUnreachable(window);
   }
 }
 

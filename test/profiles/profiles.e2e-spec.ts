@@ -93,6 +93,7 @@ describe('profiles API', () => {
     expect(response.body).toEqual({
       id: survivor,
       traits: { plan: 'pro' },
+      computedTraits: {},
       firstSeenAt: '2024-01-01T00:00:00.000Z',
       lastSeenAt: '2024-03-01T00:00:00.000Z',
       createdAt: expect.any(String),

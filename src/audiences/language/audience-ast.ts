@@ -140,6 +140,12 @@ export interface SequenceCondition {
   conversionWindow?: Duration;
 }
 
+/**
+ * The current value of the computed trait with this key (same workspace) passes the test, with
+ * the same value semantics as `trait`: a profile without a value fails every test.
+ */
+export type ComputedCondition = { type: 'computed'; trait: string } & ValueTest;
+
 /** The profile is a current member of the audience with this key (same workspace). */
 export interface InAudienceCondition {
   type: 'in_audience';
@@ -205,6 +211,7 @@ export type AudienceCondition =
   | InactiveCondition
   | SeenCondition
   | TraitCondition
+  | ComputedCondition
   | SequenceCondition
   | InAudienceCondition
   | MembersCondition
@@ -233,6 +240,8 @@ export const LEVEL_OF_CONDITION: Readonly<Record<AudienceConditionType, SubjectL
   first_seen: 'profile',
   last_seen: 'profile',
   sequence: 'profile',
+  // Computed traits are kept for profiles only so far.
+  computed: 'profile',
   members: 'account',
   member_count: 'account',
   created: 'account',
@@ -257,12 +266,20 @@ export function assertUnreachable(value: never): never {
  * repeats; in an account definition, those of member conditions (profile audiences) included.
  */
 export function referencedAudienceKeys(ast: AudienceAst): string[] {
+  return referencedKeys(ast, (node) => (node.type === 'in_audience' ? node.audience : undefined));
+}
+
+/** The keys of every computed trait the definition reads, in order of first appearance, without repeats. */
+export function referencedTraitKeys(ast: AudienceAst): string[] {
+  return referencedKeys(ast, (node) => (node.type === 'computed' ? node.trait : undefined));
+}
+
+function referencedKeys(ast: AudienceAst, keyOf: (node: AudienceCondition) => string | undefined): string[] {
   const keys = new Set<string>();
   const visit = (node: AudienceCondition): void => {
+    const key = keyOf(node);
+    if (key !== undefined) keys.add(key);
     switch (node.type) {
-      case 'in_audience':
-        keys.add(node.audience);
-        return;
       case 'and':
       case 'or':
         node.conditions.forEach(visit);
@@ -282,7 +299,9 @@ export function referencedAudienceKeys(ast: AudienceAst): string[] {
       case 'first_seen':
       case 'last_seen':
       case 'trait':
+      case 'computed':
       case 'sequence':
+      case 'in_audience':
         return;
       default:
         assertUnreachable(node);
@@ -322,6 +341,7 @@ export function referencedAudienceKeysByLevel(ast: AudienceAst, level: SubjectLe
       case 'first_seen':
       case 'last_seen':
       case 'trait':
+      case 'computed':
       case 'sequence':
       case 'member_count':
       case 'created':

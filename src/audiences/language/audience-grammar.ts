@@ -31,6 +31,7 @@ Audience {
           | Inactive
           | Active
           | Trait
+          | Computed
           | InAudience
           | Members
           | MemberCount
@@ -45,6 +46,8 @@ Audience {
   Active = active Window
   Inactive = inactive Duration
   Trait = trait Filter
+  Computed = computed TraitKey Test
+  TraitKey (a computed trait key) = pathSegment
   InAudience = in audience AudienceKey
 
   // Account level only (an account audience): its members and its creation.
@@ -122,8 +125,8 @@ Audience {
   zone = "Z"  -- utc
        | ("+" | "-") digit digit ":" digit digit  -- offset
 
-  conditionKeyword = performed | never | not | first | last | active | inactive | trait | in | anyWord | noWord
-                   | allWord | members | created
+  conditionKeyword = performed | never | not | first | last | active | inactive | trait | computed | in | anyWord
+                   | noWord | allWord | members | created
 
   // Keywords are case-insensitive whole words: "in" does not match the start of "inactive".
   performed ("performed") = caseInsensitive<"performed"> ~identPart
@@ -149,6 +152,7 @@ Audience {
   active ("active") = caseInsensitive<"active"> ~identPart
   inactive ("inactive") = caseInsensitive<"inactive"> ~identPart
   trait ("trait") = caseInsensitive<"trait"> ~identPart
+  computed ("computed") = caseInsensitive<"computed"> ~identPart
   in ("in") = caseInsensitive<"in"> ~identPart
   audience ("audience") = caseInsensitive<"audience"> ~identPart
   anyWord ("any") = caseInsensitive<"any"> ~identPart
@@ -175,3 +179,6 @@ Audience {
 `;
 
 export const audienceGrammar = ohm.grammar(SOURCE);
+
+/** The grammar's source, for grammars that extend it (`Traits <: Audience`, see src/traits/language). */
+export const AUDIENCE_GRAMMAR_SOURCE = SOURCE;

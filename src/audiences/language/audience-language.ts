@@ -9,15 +9,36 @@ import type { PropertyFilter } from './audience-ast';
 import type { CompileContext } from './compiler/compile-context';
 import { compileValueTest } from './compiler/value-tests';
 
-export type { AudienceAst, PropertyFilter, SequenceCondition, SequenceStep } from './audience-ast';
+export type {
+  AudienceAst,
+  Duration,
+  PropertyFilter,
+  SequenceCondition,
+  SequenceStep,
+  TimeWindow,
+  ValueTest,
+} from './audience-ast';
+export { assertUnreachable, durationSeconds, referencedTraitKeys } from './audience-ast';
 export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 export { readAudienceDefinition } from './audience-definition';
 export { printAudience } from './audience-printer';
 export { referencedAudienceKeys } from './audience-ast';
-export { compareCodePoints, parseInstant } from './audience-values';
+export { compareCodePoints, jsonAtPath, jsonNumber, minusDuration, parseInstant } from './audience-values';
 export type { CompileContext } from './compiler/compile-context';
 /** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */
 export { instant as sqlInstant } from './compiler/compile-context';
+
+/**
+ * For languages of the same family (computed traits, and next account conditions), which extend
+ * the grammar (`Traits <: Audience`), its semantics and its JSON validator rather than copying
+ * them, and compile events, windows and filters with the same meaning.
+ */
+export { AUDIENCE_GRAMMAR_SOURCE, audienceGrammar } from './audience-grammar';
+export { audienceSemantics, errorAt, expectedText, positionOf } from './audience-parser';
+export { name as printName, printPath, printWhere, printWindow, quote } from './audience-printer';
+export { AUDIENCE_LIMITS, Invalid as InvalidAstField, Validator as AstValidator } from './audience-validator';
+export type { AudienceValidationError } from './audience-validator';
+export { namedEventScope, windowTest } from './compiler/compile-context';
 
 /**
  * Every filter holds for the JSON object `document` (e.g. `e.properties`), with the audience

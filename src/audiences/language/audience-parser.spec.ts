@@ -210,6 +210,7 @@ function whereLists(node: AudienceCondition): PropertyFilter[][] {
     case 'first_seen':
     case 'last_seen':
     case 'trait':
+    case 'computed':
     case 'in_audience':
     case 'member_count':
     case 'created':

@@ -38,13 +38,13 @@ export class AudienceParseError extends Error {
 const MAX_TEXT_LENGTH = 100_000;
 
 /** Line and column (both from 1; columns count Unicode characters) of an offset into `text`. */
-function positionOf(text: string, offset: number): { line: number; column: number } {
+export function positionOf(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
   const lineStart = before.lastIndexOf('\n') + 1;
   return { line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1 };
 }
 
-function errorAt(node: Node, reason: string): AudienceParseError {
+export function errorAt(node: Node, reason: string): AudienceParseError {
   const { line, column } = positionOf(node.source.sourceString, node.source.startIdx);
   return new AudienceParseError(line, column, reason);
 }
@@ -53,7 +53,7 @@ function errorAt(node: Node, reason: string): AudienceParseError {
 const definite = (what: string): string => what.replace(/^an? /, 'the ');
 
 /** What the grammar expected where matching stopped, with the many ways to start a condition summarised. */
-function expectedText(match: MatchResult, what: string): string {
+export function expectedText(match: MatchResult, what: string): string {
   // getRightmostFailures exists on Ohm's MatchResult but is missing from its type declarations.
   const failures = (
     match as unknown as { getRightmostFailures(): { isFluffy(): boolean; toString(): string }[] }
@@ -62,7 +62,15 @@ function expectedText(match: MatchResult, what: string): string {
   const conditionStarts = ['"performed"', '"never"', '"first"', '"last"', '"active"', '"inactive"', '"trait"'];
   if (conditionStarts.every((start) => items.includes(start))) {
     const accountStarts = ['"any"', '"no"', '"all"', '"members"', '"created"'];
-    const summarised = new Set([...conditionStarts, ...accountStarts, '"in"', '"("', '"not"', 'a property name']);
+    const summarised = new Set([
+      ...conditionStarts,
+      ...accountStarts,
+      '"computed"',
+      '"in"',
+      '"("',
+      '"not"',
+      'a property name',
+    ]);
     items = ['a condition', ...items.filter((item) => !summarised.has(item))];
   }
   items = items.map((item) => (item === 'end of input' ? `the end of ${definite(what)}` : item));
@@ -145,7 +153,7 @@ interface ThenStep {
   node: Node;
 }
 
-const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast', {
+export const audienceSemantics = audienceGrammar.createSemantics().addOperation<unknown>('ast', {
   Disjunction(first, _ors, rest) {
     const conditions = [first, ...rest.children].map((n) => ast<AudienceCondition>(n));
     return conditions.length === 1 ? conditions[0] : { type: 'or', conditions };
@@ -236,6 +244,12 @@ const semantics = audienceGrammar.createSemantics().addOperation<unknown>('ast',
   Trait(_trait, filter) {
     const { path, ...test } = ast<PropertyFilter>(filter);
     return { type: 'trait', path, ...test };
+  },
+  Computed(_computed, key, test) {
+    return { type: 'computed', trait: nonEmpty(key, 'a computed trait key'), ...ast<ValueTest>(test) };
+  },
+  TraitKey(segment) {
+    return ast<string>(segment);
   },
   InAudience(_in, _audience, key) {
     return { type: 'in_audience', audience: nonEmpty(key, 'an audience key') };
@@ -419,7 +433,7 @@ function parseFrom<T>(text: string, rule: StartRule, what: string, level: Subjec
       throw new AudienceParseError(line, column, `expected ${expectedText(match, what)}`);
     }
     currentLevel = level;
-    return ast<T>(semantics(match) as unknown as Node);
+    return ast<T>(audienceSemantics(match) as unknown as Node);
   } catch (error) {
     // Ohm recurses once per nesting level; absurdly deep parentheses exhaust the stack.
     if (error instanceof RangeError) throw new AudienceParseError(1, 1, `${definite(what)} is nested too deeply`);

@@ -38,39 +38,41 @@ function condition(node: AudienceCondition, context: Context): string {
         'performed',
         quote(node.event),
         node.count && count(node.count),
-        node.window && window(node.window),
-        node.where && where(node.where),
+        node.window && printWindow(node.window),
+        node.where && printWhere(node.where),
       );
     case 'not_performed':
       return join(
         'never performed',
         quote(node.event),
-        node.window && window(node.window),
-        node.where && where(node.where),
+        node.window && printWindow(node.window),
+        node.where && printWhere(node.where),
       );
     case 'first_performed':
     case 'last_performed':
       return join(
         node.type === 'first_performed' ? 'first performed' : 'last performed',
         quote(node.event),
-        window(node.window),
-        node.where && where(node.where),
+        printWindow(node.window),
+        node.where && printWhere(node.where),
       );
     case 'first_seen':
-      return `first seen ${window(node.window)}`;
+      return `first seen ${printWindow(node.window)}`;
     case 'last_seen':
-      return `last seen ${window(node.window)}`;
+      return `last seen ${printWindow(node.window)}`;
     case 'active':
-      return `active ${window(node.window)}`;
+      return `active ${printWindow(node.window)}`;
     case 'inactive':
-      return `inactive ${duration(node.duration)}`;
+      return `inactive ${printDuration(node.duration)}`;
     case 'trait':
       return `trait ${filter(node)}`;
+    case 'computed':
+      return `computed ${name(node.trait)} ${test(node)}`;
     case 'sequence':
       return join(
         node.steps.map((s, i) => (i === 0 ? step(s) : `then ${step(s)}`)).join(' '),
         node.notFollowedBy && `then not ${step(node.notFollowedBy)}`,
-        node.conversionWindow && `within ${duration(node.conversionWindow)}`,
+        node.conversionWindow && `within ${printDuration(node.conversionWindow)}`,
       );
     case 'in_audience':
       return `in audience ${quote(node.audience)}`;
@@ -79,7 +81,7 @@ function condition(node: AudienceCondition, context: Context): string {
     case 'member_count':
       return `members ${countBound(node)}`;
     case 'created':
-      return `created ${window(node.window)}`;
+      return `created ${printWindow(node.window)}`;
     default:
       return assertUnreachable(node);
   }
@@ -96,7 +98,7 @@ function join(...parts: (string | undefined)[]): string {
 }
 
 function step(s: SequenceStep): string {
-  return join('performed', quote(s.event), s.where && where(s.where));
+  return join('performed', quote(s.event), s.where && printWhere(s.where));
 }
 
 function count(c: CountClause): string {
@@ -113,16 +115,16 @@ function count(c: CountClause): string {
   }
 }
 
-function duration(d: Duration): string {
+export function printDuration(d: Duration): string {
   return `${d.amount} ${d.amount === 1 ? d.unit.slice(0, -1) : d.unit}`;
 }
 
-function window(w: TimeWindow): string {
+export function printWindow(w: TimeWindow): string {
   switch (w.kind) {
     case 'within':
-      return `within ${duration(w.duration)}`;
+      return `within ${printDuration(w.duration)}`;
     case 'before':
-      return `before ${duration(w.duration)} ago`;
+      return `before ${printDuration(w.duration)} ago`;
     case 'between':
       return `between ${w.from} and ${w.to}`;
     default:
@@ -130,16 +132,24 @@ function window(w: TimeWindow): string {
   }
 }
 
-function where(filters: PropertyFilter[]): string {
+export function printWhere(filters: PropertyFilter[]): string {
   const text = filters.map(filter).join(' and ');
   return filters.length === 1 ? `where ${text}` : `where (${text})`;
 }
 
 const BARE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+/** A name as written after `trait`, `where`, `.` or `computed`: bare when it is an identifier. */
+export function name(segment: string): string {
+  return BARE_NAME.test(segment) ? segment : quote(segment);
+}
+
+export function printPath(path: readonly string[]): string {
+  return path.map(name).join('.');
+}
+
 function filter(f: PropertyFilter): string {
-  const path = f.path.map((segment) => (BARE_NAME.test(segment) ? segment : quote(segment))).join('.');
-  return `${path} ${test(f)}`;
+  return `${printPath(f.path)} ${test(f)}`;
 }
 
 const OPERATORS = { eq: '=', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
@@ -162,9 +172,9 @@ function test(t: ValueTest): string {
     case 'in':
       return `in [${t.values.map(literal).join(', ')}]`;
     case 'within':
-      return `within ${duration(t.duration)}`;
+      return `within ${printDuration(t.duration)}`;
     case 'before':
-      return `before ${duration(t.duration)} ago`;
+      return `before ${printDuration(t.duration)} ago`;
     default:
       return assertUnreachable(t);
   }

@@ -55,6 +55,7 @@ const CONDITION_TYPES = [
   'first_seen',
   'last_seen',
   'trait',
+  'computed',
   'sequence',
   'in_audience',
   'members',
@@ -70,11 +71,12 @@ const VALUE_OPS = [...COMPARISON_OPS, 'contains', 'starts_with', 'exists', 'in',
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Thrown inside the walk to abandon a subtree after its error has been recorded. */
-class Invalid extends Error {}
+export class Invalid extends Error {}
 
 type Json = Record<string, unknown>;
 
-class Validator {
+/** The checks of untrusted AST JSON, also used by languages of the same family (computed traits). */
+export class Validator {
   readonly errors: AudienceValidationError[] = [];
 
   fail(path: string, message: string): never {
@@ -318,6 +320,13 @@ class Validator {
         const test = this.valueTest(json, path, ['type', 'path']);
         if (traitPath === undefined) throw new Invalid();
         return { type, path: traitPath, ...test };
+      }
+      case 'computed': {
+        const json = this.object(value, path, ['type', 'trait', 'op', 'value', 'values', 'duration']);
+        const trait = this.attempt(() => this.string(json.trait, `${path}.trait`, { nonEmpty: true }));
+        const test = this.valueTest(json, path, ['type', 'trait']);
+        if (trait === undefined) throw new Invalid();
+        return { type, trait, ...test };
       }
       case 'sequence': {
         const json = this.object(value, path, ['type', 'steps', 'notFollowedBy', 'conversionWindow']);

@@ -63,6 +63,7 @@ function compileAccountCondition(node: AudienceCondition, ctx: CompileContext): 
     case 'first_seen':
     case 'last_seen':
     case 'sequence':
+    case 'computed':
       // The validator refuses these at account level; reaching here is a bug, not bad input.
       throw new Error(`"${node.type}" is a profile condition and cannot be compiled for an account`);
     default:

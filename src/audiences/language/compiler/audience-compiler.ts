@@ -9,6 +9,7 @@ import {
   compileNotPerformed,
   compilePerformed,
 } from './event-conditions';
+import { compileComputed } from './computed-conditions';
 import { compileInAudience } from './membership-conditions';
 import { compileSequence } from './sequence-conditions';
 import { compileTrait } from './trait-conditions';
@@ -43,6 +44,8 @@ function compileCondition(node: AudienceCondition, ctx: CompileContext): Prisma.
       return compileSeen(node, ctx);
     case 'trait':
       return compileTrait(node, ctx);
+    case 'computed':
+      return compileComputed(node, ctx);
     case 'sequence':
       return compileSequence(node, ctx);
     case 'in_audience':

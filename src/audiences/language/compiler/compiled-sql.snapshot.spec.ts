@@ -28,6 +28,7 @@ const EXAMPLES = [
   'performed "Viewed Pricing" then performed "Started Trial" where plan != "Free" then performed "Upgraded" within 30 days',
   'performed "Signed Up" where plan = "Pro" or trait beta = true or performed "Signed Up" where plan = "Team"',
   'in audience "trial-users" and not (trait beta = true or trait "signup date" < 2026-01-01)',
+  'computed logins_7d >= 3 and computed "top category" in ["shoes", "hats"]',
 ];
 
 describe('compiled SQL', () => {

@@ -1,0 +1,213 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseConfig } from '../config/app-config';
+import { liveProfileFilter } from '../database/live-profile-filter';
+import { isStatementTimeout } from '../database/postgres-errors';
+import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
+import type { Tx } from '../database/transactions';
+import { Prisma } from '../generated/prisma/client';
+import { ComputationTimeoutError } from '../membership/membership.errors';
+import { PrismaService } from '../prisma/prisma.service';
+import { CompiledTrait, traitTargetQuery } from './language/compiler/trait-compiler';
+import type { TraitStatus } from './traits.repository';
+
+export interface TraitRecord {
+  id: string;
+  workspaceId: string;
+  key: string;
+  level: 'profile' | 'account';
+  definitionAst: unknown;
+  refreshIntervalSeconds: number;
+  version: number;
+  status: TraitStatus;
+}
+
+export interface ValuesUpdate {
+  traitId: string;
+  workspaceId: string;
+  now: Date;
+  compiled: CompiledTrait;
+  /** Restricts the update to these profiles (real-time evaluation); all profiles when absent. */
+  profileIds?: readonly string[];
+}
+
+export interface ValuesOutcome {
+  /** Profiles whose value changed (appeared, changed or went away); one history row each. */
+  changed: number;
+}
+
+/** Trait locks have their own advisory lock class, apart from the audiences' ("memb"). */
+export const TRAIT_LOCK_CLASS = 0x74726169; // "trai"
+const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
+
+const traitColumns = Prisma.sql`
+  id, workspace_id AS "workspaceId", key, level::text AS level, definition_ast AS "definitionAst",
+  refresh_interval_seconds AS "refreshIntervalSeconds", version, status::text AS status`;
+
+/**
+ * Computed trait values: the statement that brings a trait's stored values in line with its
+ * definition (for every profile, or for a batch), under the trait's advisory lock, writing a history
+ * row for every value that changed. The worker side of computed traits.
+ */
+@Injectable()
+export class TraitValuesRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly config: DatabaseConfig,
+  ) {}
+
+  /**
+   * A full computation: one transaction holding the trait's lock, each statement limited to
+   * COMPUTE_STATEMENT_TIMEOUT_MS; a timeout leaves the previous values as they were.
+   */
+  async withComputeLock<T>(traitId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const limitMs = this.config.COMPUTE_STATEMENT_TIMEOUT_MS;
+    try {
+      return await this.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(${traitId}))`;
+          await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
+          return work(tx);
+        },
+        { maxWait: 10_000, timeout: Math.max(COMPUTE_TRANSACTION_TIMEOUT_MS, limitMs + 60_000) },
+      );
+    } catch (error) {
+      if (isStatementTimeout(error)) throw new ComputationTimeoutError(limitMs);
+      throw error;
+    }
+  }
+
+  /**
+   * A real-time batch: every trait's lock, taken in one statement in id order (the order every
+   * holder of several uses), so two batches cannot deadlock and a full computation holds one.
+   */
+  async withTraitLocks<T>(traitIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`
+          SELECT count(pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(s.id)))
+          FROM (SELECT d.id FROM (SELECT DISTINCT id FROM unnest(${[...traitIds]}::text[]) AS u(id)) d
+                ORDER BY d.id COLLATE "C") s`;
+        await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
+        return work(tx);
+      },
+      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
+    );
+  }
+
+  async findTrait(workspaceId: string, traitId: string, tx: Tx = this.prisma): Promise<TraitRecord | null> {
+    const rows = await tx.$queryRaw<TraitRecord[]>`
+      SELECT ${traitColumns} FROM computed_traits WHERE workspace_id = ${workspaceId}::uuid AND id = ${traitId}::uuid`;
+    return rows[0] ?? null;
+  }
+
+  /** The workspace's profile-level traits, by key. */
+  async listProfileTraits(workspaceId: string, tx: Tx = this.prisma): Promise<TraitRecord[]> {
+    return tx.$queryRaw<TraitRecord[]>`
+      SELECT ${traitColumns} FROM computed_traits
+      WHERE workspace_id = ${workspaceId}::uuid AND level = 'profile' ORDER BY key`;
+  }
+
+  /** Every trait of every workspace: schedule reconciliation at worker start is installation-wide. */
+  async listAllTraits(): Promise<TraitRecord[]> {
+    return this.prisma.$queryRaw<TraitRecord[]>`SELECT ${traitColumns} FROM computed_traits ORDER BY id`;
+  }
+
+  /** Returns false when the trait no longer exists. */
+  async markComputing(workspaceId: string, traitId: string): Promise<boolean> {
+    const updated = await this.prisma.$executeRaw`
+      UPDATE computed_traits SET status = 'computing', status_reason = NULL
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ${traitId}::uuid`;
+    return updated > 0;
+  }
+
+  async markFailed(workspaceId: string, traitId: string, reason: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE computed_traits SET status = 'failed', status_reason = ${reason.slice(0, 2_000)}
+      WHERE workspace_id = ${workspaceId}::uuid AND id = ${traitId}::uuid`;
+  }
+
+  /** After a full computation: ready, counted, stamped. */
+  async finishComputation(tx: Tx, traitId: string, now: Date): Promise<number> {
+    const rows = await tx.$queryRaw<{ valueCount: number }[]>`
+      UPDATE computed_traits
+      SET status = 'ready', status_reason = NULL, last_computed_at = ${now.toISOString()}::timestamptz,
+          value_count = (SELECT count(*) FROM computed_trait_values WHERE trait_id = ${traitId}::uuid)
+      WHERE id = ${traitId}::uuid
+      RETURNING value_count AS "valueCount"`;
+    return rows[0]?.valueCount ?? 0;
+  }
+
+  /** The audiences of the workspace, for the ones that read a trait to be recomputed after it. */
+  async audienceDefinitions(
+    workspaceId: string,
+  ): Promise<{ id: string; key: string; version: number; definitionAst: unknown }[]> {
+    return this.prisma.$queryRaw`
+      SELECT id, key, version, definition_ast AS "definitionAst" FROM audiences WHERE workspace_id = ${workspaceId}::uuid`;
+  }
+
+  /**
+   * One statement: the target values (the compiled definition), the stored ones, the difference by
+   * profile (a full join: appeared, changed, gone), written back as upserts and deletes with a
+   * history row per change. Values equal as jsonb are not changes, so a recomputation that changes
+   * nothing writes nothing. With `profileIds`, `events` is shadowed by those profiles' events (as
+   * audience evaluation does, see MembershipRepository.applyDiff) and the stored values are read
+   * by primary key; a merged-away or erased profile is in no target, so its values go away.
+   */
+  async applyValues(tx: Tx, update: ValuesUpdate): Promise<ValuesOutcome> {
+    const rows = await tx.$queryRaw<{ changed: number }[]>(traitValuesStatement(update));
+    return { changed: rows[0]?.changed ?? 0 };
+  }
+}
+
+/**
+ * The statement of TraitValuesRepository.applyValues (exported for bench:traits, which times exactly
+ * what the engine runs).
+ */
+export function traitValuesStatement(update: ValuesUpdate): Prisma.Sql {
+  const { traitId, workspaceId, compiled, profileIds } = update;
+  const now = update.now.toISOString();
+  const profiles = profileIds
+    ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
+    : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
+  const profileEvents = profileIds
+    ? Prisma.sql`events AS NOT MATERIALIZED (
+      SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${[...profileIds]}::uuid[])
+    ),`
+    : Prisma.empty;
+  const current = profileIds
+    ? Prisma.sql`SELECT v.profile_id, v.value FROM unnest(${[...profileIds]}::uuid[]) AS b(id)
+        JOIN computed_trait_values v ON v.trait_id = ${traitId}::uuid AND v.profile_id = b.id`
+    : Prisma.sql`SELECT v.profile_id, v.value FROM computed_trait_values v WHERE v.trait_id = ${traitId}::uuid`;
+  return Prisma.sql`
+    WITH ${profileEvents} target AS MATERIALIZED (
+      ${traitTargetQuery(compiled, profiles)}
+    ),
+    current AS MATERIALIZED (
+      ${current}
+    ),
+    changed AS MATERIALIZED (
+      SELECT coalesce(t.profile_id, c.profile_id) AS profile_id, c.value AS old_value, t.value AS new_value
+      FROM target t FULL JOIN current c ON c.profile_id = t.profile_id
+      WHERE t.value IS DISTINCT FROM c.value
+    ),
+    upserted AS (
+      INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+      SELECT ${traitId}::uuid, ${workspaceId}::uuid, profile_id, new_value, ${now}::timestamptz
+      FROM changed WHERE new_value IS NOT NULL
+      ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+      RETURNING 1
+    ),
+    removed AS (
+      DELETE FROM computed_trait_values v USING changed c
+      WHERE v.trait_id = ${traitId}::uuid AND v.profile_id = c.profile_id AND c.new_value IS NULL
+      RETURNING 1
+    ),
+    logged AS (
+      INSERT INTO computed_trait_history (workspace_id, trait_id, profile_id, old_value, new_value, at)
+      SELECT ${workspaceId}::uuid, ${traitId}::uuid, profile_id, old_value, new_value, ${now}::timestamptz
+      FROM changed
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM changed)::int AS changed,
+      (SELECT count(*) FROM upserted)::int + (SELECT count(*) FROM removed)::int + (SELECT count(*) FROM logged)::int AS written`;
+}
