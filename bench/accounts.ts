@@ -10,7 +10,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { parseAudience } from '../src/audiences/language/audience-parser';
 import { compileAccountPredicate } from '../src/audiences/language/compiler/account-conditions';
 import { migrate } from '../src/database/migrator';

@@ -1,15 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client, DatabaseError } from 'pg';
+
 import { audienceCountQuery } from '../src/audiences/audiences.repository';
-import { ANALYTICAL_SETTINGS } from '../src/database/query-settings';
 import { parseAudience } from '../src/audiences/language/audience-parser';
 import { compileAudiencePredicate } from '../src/audiences/language/compiler/audience-compiler';
+import { ANALYTICAL_SETTINGS } from '../src/database/query-settings';
+import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from '../src/demo/generator/dataset';
 import { AUDIENCE_CASES, AudienceBenchCase } from './audience/cases';
 import { prepareDataset } from './audience/dataset';
 import { withStatisticsFreeCopy } from './audience/statistics-free';
-import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from '../src/demo/generator/dataset';
 import { machineInfo, redactUrl } from './generator/report';
 
 const USAGE = `Times the COUNT of compiled audience SQL against hand-written SQL for the same audiences,

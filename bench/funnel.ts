@@ -11,18 +11,20 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { migrate } from '../src/database/migrator';
+import { DEFAULT_SEED, generateDataset } from '../src/demo/generator/dataset';
 import { readBreakdown, readSteps } from '../src/funnels/funnel-request';
 import { FunnelGroupRow, FunnelQuery, previousPeriod } from '../src/funnels/funnel-spec';
 import { funnelReportSql } from '../src/funnels/funnel-sql';
 import { RawFunnelRow, readFunnelRows } from '../src/funnels/funnels.repository';
-import { DEFAULT_SEED, generateDataset } from '../src/demo/generator/dataset';
+import { handWrittenFunnelSql } from './funnel/hand-written';
+import { compareCounts, formatTable, median, writeResults } from './funnel/results';
 import { ensureDatabase } from './generator/database';
 import { machineInfo, redactUrl } from './generator/report';
 import { writeDataset } from './generator/writer';
-import { handWrittenFunnelSql } from './funnel/hand-written';
-import { compareCounts, formatTable, median, writeResults } from './funnel/results';
 
 const SERVER = 'postgresql://postgres@127.0.0.1:5432';
 const STEPS = ['Signed Up', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'];

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { migrate } from '../src/database/migrator';
-import { DEFAULT_BENCH_DATABASE_URL, ensureDatabase } from './generator/database';
 import {
   DEFAULT_MONTHS,
   DEFAULT_NOW,
@@ -11,8 +12,9 @@ import {
   generateDataset,
   InvalidDatasetOptionsError,
 } from '../src/demo/generator/dataset';
-import { DatasetStats } from './generator/dataset-stats';
 import { TooFewEventsError } from '../src/demo/generator/population';
+import { DEFAULT_BENCH_DATABASE_URL, ensureDatabase } from './generator/database';
+import { DatasetStats } from './generator/dataset-stats';
 import { type DataReport, formatSummary, machineInfo, redactUrl, writeReport } from './generator/report';
 import { type EventIndexMode, writeDataset } from './generator/writer';
 

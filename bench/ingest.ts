@@ -8,6 +8,7 @@
  * BENCH_CPU_PROFILE (unset; a file to write the server's CPU profile of the ingest phase to).
  */
 import 'reflect-metadata';
+
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,14 +16,16 @@ import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
 import { Client } from 'pg';
+
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
 import { createTestDatabase } from '../test/support/database';
 import { copyBaseline, copyRows } from './ingest/copy-baseline';
 import { startCpuProfile } from './ingest/cpu-profile';
-import { backendCpu, cpuBetween } from './ingest/postgres-cpu';
 import type { LoadJob, LoadResult } from './ingest/load-client';
+import { backendCpu, cpuBetween } from './ingest/postgres-cpu';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const DURATION_S = env('BENCH_DURATION_S', 20);

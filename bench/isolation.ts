@@ -12,6 +12,7 @@
  * LOG_LEVEL (warn).
  */
 import 'reflect-metadata';
+
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
 import { Client } from 'pg';
+
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
 import { SmtpTestServer } from '../test/destinations/support/smtp-test-server';

@@ -11,13 +11,16 @@
  * bench/results/journeys-<timestamp>.json and .md.
  */
 import 'reflect-metadata';
-import { Queue } from 'bullmq';
-import Redis from 'ioredis';
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { Client } from 'pg';
+
 import { createPersonae } from '../src/app.factory';
 import { AppConfig, loadConfig } from '../src/config/app-config';
 import { migrate } from '../src/database/migrator';

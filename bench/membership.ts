@@ -6,25 +6,28 @@
  * (ROLE=all) under light load. Prints a table and writes bench/results/membership-<timestamp>.json.
  */
 import 'reflect-metadata';
-import { Queue } from 'bullmq';
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+
+import { Queue } from 'bullmq';
 import { Client } from 'pg';
+
 import { createPersonae } from '../src/app.factory';
 import { readAudienceDefinition } from '../src/audiences/language/audience-definition';
 import { compileAudiencePredicate } from '../src/audiences/language/compiler/audience-compiler';
 import { ManualClock } from '../src/common/clock';
 import { AppConfig, loadConfig } from '../src/config/app-config';
 import { migrate } from '../src/database/migrator';
+import { generateDataset } from '../src/demo/generator/dataset';
 import { MembershipService } from '../src/membership/membership.service';
 import { bullOptions } from '../src/queues/queue-connection';
 import { QueueName } from '../src/queues/queue-names';
 import { ensureDatabase } from './generator/database';
-import { generateDataset } from '../src/demo/generator/dataset';
 import { machineInfo, redactUrl } from './generator/report';
 import { writeDataset } from './generator/writer';
 import { engineContext } from './membership/engine-context';

@@ -16,12 +16,15 @@
  * holds the dataset and the computed audiences (built on the first run of a size).
  */
 import 'reflect-metadata';
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { freePort } from '../test/support/redis-server';
 import { machineInfo, redactUrl } from './generator/report';
 import { checkRealtimeAudiences, PROBE_AUDIENCE_KEY, PROBE_EVENT } from './realtime/audiences';

@@ -25,12 +25,15 @@
  * BENCH_SYNC_ONLY (unset; `email` or `segment` to run one part), BENCH_SEGMENT_CPU_PROFILE (unset; a file).
  */
 import 'reflect-metadata';
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+
 import { Client } from 'pg';
+
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
 import { UnsubscribeLinks } from '../src/unsubscribe/unsubscribe-links';
@@ -38,8 +41,8 @@ import { WorkspacesService } from '../src/workspaces/workspaces.service';
 import { createTestDatabase } from '../test/support/database';
 import { startCpuProfile } from './ingest/cpu-profile';
 import { bareLoop, BareResult } from './sync/bare-loop';
-import { api, personaeSync, SyncResult } from './sync/personae-sync';
 import { BatchSinkClient } from './sync/batch-sink-client';
+import { api, personaeSync, SyncResult } from './sync/personae-sync';
 import { segmentBench } from './sync/segment-sync';
 import { SinkClient } from './sync/sink-client';
 

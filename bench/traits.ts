@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { ANALYTICAL_SETTINGS } from '../src/database/query-settings';
 import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from '../src/demo/generator/dataset';
 import { compileTrait } from '../src/traits/language/compiler/trait-compiler';

@@ -8,10 +8,12 @@
  * Knobs (env): BENCH_KEYS (100000), BENCH_HUGE_KEYS (1400), BENCH_CONCURRENCY (16).
  */
 import 'reflect-metadata';
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+
 import { createPersonae } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
 import { SourceResolverService } from '../src/tracking/source-resolver.service';

@@ -3,13 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
+
 import { AppModule, PersonaeOptions, runsApi } from './app.module';
-import { AppConfig } from './config/app-config';
-import { fastifyTrustProxy } from './config/trust-proxy';
+import { RequestSignalInterceptor } from './common/request-signal';
 import { SafetyNetFilter } from './common/safety-net.filter';
 import { installUnstorableTextCheck } from './common/unstorable-text.hook';
-import { RequestSignalInterceptor } from './common/request-signal';
 import { createValidationPipe } from './common/validation';
+import { AppConfig } from './config/app-config';
+import { fastifyTrustProxy } from './config/trust-proxy';
 import { createRootLogger, PinoNestLogger, requestId } from './logging/logger';
 import { MetricsService } from './ops/metrics.service';
 import { mountQueueDashboard } from './ops/queue-dashboard';

@@ -1,35 +1,36 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+
+import { AccountsModule } from './accounts/accounts.module';
+import { AudiencesModule } from './audiences/audiences.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/clock';
 import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DemoModule } from './demo/demo.module';
+import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
+import { DestinationsModule } from './destinations/destinations.module';
+import { FunnelsModule } from './funnels/funnels.module';
 import { HealthModule } from './health/health.module';
-import { OpsCoreModule } from './ops/ops-core.module';
+import { JourneysModule } from './journeys/journeys.module';
+import { JourneysWorkerModule } from './journeys/journeys-worker.module';
+import { MembershipModule } from './membership/membership.module';
+import { MembershipWorkerModule } from './membership/membership-worker.module';
 import { OpsModule } from './ops/ops.module';
+import { OpsCoreModule } from './ops/ops-core.module';
 import { OpsWorkerModule } from './ops/ops-worker.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { ProfilesModule } from './profiles/profiles.module';
+import { QuarantineModule } from './quarantine/quarantine.module';
 import { MaintenanceModule } from './queues/maintenance.module';
 import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
-import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
-import { WorkspacesModule } from './workspaces/workspaces.module';
-import { WorkspaceSettingsModule } from './workspace-settings/workspace-settings.module';
 import { TrackingModule } from './tracking/tracking.module';
-import { ProfilesModule } from './profiles/profiles.module';
-import { AccountsModule } from './accounts/accounts.module';
-import { AudiencesModule } from './audiences/audiences.module';
-import { FunnelsModule } from './funnels/funnels.module';
-import { MembershipModule } from './membership/membership.module';
-import { MembershipWorkerModule } from './membership/membership-worker.module';
-import { DestinationsModule } from './destinations/destinations.module';
-import { DeliveryWorkersModule } from './destinations/delivery-workers.module';
-import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
-import { QuarantineModule } from './quarantine/quarantine.module';
-import { DemoModule } from './demo/demo.module';
-import { JourneysModule } from './journeys/journeys.module';
-import { JourneysWorkerModule } from './journeys/journeys-worker.module';
 import { TraitsModule } from './traits/traits.module';
 import { TraitsWorkerModule } from './traits/traits-worker.module';
+import { UnsubscribeModule } from './unsubscribe/unsubscribe.module';
+import { WorkspaceSettingsModule } from './workspace-settings/workspace-settings.module';
+import { WorkspacesModule } from './workspaces/workspaces.module';
+import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 
 /**
  * What every feature module expects from the application root, in every role (the test harness's

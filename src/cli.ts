@@ -1,13 +1,16 @@
 import 'reflect-metadata';
+
+import { parseArgs } from 'node:util';
+
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { parseArgs } from 'node:util';
+
 import { ConfigError, loadDatabaseConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { loadEnvFile } from './config/env-file';
 import { PrismaModule } from './prisma/prisma.module';
-import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 import { WorkspacesService } from './workspaces/workspaces.service';
+import { WorkspacesCoreModule } from './workspaces/workspaces-core.module';
 
 const USAGE = `Usage: npm run cli -- <command>
 

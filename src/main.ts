@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+
 import { createPersonae } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 import { loadEnvFile } from './config/env-file';
-import { demoBanner } from './demo/demo-banner';
 import { DemoService } from './demo/demo.service';
+import { demoBanner } from './demo/demo-banner';
 
 async function main(): Promise<void> {
   // A local .env is a convenience for development (ENV_FILE=none skips it); deployments set the environment.

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
+
 import { migrate } from '../../src/database/migrator';
-import { ensureDatabase } from '../generator/database';
 import type { Dataset, ResolvedDatasetOptions } from '../../src/demo/generator/dataset';
+import { ensureDatabase } from '../generator/database';
 import { writeDataset } from '../generator/writer';
 
 /**

@@ -5,7 +5,9 @@
  * usage: node -r @swc-node/register bench/audience/explain.ts [--database-url <url>] [--compiled-only] <key>…
  */
 import { parseArgs } from 'node:util';
+
 import { Client } from 'pg';
+
 import { audienceCountQuery } from '../../src/audiences/audiences.repository';
 import { parseAudience } from '../../src/audiences/language/audience-parser';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { redactUrl } from '../generator/report';
 
 /**

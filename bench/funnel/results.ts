@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import type { FunnelGroupRow } from '../../src/funnels/funnel-spec';
 
 export function median(values: readonly number[]): number {

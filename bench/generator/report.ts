@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { DatasetStatsSnapshot } from './dataset-stats';
+
 import type { ResolvedDatasetOptions } from '../../src/demo/generator/dataset';
+import type { DatasetStatsSnapshot } from './dataset-stats';
 import type { WriteResult } from './writer';
 
 /** The summary printed after a load and the JSON kept under bench/results for comparing runs. */

@@ -3,9 +3,13 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
+
 import { Client } from 'pg';
-import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
-import { type CopyTable, copySql, EVENTS, IDENTITIES, PROFILES, SOURCES, WORKSPACES } from './copy-text';
+import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
+
+import type { Dataset } from '../../src/demo/generator/dataset';
+import type { ProfileJourney } from '../../src/demo/generator/rows';
+import { copySql, type CopyTable, EVENTS, IDENTITIES, PROFILES, SOURCES, WORKSPACES } from './copy-text';
 import {
   type ClearOutcome,
   clearWorkspace,
@@ -13,8 +17,6 @@ import {
   dropSecondaryIndexes,
   type IndexDefinition,
 } from './database';
-import type { Dataset } from '../../src/demo/generator/dataset';
-import type { ProfileJourney } from '../../src/demo/generator/rows';
 
 /**
  * Streams a dataset into Postgres with COPY over two connections: one long COPY for events (the

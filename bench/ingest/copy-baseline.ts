@@ -1,8 +1,10 @@
-import { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { performance } from 'node:perf_hooks';
+
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
 import { benchMessage } from './payloads';
 import { backendCpu, cpuBetween } from './postgres-cpu';
 

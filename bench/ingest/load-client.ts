@@ -4,6 +4,7 @@
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+
 import { benchMessageJson, checkBenchMessageJson } from './payloads';
 
 export interface LoadJob {

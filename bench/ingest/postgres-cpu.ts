@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import type { Client } from 'pg';
 
 const TICKS_PER_SECOND = 100;

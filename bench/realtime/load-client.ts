@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+
 import { realtimeMessageJson } from './messages';
 
 const DAY_MS = 86_400_000;

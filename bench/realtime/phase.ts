@@ -1,7 +1,9 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
 import { Client } from 'pg';
+
 import type { RealtimeLoadJob, RealtimeLoadResult } from './load-client';
 import { Probe, ProbeOptions, ProbeResult } from './probe';
 import { BackendCpuMeter, processCpuMs } from './processes';

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Client } from 'pg';
+
 import { percentile } from '../membership/latency';
 
 export interface ProbeOptions {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+
 import type { Client } from 'pg';
+
 import { Running, runTs } from '../../test/support/processes';
 
 const TICKS_PER_SECOND = 100;

@@ -1,7 +1,7 @@
 import type { ResolvedDatasetOptions } from '../../src/demo/generator/dataset';
-import type { FullCounts } from './setup';
 import type { PhaseResult } from './phase';
 import type { ProbeResult } from './probe';
+import type { FullCounts } from './setup';
 
 /** The goals of issue 14, printed next to what was measured. */
 export const GOALS = {

@@ -1,17 +1,19 @@
-import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+
+import { Queue } from 'bullmq';
 import { Client } from 'pg';
+
 import { readAudienceDefinition } from '../../src/audiences/language/audience-definition';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
 import { SystemClock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/app-config';
 import { migrate } from '../../src/database/migrator';
+import { type Dataset, generateDataset } from '../../src/demo/generator/dataset';
 import { MembershipService } from '../../src/membership/membership.service';
 import { bullOptions } from '../../src/queues/queue-connection';
 import { QueueName } from '../../src/queues/queue-names';
 import { ensureDatabase } from '../generator/database';
-import { type Dataset, generateDataset } from '../../src/demo/generator/dataset';
 import { writeDataset } from '../generator/writer';
 import { engineContext } from '../membership/engine-context';
 import { REALTIME_AUDIENCES } from './audiences';

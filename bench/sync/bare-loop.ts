@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+
 import nodemailer from 'nodemailer';
+
 import type { ClaimedDelivery } from '../../src/destinations/delivery.repository';
 import type { EmailConfig } from '../../src/destinations/destination-config';
 import { buildEmail, EmailMessage, emailTemplates, templateScope } from '../../src/destinations/email-message';
-import { renderEmailTemplates } from '../../src/destinations/templates';
 import { mailOptions, smtpOptions } from '../../src/destinations/email-sender';
+import { renderEmailTemplates } from '../../src/destinations/templates';
 import type { UnsubscribeLinks } from '../../src/unsubscribe/unsubscribe-links';
 import type { SinkClient } from './sink-client';
 

@@ -1,5 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+
 import type { BatchSinkCommand, BatchSinkReport } from './batch-sink';
 
 /** The parent side of bench/sync/batch-sink.ts: messages received, and when the last came. */

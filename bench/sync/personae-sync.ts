@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+
 import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import type { EmailConfig } from '../../src/destinations/destination-config';

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+
 import type { Client } from 'pg';
+
 import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { DeliveryQueuesService, DeliveryRef } from '../../src/queues/delivery-queues.service';

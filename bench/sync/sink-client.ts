@@ -1,5 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+
 import type { SinkReport } from './smtp-sink';
 
 /** The parent side of bench/sync/smtp-sink.ts: acceptance times by recipient. */

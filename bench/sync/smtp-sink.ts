@@ -3,6 +3,7 @@
  * reports each accepted message's recipient and acceptance time to the parent in small batches.
  */
 import type { AddressInfo } from 'node:net';
+
 import { SMTPServer } from 'smtp-server';
 
 export interface SinkReport {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { InteractiveDatabase } from '../database/interactive-database';
 import { Prisma } from '../generated/prisma/client';
 

@@ -1,12 +1,13 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+
 import { Clock } from '../common/clock';
-import { DEFAULT_PAGE_SIZE, decodeKeyCursor, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
+import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import {
   ACCOUNT_MEMBERS_SHOWN,
-  ACTIVE_MEMBER_DAYS,
   AccountListView,
   AccountSummaryView,
   AccountView,
+  ACTIVE_MEMBER_DAYS,
 } from './accounts.dto';
 import { AccountRow, AccountsRepository } from './accounts.repository';
 

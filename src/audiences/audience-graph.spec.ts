@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { parseAudience } from './language/audience-parser';
+
 import { audienceGraph, dependencyOrder, directDependents, findCycle, referrersOf } from './audience-graph';
 import { storedDefinition } from './audience-predicate';
 import { AudienceDefinitionError } from './audiences.errors';
+import { parseAudience } from './language/audience-parser';
 
 function audience(key: string, definition: string) {
   return { id: randomUUID(), version: 1, key, definitionAst: parseAudience(definition) as unknown };

@@ -3,13 +3,14 @@
  * build their predicate here, so the SQL that `explain` shows is the SQL the engine runs.
  */
 import { LRUCache } from 'lru-cache';
+
 import type { FieldProblem } from '../common/problems';
 import { Prisma } from '../generated/prisma/client';
-import { AudienceAst, SubjectLevel, referencedAudienceKeys, referencedTraitKeys } from './language/audience-ast';
+import { AudienceDefinitionError } from './audiences.errors';
+import { AudienceAst, referencedAudienceKeys, referencedTraitKeys, SubjectLevel } from './language/audience-ast';
 import { validateAudienceAst } from './language/audience-validator';
 import { compileAccountPredicate, compileRecipientPredicate } from './language/compiler/account-conditions';
 import { compileAudiencePredicate } from './language/compiler/audience-compiler';
-import { AudienceDefinitionError } from './audiences.errors';
 
 /** A stored audience version, as far as its definition is concerned. */
 export interface StoredDefinition {

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, ValidateBy } from 'class-validator';
+
 import { BoolField, IntField, IsAbsentOr, TextField } from '../common/dto-fields';
 import { SUBJECT_LEVELS, SubjectLevel } from './language/audience-ast';
 

@@ -1,4 +1,5 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
+
 import { describeProblems, FieldProblem, problemBody } from '../common/problems';
 
 /**

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AudiencesController } from './audiences.controller';
 import { AudiencesRepository } from './audiences.repository';
 import { AudiencesService } from './audiences.service';

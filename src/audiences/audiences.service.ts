@@ -1,21 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { Clock } from '../common/clock';
 import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
-import {
-  AudienceAst,
-  SubjectLevel,
-  referencedAudienceKeys,
-  referencedAudienceKeysByLevel,
-  referencedTraitKeys,
-} from './language/audience-ast';
 import { AudienceGraph, audienceGraph, findCycle, referrersOf, unknownReferences } from './audience-graph';
-import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
-import { DefinitionReader } from './definition-reader';
 import {
   COMPUTE_JOB_NAME,
   COMPUTE_JOB_OPTIONS,
@@ -24,15 +16,7 @@ import {
   deletedJobId,
   intervalChangeJobId,
 } from './audience-jobs';
-import {
-  AudienceCycleError,
-  AudienceInUseError,
-  AudienceNotFoundError,
-  DuplicateAudienceKeyError,
-  InvalidDefinitionError,
-  UnknownAudienceReferenceError,
-  UnknownTraitReferenceError,
-} from './audiences.errors';
+import { audiencePredicate, storedAudiencePredicate } from './audience-predicate';
 import {
   AudienceExplainView,
   AudienceListView,
@@ -44,7 +28,24 @@ import {
   PreviewAudienceDto,
   UpdateAudienceDto,
 } from './audiences.dto';
-import { AudienceChanges, AudienceRow, AudiencesRepository, audienceCountQuery } from './audiences.repository';
+import {
+  AudienceCycleError,
+  AudienceInUseError,
+  AudienceNotFoundError,
+  DuplicateAudienceKeyError,
+  InvalidDefinitionError,
+  UnknownAudienceReferenceError,
+  UnknownTraitReferenceError,
+} from './audiences.errors';
+import { AudienceChanges, audienceCountQuery, AudienceRow, AudiencesRepository } from './audiences.repository';
+import { DefinitionReader } from './definition-reader';
+import {
+  AudienceAst,
+  referencedAudienceKeys,
+  referencedAudienceKeysByLevel,
+  referencedTraitKeys,
+  SubjectLevel,
+} from './language/audience-ast';
 
 /** A definition read and checked by the audience language: the AST and its canonical text. */
 interface Definition {

@@ -1,6 +1,8 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { extname, join } from 'node:path';
+
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Piscina } from 'piscina';
+
 import { PerKeyGate } from '../common/per-key-gate';
 import type { ReadTask } from './definition-reader.worker';
 import type { SubjectLevel } from './language/audience-ast';

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+
 import { AppConfig } from '../config/app-config';
 import { bearerToken, safeEqual } from './credentials';
 import { FailedAuthLimiter } from './failed-auth-limiter.service';

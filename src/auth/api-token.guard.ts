@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import { bearerToken, hashToken } from './credentials';
 import { FailedAuthLimiter } from './failed-auth-limiter.service';

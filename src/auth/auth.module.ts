@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { ApiTokenGuard } from './api-token.guard';
 import { FailedAuthLimiter } from './failed-auth-limiter.service';
 import { MetricsTokenGuard } from './metrics-token.guard';

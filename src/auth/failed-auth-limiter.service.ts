@@ -1,6 +1,7 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
 

@@ -1,7 +1,8 @@
-import { createValidationPipe } from './validation';
-import { describeProblems, problemBody } from './problems';
-import { IsInt } from 'class-validator';
 import { BadRequestException } from '@nestjs/common';
+import { IsInt } from 'class-validator';
+
+import { describeProblems, problemBody } from './problems';
+import { createValidationPipe } from './validation';
 
 class Body {
   @IsInt({ message: '$property must be an integer' })

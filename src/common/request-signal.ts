@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { Observable, catchError, throwError } from 'rxjs';
+import { catchError, Observable, throwError } from 'rxjs';
 
 const storage = new AsyncLocalStorage<AbortSignal>();
 

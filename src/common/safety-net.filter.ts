@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+
 import { postgresErrorCode } from '../database/postgres-errors';
 import { DatabaseUnavailableFilter } from './database-unavailable.filter';
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
 import { findUnstorableText, nestsDeeperThan } from './storable-text';
 
 /** The tracking API replaces such characters itself (and records a warning); see src/tracking. */

@@ -1,4 +1,5 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+
 import { FieldProblem, problemBody } from './problems';
 
 export type { FieldProblem } from './problems';

@@ -10,10 +10,11 @@ import {
   Min,
   MinLength,
   ValidateBy,
-  ValidationOptions,
   validateSync,
+  ValidationOptions,
 } from 'class-validator';
 import ipaddr from 'ipaddr.js';
+
 import { INVALID_TRUST_PROXY, parseTrustProxy, TrustProxy } from './trust-proxy';
 
 export const ROLES = ['api', 'worker', 'all'] as const;

@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+
 import { AppConfig, DatabaseConfig } from './app-config';
 
 /** Makes the validated configuration injectable everywhere. */

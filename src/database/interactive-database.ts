@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client, Pool, PoolClient } from 'pg';
+
 import { currentRequestSignal } from '../common/request-signal';
 import { DatabaseConfig } from '../config/app-config';
 import { Prisma } from '../generated/prisma/client';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { DemoSeedRepository } from './demo-seed.repository';
+
 import { DemoService } from './demo.service';
+import { DemoSeedRepository } from './demo-seed.repository';
 
 /** The quick start's Demo workspace (`PERSONAE_DEMO=1`, API role): seeded once, printed at every start. */
 @Module({ providers: [DemoService, DemoSeedRepository], exports: [DemoService] })

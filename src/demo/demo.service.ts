@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { devMailSinkEnabled } from '../destinations/dev-mail-sink';

@@ -1,5 +1,5 @@
 import { AddressPolicy, literalAddress, parseNetworks } from './address-policy';
-import { assertLiteralAllowed, AddressRefusedError, resolveAllowed } from './destination-address';
+import { AddressRefusedError, assertLiteralAllowed, resolveAllowed } from './destination-address';
 
 describe('AddressPolicy', () => {
   const strict = AddressPolicy.allowing('');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import ipaddr from 'ipaddr.js';
+
 import { AppConfig } from '../config/app-config';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;

@@ -1,4 +1,3 @@
-import { IdParamDto } from '../common/id-param.dto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -10,8 +9,10 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
+import { IdParamDto } from '../common/id-param.dto';
 import { AudienceDestinationsService } from './audience-destinations.service';
 import {
   AudienceDestinationParamDto,

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+
 import { recipientPredicate } from '../audiences/audience-predicate';
 import { readAudienceDefinition } from '../audiences/language/audience-language';
 import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
 import { badRequestFor } from '../common/validation';
+import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import type { DestinationType } from './destination-config';
 import { ConnectDestinationDto, ConnectionListView, ConnectionView } from './destinations.dto';

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
+
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
 import { DeliveryRepository } from './delivery.repository';
 
 export const SWEEP_INTERVAL_MS = 5_000;

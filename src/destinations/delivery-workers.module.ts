@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+
 import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
-import { DestinationsCoreModule } from './destinations-core.module';
-import { DeliverySweeperService } from './delivery-sweeper.service';
-import { DeliveryWorkersService } from './delivery-workers.service';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryRepository } from './delivery.repository';
+import { DeliverySweeperService } from './delivery-sweeper.service';
+import { DeliveryWorkersService } from './delivery-workers.service';
+import { DestinationsCoreModule } from './destinations-core.module';
 import { EmailSender } from './email-sender';
 import { HttpPoster } from './http-poster';
 import { SegmentSender } from './segment-sender';

@@ -1,9 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
+
 import { AppConfig } from '../config/app-config';
+import { DELIVERIES_PER_JOB, DeliveryJob, DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { bullOptions } from '../queues/queue-connection';
 import { deliveryQueueName } from '../queues/queue-names';
-import { DELIVERIES_PER_JOB, DeliveryJob, DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { WorkerRegistry } from '../queues/worker-registry.service';
 import { DeliveryProcessor, DeliveryQueueContext } from './delivery.processor';
 import { DeliveryRepository, WorkerDestination } from './delivery.repository';

@@ -1,19 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
-import { DeliveryJob, deliveryIdsOf, DeliveryQueuesService, SingleDelivery } from '../queues/delivery-queues.service';
+
+import { MetricsService } from '../ops/metrics.service';
+import { deliveryIdsOf, DeliveryJob, DeliveryQueuesService, SingleDelivery } from '../queues/delivery-queues.service';
 import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
 import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
-import { isPlainEmail, type EmailConfig, type WebhookConfig } from './destination-config';
 import { backoffMs, claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
+import { type EmailConfig, isPlainEmail, type WebhookConfig } from './destination-config';
 import { buildEmail, emailTemplates, templateScope } from './email-message';
-import { MetricsService } from '../ops/metrics.service';
 import { EmailSender } from './email-sender';
-import { RenderAbortedError, TemplateRenderer } from './template-renderer';
-import { TemplateError } from './templates';
 import { SegmentSender } from './segment-sender';
 import { SlackSender } from './slack-sender';
 import type { SegmentConfig, SlackConfig } from './sync-config';
+import { RenderAbortedError, TemplateRenderer } from './template-renderer';
+import { TemplateError } from './templates';
 import { WebhookSender } from './webhook-sender';
 
 /** Lets the processor pause a whole destination queue (an HTTP 429 with Retry-After). */

@@ -1,6 +1,7 @@
-import { lookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
+import { lookup } from 'node:dns/promises';
 import { isIPv6, LookupFunction } from 'node:net';
+
 import { AddressPolicy, literalAddress } from './address-policy';
 
 /** A destination's host is, or resolves to, an address destinations may not reach: a final failure. */

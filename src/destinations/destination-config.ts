@@ -15,6 +15,7 @@ import {
   validateSync,
 } from 'class-validator';
 import addressparser from 'nodemailer/lib/addressparser';
+
 import { FieldProblem, fieldProblems } from '../common/validation';
 import type { AddressPolicy } from './address-policy';
 import { endpointProblems } from './endpoint-rules';

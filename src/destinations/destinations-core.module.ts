@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AddressPolicy } from './address-policy';
 import { TemplateRenderer } from './template-renderer';
 

@@ -1,4 +1,3 @@
-import { IdParamDto } from '../common/id-param.dto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -9,8 +8,10 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
+import { IdParamDto } from '../common/id-param.dto';
 import { PageQueryDto } from '../common/pagination';
 import {
   CreateDestinationDto,

@@ -1,4 +1,3 @@
-import { IdParamDto } from '../common/id-param.dto';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -15,7 +14,9 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
+
 import { BoolField, TextField } from '../common/dto-fields';
+import { IdParamDto } from '../common/id-param.dto';
 import { DESTINATION_TYPES, type DestinationType } from './destination-config';
 import { DELIVERY_STATUSES, DeliveryStatus, SendTransitions } from './destinations.repository';
 

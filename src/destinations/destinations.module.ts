@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+
 import { AudienceDestinationsController } from './audience-destinations.controller';
 import { AudienceDestinationsService } from './audience-destinations.service';
-import { DestinationsCoreModule } from './destinations-core.module';
 import { DestinationsController } from './destinations.controller';
 import { DestinationsRepository } from './destinations.repository';
 import { DestinationsService } from './destinations.service';
+import { DestinationsCoreModule } from './destinations-core.module';
 import { DevMailController } from './dev-mail.controller';
 import { DevMailSink } from './dev-mail-sink';
 

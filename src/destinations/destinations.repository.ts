@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
+
 import type { CreatedCursor } from '../common/pagination';
 import { audienceLockSql } from '../database/audience-lock';
+import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import { postgresErrorCode } from '../database/postgres-errors';
-import { AudienceBusyError } from './destinations.errors';
 import type { DestinationType } from './destination-config';
+import { AudienceBusyError } from './destinations.errors';
 
 export const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'skipped', 'dead'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+
+import { cursorDate, cursorParts, cursorUuid } from '../common/cursor';
 import {
   decodeCreatedCursor,
   DEFAULT_PAGE_SIZE,
@@ -17,8 +19,6 @@ import {
   publicConfig,
   validateConfig,
 } from './destination-config';
-import { secretsNeededAgain } from './endpoint-rules';
-import { TemplateRenderer } from './template-renderer';
 import {
   CreateDestinationDto,
   DEFAULT_DELIVERIES_PAGE,
@@ -29,7 +29,6 @@ import {
   DestinationView,
   UpdateDestinationDto,
 } from './destinations.dto';
-import { cursorDate, cursorParts, cursorUuid } from '../common/cursor';
 import { DestinationNotFoundError, invalidDeliveryCursor } from './destinations.errors';
 import {
   DELIVERY_STATUSES,
@@ -38,6 +37,8 @@ import {
   DestinationRow,
   DestinationsRepository,
 } from './destinations.repository';
+import { secretsNeededAgain } from './endpoint-rules';
+import { TemplateRenderer } from './template-renderer';
 
 export function encodeDeliveryCursor(row: Pick<DeliveryRow, 'createdAt' | 'id'>): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+
 import { AppConfig } from '../config/app-config';
 
 export const DEV_MAIL_SINK_HOST = '127.0.0.1';

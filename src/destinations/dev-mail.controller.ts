@@ -1,6 +1,7 @@
 import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+
 import { CaughtMail, DevMailSink } from './dev-mail-sink';
 
 function escapeHtml(value: string): string {

@@ -5,11 +5,12 @@ import nodemailer, {
   type SMTPPoolOptions,
   type Transporter,
 } from 'nodemailer';
+
 import { AppConfig } from '../config/app-config';
 import { AddressPolicy, literalAddress } from './address-policy';
-import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
-import { AddressRefusedError, resolveAllowed } from './destination-address';
 import { SendOutcome, SMTP_TIMEOUTS } from './delivery-policy';
+import { AddressRefusedError, resolveAllowed } from './destination-address';
+import { DEFAULT_MAX_CONNECTIONS, EmailConfig } from './destination-config';
 import { devMailSinkEnabled, devMailSinkUrl } from './dev-mail-sink';
 import type { EmailMessage } from './email-message';
 import { SendGate } from './send-gate';

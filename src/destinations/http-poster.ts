@@ -1,9 +1,11 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import http, { IncomingMessage } from 'node:http';
 import https from 'node:https';
+
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+
 import { AddressPolicy } from './address-policy';
-import { AddressRefusedError, assertLiteralAllowed, checkedLookup } from './destination-address';
 import { retryAfterMs, SendOutcome, WEBHOOK_TIMEOUT_MS } from './delivery-policy';
+import { AddressRefusedError, assertLiteralAllowed, checkedLookup } from './destination-address';
 
 /**
  * How much of a response body is read: enough for the start of an error message in lastError.

@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+
 import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import type { HttpPoster } from './http-poster';

@@ -1,13 +1,15 @@
-import { Injectable } from '@nestjs/common';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+
+import { Injectable } from '@nestjs/common';
+
 import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import { DestinationBatchers } from './destination-batchers';
 import { HttpPoster } from './http-poster';
 import { audienceMessages } from './segment-messages';
 import { BATCH_MAX_MESSAGES, batchBody, packRequests } from './segment-requests';
-import { SegmentConfig, segmentBatchUrl } from './sync-config';
+import { segmentBatchUrl, SegmentConfig } from './sync-config';
 
 const gzipAsync = promisify(gzip);
 

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+
 import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import { DestinationBatchers } from './destination-batchers';
 import { HttpPoster } from './http-poster';
-import { slackBody, SLACK_LINES_PER_MESSAGE } from './slack-message';
+import { SLACK_LINES_PER_MESSAGE, slackBody } from './slack-message';
 import type { SlackConfig } from './sync-config';
 
 /**

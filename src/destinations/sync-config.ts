@@ -1,4 +1,5 @@
 import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+
 import type { FieldProblem } from '../common/validation';
 
 /**

@@ -1,9 +1,11 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { extname, join } from 'node:path';
+
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Piscina } from 'piscina';
+
 import { PerKeyGate } from '../common/per-key-gate';
-import { AppConfig } from '../config/app-config';
 import type { FieldProblem } from '../common/validation';
+import { AppConfig } from '../config/app-config';
 import { Batcher } from './batcher';
 import type { RenderTask } from './template-render.worker';
 import { EmailRenderResult, EmailTemplates, RenderedEmail, TemplateError, TemplateScope } from './templates';

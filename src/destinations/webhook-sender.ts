@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
+
 import type { ClaimedDelivery } from './delivery.repository';
-import type { WebhookConfig } from './destination-config';
 import type { SendOutcome } from './delivery-policy';
+import type { WebhookConfig } from './destination-config';
 import { HttpPoster } from './http-poster';
 import { webhookPayload } from './webhook-payload';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';

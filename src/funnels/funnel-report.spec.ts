@@ -1,5 +1,5 @@
-import { dropOffDefinition } from './funnel-drop-off';
 import { percentileCont } from '../../test/oracles/funnel-reference';
+import { dropOffDefinition } from './funnel-drop-off';
 import { biggestDropOffs, stepViews } from './funnel-report';
 import { parseStepFilters, readSteps } from './funnel-request';
 import { FunnelGroupRow } from './funnel-spec';

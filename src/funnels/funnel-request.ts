@@ -6,10 +6,10 @@
  */
 import {
   AudienceParseError,
-  PropertyFilter,
   parseFilters,
   parseInstant,
   parsePropertyPath as parsePath,
+  PropertyFilter,
 } from '../audiences/language/audience-language';
 import { BreakdownSpec, BreakdownType, FUNNEL_LIMITS, FunnelStepSpec } from './funnel-spec';
 import { FunnelRequestError } from './funnels.errors';

@@ -19,8 +19,8 @@
  *    everyone and, with a breakdown, per bucket (top N values by step-1 count, "other", "(none)")
  *    in one GROUPING SETS pass.
  */
-import { Prisma } from '../generated/prisma/client';
 import { CompileContext, compilePropertyFilters, sqlInstant as instant } from '../audiences/language/audience-language';
+import { Prisma } from '../generated/prisma/client';
 import { FunnelPeriod, FunnelQuery } from './funnel-spec';
 
 const column = (prefix: string, step: number): Prisma.Sql => Prisma.raw(`${prefix}${step}`);

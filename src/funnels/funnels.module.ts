@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AudiencesModule } from '../audiences/audiences.module';
 import { FunnelsController } from './funnels.controller';
 import { FunnelsRepository } from './funnels.repository';

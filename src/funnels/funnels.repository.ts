@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { InteractiveDatabase } from '../database/interactive-database';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery, GroupKind } from './funnel-spec';
 import { funnelReportSql } from './funnel-sql';

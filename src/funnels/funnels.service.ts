@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { AudienceView } from '../audiences/audiences.dto';
 import { AudiencesService } from '../audiences/audiences.service';
 import { Clock } from '../common/clock';

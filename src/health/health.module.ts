@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { HealthController } from './health.controller';
 import { HealthRepository } from './health.repository';
 import { HealthService } from './health.service';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { withTimeout } from '../common/timeout';
 import { AppConfig } from '../config/app-config';
 import { pendingMigrations } from '../database/migrator';

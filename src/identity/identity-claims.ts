@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+
 import { Identifier, identifierKey } from './identifiers';
 
 /** A claim the caller holds until its write is done, or what it must wait for before reading again. */

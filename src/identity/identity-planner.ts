@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+
 import { ANONYMOUS_ID, Identifier, identifierKey, lookupCandidates, SubjectIdentifiers, USER_ID } from './identifiers';
 import { IdentitySettings } from './identity-settings';
 

@@ -1,5 +1,6 @@
 /** Identity resolution settings of a workspace: the `identity` section of its settings. */
 import { z } from 'zod';
+
 import { defineSection, SectionValues, setting, text, wholeNumber } from '../workspace-settings/settings-section';
 
 export const BUILT_IN_IDENTIFIER_TYPES = ['user_id', 'anonymous_id', 'email'] as const;

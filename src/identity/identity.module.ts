@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { IdentityRepository } from './identity.repository';
 import { IdentityService } from './identity.service';
 

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
+
 import { liveProfileFilter } from '../database/live-profile-filter';
+import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { Identifier } from './identifiers';
 import { KnownIdentity, KnownProfile, MergePlan } from './identity-planner';
-import type { Tx } from '../database/transactions';
 
 /** A found identity: type, value, profile id. */
 type KnownIdentityTuple = [string, string, string];

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+
+import type { Tx } from '../database/transactions';
 import { Identifier, identifierKey, lookupCandidates } from './identifiers';
-import { IdentityClaims } from './identity-claims';
 import { IdentityConflictError } from './identity.errors';
+import { IdentityRepository } from './identity.repository';
+import { IdentityClaims } from './identity-claims';
 import {
   KnownProfile,
   PlannedMessage,
@@ -10,8 +13,6 @@ import {
   ResolutionPlan,
 } from './identity-planner';
 import { IdentitySettings } from './identity-settings';
-import { IdentityRepository } from './identity.repository';
-import type { Tx } from '../database/transactions';
 
 export interface Resolution {
   plan: ResolutionPlan;

@@ -4,6 +4,7 @@
  * scores) journeys gain with it. Definitions were validated on save; the parse is cached by text.
  */
 import { LRUCache } from 'lru-cache';
+
 import { audiencePredicate } from '../audiences/audience-predicate';
 import { type AudienceAst, readAudienceDefinition } from '../audiences/language/audience-language';
 import { Prisma } from '../generated/prisma/client';

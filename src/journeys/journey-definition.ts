@@ -5,8 +5,8 @@
  * canonical definition (conditions printed back from their AST) or problems that name their path:
  * `steps[3].next: unknown step "nudge-2"`. Pure: the service checks destinations and audiences.
  */
-import type { FieldProblem } from '../common/problems';
 import { readAudienceDefinition } from '../audiences/language/audience-language';
+import type { FieldProblem } from '../common/problems';
 
 export const DURATION_UNITS = ['minutes', 'hours', 'days', 'weeks'] as const;
 export type DurationUnit = (typeof DURATION_UNITS)[number];

@@ -1,12 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+
+import { Injectable, Logger } from '@nestjs/common';
+
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService, type DeliveryRef } from '../queues/delivery-queues.service';
 import { eventNamesOf } from './journey-conditions';
 import { durationMs, JourneyDefinition } from './journey-definition';
-import { AdmittingJourney, EntryCandidate, JourneyRunsRepository, NewRun, RunTx } from './journey-runs.repository';
 import { JourneyRunnerService } from './journey-runner.service';
+import { AdmittingJourney, EntryCandidate, JourneyRunsRepository, NewRun, RunTx } from './journey-runs.repository';
 
 /** Scans of the transition ledger look back this far behind the last scan (commits land out of order). */
 const ENTRY_LOOKBACK_MS = 10 * 60_000;

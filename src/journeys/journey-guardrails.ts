@@ -3,6 +3,7 @@
  * message go. No I/O, so they are tested on their own (journey-guardrails.spec.ts).
  */
 import { createHash } from 'node:crypto';
+
 import type { QuietHours, SplitStep } from './journey-definition';
 
 export const HOLDOUT = 'holdout';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { decodeCreatedCursor, DEFAULT_PAGE_SIZE, encodeCreatedCursor, pageFrom } from '../common/pagination';
 import { HOLDOUT } from './journey-guardrails';
 import { JourneyReportRepository, RunRecord } from './journey-report.repository';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+
 import type { DeliveryRef } from '../queues/delivery-queues.service';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
 import { conditionPredicate } from './journey-conditions';
@@ -7,11 +8,11 @@ import { durationMs, JourneyDefinition, JourneyStep } from './journey-definition
 import { assignVariant, HOLDOUT, quietUntil } from './journey-guardrails';
 import {
   HistoryRow,
-  RunTx,
   JourneyRunsRepository,
   JourneySend,
   RunRow,
   RunStatus,
+  RunTx,
   RunUpdate,
 } from './journey-runs.repository';
 import type { MessagingSettings } from './messaging-settings';

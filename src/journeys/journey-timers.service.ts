@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+
 import { AppConfig } from '../config/app-config';
 import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
 import { JourneyEngineService, SweepOutcome } from './journey-engine.service';

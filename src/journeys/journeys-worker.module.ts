@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { MembershipWorkerModule } from '../membership/membership-worker.module';
 import { WorkspaceSettingsRepository } from '../workspace-settings/workspace-settings.repository';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';

@@ -10,10 +10,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { IdParamDto } from '../common/id-param.dto';
 import { PageQueryDto } from '../common/pagination';
+import { JourneyReportService } from './journey-report.service';
 import {
   CreateJourneyDto,
   JourneyListView,
@@ -23,7 +25,6 @@ import {
   RunsQueryDto,
   UpdateJourneyDto,
 } from './journeys.dto';
-import { JourneyReportService } from './journey-report.service';
 import { JourneysService } from './journeys.service';
 
 @ApiTags('journeys')

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsDefined, IsOptional, IsUUID } from 'class-validator';
-import { PageQueryDto } from '../common/pagination';
+
 import { TextField } from '../common/dto-fields';
+import { PageQueryDto } from '../common/pagination';
 
 const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const KEY_HINT = 'must be lower-case letters, digits, "-" or "_", starting with a letter or digit';

@@ -1,4 +1,5 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
+
 import { FieldProblem, problemBody } from '../common/problems';
 
 /** Also what another workspace's token gets: 404 and no data. */

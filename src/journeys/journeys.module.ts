@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { JourneyReportRepository } from './journey-report.repository';
 import { JourneyReportService } from './journey-report.service';
 import { JourneysController } from './journeys.controller';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { Clock } from '../common/clock';
 import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import type { FieldProblem } from '../common/problems';

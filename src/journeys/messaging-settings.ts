@@ -1,4 +1,5 @@
 import { z } from 'zod';
+
 import { defineSection, SectionValues, setting, wholeNumber } from '../workspace-settings/settings-section';
 import { isTimeZone } from './journey-definition';
 

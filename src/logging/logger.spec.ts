@@ -1,5 +1,7 @@
-import Fastify from 'fastify';
 import { Writable } from 'node:stream';
+
+import Fastify from 'fastify';
+
 import { createRootLogger, redactUrl } from './logger';
 
 describe('request logs', () => {

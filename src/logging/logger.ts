@@ -1,8 +1,10 @@
-import { LoggerService } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import { randomUUID } from 'node:crypto';
+
+import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
+
 import { LogLevel } from '../config/app-config';
 
 /**

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+
 import { BatchParticipant, BatchParticipants, BatchStage, ChangedProfiles } from './batch-participants';
 import { MembershipService } from './membership.service';
 

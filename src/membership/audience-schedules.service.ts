@@ -1,11 +1,13 @@
-import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS, computeJobId } from '../audiences/audience-jobs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { setTimeout as sleep } from 'node:timers/promises';
+
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS, computeJobId } from '../audiences/audience-jobs';
 import { QueueName } from '../queues/queue-names';
-import { ComputeAudienceJob, refreshSchedulerId } from './membership-jobs';
 import { MembershipRepository, ScheduleRecord } from './membership.repository';
+import { ComputeAudienceJob, refreshSchedulerId } from './membership-jobs';
 
 const SCHEDULER_PREFIX = refreshSchedulerId('');
 const RECONCILE_RETRY_MS = 2_000;

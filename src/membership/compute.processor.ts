@@ -1,12 +1,13 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+
 import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
-import { ComputeAudienceJob } from './membership-jobs';
 import { AudienceDefinitionError, ComputationTimeoutError } from './membership.errors';
 import { MembershipRepository } from './membership.repository';
 import { ComputeOutcome, MembershipService } from './membership.service';
+import { ComputeAudienceJob } from './membership-jobs';
 
 /**
  * Full computations. A killed worker's job is taken over by another once its lock expires

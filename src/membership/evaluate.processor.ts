@@ -1,11 +1,12 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+
 import { AppConfig } from '../config/app-config';
 import { QueueName } from '../queues/queue-names';
 import { BatchEvaluatorService, BatchOutcome } from './batch-evaluator.service';
-import { EvaluateJob } from './membership-jobs';
 import { EvaluationTrigger } from './evaluation-trigger.service';
+import { EvaluateJob } from './membership-jobs';
 import { ProfileChangesRepository } from './profile-changes.repository';
 
 /**

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { withTimeout } from '../common/timeout';
 import { QueueName } from '../queues/queue-names';
 import { EvaluateJob, evaluateWorkspaceJob } from './membership-jobs';

@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+
 import type { ComputeAudienceJob as AudiencesApiComputeJob, ComputeAudienceReason } from '../audiences/audience-jobs';
 
 /**

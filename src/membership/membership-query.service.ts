@@ -1,14 +1,15 @@
-import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { QueueName } from '../queues/queue-names';
-import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
-import { DEFAULT_PAGE, ComputeQueuedView, MembersPageView, TransitionsPageView } from './membership.dto';
-import { ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
+
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { AudienceNotFoundError } from '../audiences/audiences.errors';
+import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
+import { QueueName } from '../queues/queue-names';
+import { ComputeQueuedView, DEFAULT_PAGE, MembersPageView, TransitionsPageView } from './membership.dto';
 import { invalidCursor } from './membership.errors';
 import { MembershipRepository, TransitionCursor } from './membership.repository';
+import { ComputeAudienceJob, manualComputeJobId } from './membership-jobs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

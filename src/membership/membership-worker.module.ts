@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AudienceBatchParticipant } from './audience-batch-participant';
 import { AudienceSchedulesService } from './audience-schedules.service';
 import { BatchEvaluatorService } from './batch-evaluator.service';

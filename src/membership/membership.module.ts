@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+
 import { EvaluationTrigger } from './evaluation-trigger.service';
 import { MembershipController } from './membership.controller';
-import { MembershipQueryService } from './membership-query.service';
 import { MembershipRepository } from './membership.repository';
+import { MembershipQueryService } from './membership-query.service';
 
 /**
  * HTTP side of audience membership: members, transitions, compute on demand; and the nudge that

@@ -1,8 +1,8 @@
-import { Prisma } from '../generated/prisma/client';
 import type { DatabaseConfig } from '../config/app-config';
 import type { InteractiveDatabase } from '../database/interactive-database';
-import type { PrismaService } from '../prisma/prisma.service';
 import type { Tx } from '../database/transactions';
+import { Prisma } from '../generated/prisma/client';
+import type { PrismaService } from '../prisma/prisma.service';
 import { MembershipRepository } from './membership.repository';
 
 /** A transaction stand-in that records the statement instead of running it. */

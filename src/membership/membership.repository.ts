@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { DatabaseConfig } from '../config/app-config';
 import { audienceLockSql, audienceLocksSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';

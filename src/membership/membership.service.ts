@@ -1,19 +1,20 @@
-import { MetricsService } from '../ops/metrics.service';
-import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Prisma } from '../generated/prisma/client';
+
+import { dependencyOrder, directDependents } from '../audiences/audience-graph';
+import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
+import { recipientPredicate, storedAudiencePredicate } from '../audiences/audience-predicate';
 import { Clock } from '../common/clock';
+import type { Tx } from '../database/transactions';
+import { Prisma } from '../generated/prisma/client';
+import { MetricsService } from '../ops/metrics.service';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
-import { dependencyOrder, directDependents } from '../audiences/audience-graph';
-import { recipientPredicate, storedAudiencePredicate } from '../audiences/audience-predicate';
-import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
 import { AudienceRecord, DiffResult, MembershipRepository, RecipientRule } from './membership.repository';
-import type { Tx } from '../database/transactions';
+import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 
 export type ComputeOutcome =
   | { kind: 'skipped'; why: 'deleted' | 'missing' }

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+
 import { AppConfig } from '../config/app-config';
 import { MaintenanceTasks } from '../queues/maintenance-tasks.service';
 import { EvaluationTrigger } from './evaluation-trigger.service';

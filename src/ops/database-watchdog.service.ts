@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+
 import { withTimeout } from '../common/timeout';
 import { WorkerRegistry } from '../queues/worker-registry.service';
 import { OpsRepository } from './ops.repository';

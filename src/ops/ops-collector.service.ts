@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';

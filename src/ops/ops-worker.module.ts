@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { DatabaseWatchdog } from './database-watchdog.service';
 import { OpsRepository } from './ops.repository';
 

@@ -1,11 +1,12 @@
 import { Controller, Get, Header, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { MetricsTokenGuard } from '../auth/metrics-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { MetricsService } from './metrics.service';
-import { OpsCollector } from './ops-collector.service';
 import { StatusQueryDto } from './ops.dto';
+import { OpsCollector } from './ops-collector.service';
 import { StatusService, WorkspaceStatus } from './status.service';
 
 @ApiTags('ops')

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
-import { OpsCollector } from './ops-collector.service';
+
 import { OpsController } from './ops.controller';
 import { OpsRepository } from './ops.repository';
+import { OpsCollector } from './ops-collector.service';
 import { StatusService } from './status.service';
 
 @Module({

@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+
 import { safeEqual } from '../auth/credentials';
 import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { AppConfig } from '../config/app-config';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { EvaluationBacklogRow, OpsRepository } from './ops.repository';

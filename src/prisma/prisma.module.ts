@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { InteractiveDatabase } from '../database/interactive-database';
 import { TransactionRunner } from '../database/transactions';
 import { PrismaService } from './prisma.service';

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
+
 import { DatabaseConfig } from '../config/app-config';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
 

@@ -1,8 +1,9 @@
-import { IdParamDto } from '../common/id-param.dto';
 import { Controller, Delete, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
+import { IdParamDto } from '../common/id-param.dto';
 import {
   ErasureView,
   ProfileEventsQueryDto,

@@ -1,7 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { applyDecorators } from '@nestjs/common';
 
 export const MAX_EVENTS_PAGE = 1_000;
 export const DEFAULT_EVENTS_PAGE = 100;

@@ -1,4 +1,5 @@
 import { NotFoundException } from '@nestjs/common';
+
 import { badRequestFor } from '../common/validation';
 
 /** Also what another workspace's token gets: 404 and no data. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { IdentityModule } from '../identity/identity.module';
 import { ProfilesController } from './profiles.controller';
 import { ProfilesRepository } from './profiles.repository';

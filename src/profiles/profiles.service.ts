@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
+
 import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
-import { EMAIL } from '../identity/identifiers';
 import { TransactionRunner } from '../database/transactions';
+import { EMAIL } from '../identity/identifiers';
 import {
   DEFAULT_EVENTS_PAGE,
   ErasureView,

@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { IdParamDto } from '../common/id-param.dto';

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+
 import { FieldProblemView } from '../tracking/tracking.dto';
 import { QUARANTINE_KINDS, QuarantineKind } from './quarantine.repository';
 

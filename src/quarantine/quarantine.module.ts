@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { TrackingModule } from '../tracking/tracking.module';
 import { QuarantineController } from './quarantine.controller';
 import { QuarantineRepository } from './quarantine.repository';

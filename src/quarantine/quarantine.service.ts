@@ -1,8 +1,9 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+
 import { cursorDate, cursorParts, cursorUuid } from '../common/cursor';
 import { badRequestFor } from '../common/validation';
-import { TrackingService } from '../tracking/tracking.service';
 import { MESSAGE_TYPES, MessageType } from '../tracking/tracking.dto';
+import { TrackingService } from '../tracking/tracking.service';
 import { DEFAULT_QUARANTINE_PAGE, QuarantineEntryView, QuarantinePageView, ReplayView } from './quarantine.dto';
 import { QuarantineCursor, QuarantineFilter, QuarantineRepository, QuarantineRow } from './quarantine.repository';
 

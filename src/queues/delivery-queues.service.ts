@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
+
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { createHash } from 'node:crypto';
+
 import { AppConfig } from '../config/app-config';
 import { bullOptions } from './queue-connection';
 import { deliveryQueueName } from './queue-names';

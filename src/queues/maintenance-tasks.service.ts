@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { QueueName } from './queue-names';
 
 /** Periodic housekeeping run as a BullMQ job scheduler on the `maintenance` queue. */

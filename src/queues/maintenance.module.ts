@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { MaintenanceTasks } from './maintenance-tasks.service';
+
 import { MaintenanceProcessor } from './maintenance.processor';
+import { MaintenanceTasks } from './maintenance-tasks.service';
 
 /** Worker role: the `maintenance` queue's schedulers and worker; any worker module registers tasks. */
 @Global()

@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
+
 import { MaintenanceTasks } from './maintenance-tasks.service';
 import { QueueName } from './queue-names';
 

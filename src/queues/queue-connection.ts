@@ -1,4 +1,5 @@
 import type { QueueOptions } from 'bullmq';
+
 import { AppConfig } from '../config/app-config';
 import { redisOptions } from '../redis/redis-connection';
 

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { QueueName } from './queue-names';
 
 const REPEAT_AFTER_MS = 30_000;

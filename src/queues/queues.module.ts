@@ -1,12 +1,13 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
 import { DiscoveryModule } from '@nestjs/core';
+
+import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService } from './delivery-queues.service';
-import { QueueErrorsService } from './queue-errors.service';
-import { WorkerRegistry } from './worker-registry.service';
 import { bullOptions } from './queue-connection';
+import { QueueErrorsService } from './queue-errors.service';
 import { QueueName } from './queue-names';
+import { WorkerRegistry } from './worker-registry.service';
 
 const queues = Object.values(QueueName).map((name) => ({ name }));
 

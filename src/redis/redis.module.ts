@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { RedisService } from './redis.service';
 
 @Global()

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
+
 import { AppConfig } from '../config/app-config';
 import { createRedis } from './redis-connection';
 

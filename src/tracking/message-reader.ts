@@ -1,12 +1,12 @@
-import { FieldProblem } from '../common/validation';
 import { childPath, nestsDeeperThan } from '../common/storable-text';
+import { FieldProblem } from '../common/validation';
 import { bytesOver, JsonObject, serializeMessage } from './message-json';
 import { MAX_MESSAGE_DEPTH, REPLACED_REASON, sanitize } from './message-sanitize';
 import { messageProblems } from './message-validation';
-import { BatchDefaults, isJsonObject, normalize, NormalizedMessage, RequestMeta } from './tracking-messages';
-import { InvalidMessagesError } from './tracking.errors';
 import { parseTimestamp } from './timestamps';
 import { MESSAGE_TYPES, MessageType } from './tracking.dto';
+import { InvalidMessagesError } from './tracking.errors';
+import { BatchDefaults, isJsonObject, normalize, NormalizedMessage, RequestMeta } from './tracking-messages';
 
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 export const MAX_BATCH_MESSAGES = 2_500;

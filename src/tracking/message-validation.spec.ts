@@ -1,6 +1,8 @@
 import 'reflect-metadata';
+
 import { getMetadataStorage, validateSync } from 'class-validator';
 import fc from 'fast-check';
+
 import { FieldProblem, fieldProblems } from '../common/validation';
 import { MESSAGE_RULES, messageProblems } from './message-validation';
 import { MESSAGE_DTOS, MESSAGE_TYPES, MessageType } from './tracking.dto';

@@ -1,9 +1,10 @@
 import { maxLength, minLength } from 'class-validator';
+
 import { FieldProblem } from '../common/validation';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers';
 import { isTimestamp } from './timestamps';
-import { isSubjectIdGiven } from './tracking-fields';
 import { MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH, MessageType } from './tracking.dto';
+import { isSubjectIdGiven } from './tracking-fields';
 
 /**
  * The checks the message DTOs declare (tracking.dto.ts), as plain functions: class-validator costs

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+
 import { FieldProblem } from '../common/validation';
 import { JsonObject } from './message-json';
-import { REPLACED_REASON } from './message-sanitize';
 import { RejectedMessage } from './message-reader';
-import { NormalizedMessage } from './tracking-messages';
-import { QuarantineRow } from './tracking.repository';
+import { REPLACED_REASON } from './message-sanitize';
 import { MAX_MESSAGE_ID_LENGTH, MessageType } from './tracking.dto';
+import { QuarantineRow } from './tracking.repository';
+import { NormalizedMessage } from './tracking-messages';
 
 /** Why a message is in the quarantine: the `reason` label of personae_quarantined_messages_total. */
 export type QuarantineReason = 'invalid' | 'too_large' | 'strict' | 'replaced_characters' | 'future_timestamp';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+
 import { AppConfig } from '../config/app-config';
 import { WorkspaceSettingsRepository } from '../workspace-settings/workspace-settings.repository';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';

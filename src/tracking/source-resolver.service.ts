@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+
 import type { IdentitySettings } from '../identity/identity-settings';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
 import { SourceRow, WorkspacesRepository } from '../workspaces/workspaces.repository';

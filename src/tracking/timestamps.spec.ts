@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+
 import { parseTimestamp } from './timestamps';
 
 const iso = (value: string) => parseTimestamp(value)?.toISOString();

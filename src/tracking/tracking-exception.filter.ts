@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+
 import { RateLimitedError } from './tracking.errors';
 
 /** A 429 needs Retry-After, which an HttpException cannot carry on its own. */

@@ -10,6 +10,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
+
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers';
 import { isTimestamp } from './timestamps';
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+
 import { serializeMessage } from './message-json';
 import { batchMessages, MAX_MESSAGE_BYTES, singleMessage } from './message-reader';
 import { NormalizedMessage } from './tracking-messages';

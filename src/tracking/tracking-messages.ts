@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { FieldProblem } from '../common/validation';
+
 import { childPath } from '../common/storable-text';
+import { FieldProblem } from '../common/validation';
 import { JsonObject, MessageTexts, withKeyAppended } from './message-json';
-import { InvalidMessagesError } from './tracking.errors';
 import { MAX_FUTURE_MS, parseTimestamp } from './timestamps';
 import { MessageType } from './tracking.dto';
+import { InvalidMessagesError } from './tracking.errors';
 
 /** What the request itself tells about its messages. */
 export interface RequestMeta {

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+
 import {
   AliasMessageDto,
   BatchDto,
@@ -12,8 +13,8 @@ import {
   TrackingResponse,
   TrackMessageDto,
 } from './tracking.dto';
-import { RateLimitedFilter } from './tracking-exception.filter';
 import { TrackingService } from './tracking.service';
+import { RateLimitedFilter } from './tracking-exception.filter';
 
 /**
  * Segment's HTTP Tracking API. Bodies are validated by the service, message by message, because

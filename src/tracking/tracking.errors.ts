@@ -6,6 +6,7 @@ import {
   PayloadTooLargeException,
   UnauthorizedException,
 } from '@nestjs/common';
+
 import { problemBody } from '../common/problems';
 import { badRequestFor, FieldProblem } from '../common/validation';
 

@@ -1,15 +1,16 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+
 import { IdentityModule } from '../identity/identity.module';
-import { WorkspaceSettingsModule } from '../workspace-settings/workspace-settings.module';
 import { MembershipModule } from '../membership/membership.module';
+import { WorkspaceSettingsModule } from '../workspace-settings/workspace-settings.module';
 import { RateLimiterService } from './rate-limiter.service';
 import { SourceResolverService } from './source-resolver.service';
 import { TrackingController } from './tracking.controller';
-import { installTrackingHooks } from './tracking-http.hooks';
 import { TrackingRepository } from './tracking.repository';
 import { TrackingService } from './tracking.service';
+import { installTrackingHooks } from './tracking-http.hooks';
 
 @Module({
   imports: [IdentityModule, MembershipModule, WorkspaceSettingsModule],

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { IdentityConflictError } from '../identity/identity.errors';
+
+import { liveProfileFilter } from '../database/live-profile-filter';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
-import { liveProfileFilter } from '../database/live-profile-filter';
 import { Prisma } from '../generated/prisma/client';
+import { IdentityConflictError } from '../identity/identity.errors';
 import { PrismaService } from '../prisma/prisma.service';
 import { JsonObject } from './message-json';
 

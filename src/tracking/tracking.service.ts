@@ -1,20 +1,22 @@
 import { Injectable } from '@nestjs/common';
+
+import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { Clock } from '../common/clock';
+import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
 import { FieldProblem } from '../common/validation';
-import { identifiersOf } from '../identity/identifiers';
-import { IdentityService } from '../identity/identity.service';
 import { withRetries } from '../database/retries';
 import { TransactionRunner } from '../database/transactions';
+import { identifiersOf } from '../identity/identifiers';
+import { IdentityService } from '../identity/identity.service';
+import { EvaluationTrigger } from '../membership/evaluation-trigger.service';
+import { MetricsService } from '../ops/metrics.service';
 import { buildIngestWrite, IngestExtras, subjectOf } from './ingest-write';
 import { JsonObject } from './message-json';
 import { batchMessages, ReadRequest, rejectedProblems, replayedMessage, singleMessage } from './message-reader';
 import { addRejected, addStrictlyRefused, addWarning, emptyPlan, QuarantinePlan } from './quarantine-rows';
 import { RateLimiterService } from './rate-limiter.service';
-import { FailedAuthLimiter, TooManyFailedAttemptsError } from '../auth/failed-auth-limiter.service';
 import { SourceContext, SourceResolverService } from './source-resolver.service';
-import { isDatabaseUnavailable } from '../common/database-unavailable.filter';
-import { MetricsService } from '../ops/metrics.service';
-import { EvaluationTrigger } from '../membership/evaluation-trigger.service';
+import { MessageType } from './tracking.dto';
 import {
   InvalidMessagesError,
   MessageTooLargeError,
@@ -22,7 +24,6 @@ import {
   SourceGoneError,
   UnknownWriteKeyError,
 } from './tracking.errors';
-import { MessageType } from './tracking.dto';
 import { TrackingRepository } from './tracking.repository';
 import { bodyObject, NormalizedMessage } from './tracking-messages';
 

@@ -3,8 +3,9 @@
  * here, so the SQL the preview shows is the SQL the engine runs.
  */
 import { LRUCache } from 'lru-cache';
+
 import type { FieldProblem } from '../common/problems';
-import { compileTrait, CompiledTrait } from './language/compiler/trait-compiler';
+import { CompiledTrait, compileTrait } from './language/compiler/trait-compiler';
 import { TraitAst } from './language/trait-ast';
 import { validateTraitAst } from './language/trait-validator';
 import { TraitDefinitionError } from './traits.errors';

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+
 import { BatchParticipant, BatchParticipants, BatchStage, ChangedProfiles } from '../membership/batch-participants';
 import { TraitComputationService } from './trait-computation.service';
 

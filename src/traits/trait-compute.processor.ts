@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+
 import { ComputationTimeoutError } from '../membership/membership.errors';
 import { QueueName } from '../queues/queue-names';
 import { TraitComputationService, TraitComputeOutcome } from './trait-computation.service';

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { QueueName } from '../queues/queue-names';
 import { COMPUTE_TRAIT_JOB_NAME, COMPUTE_TRAIT_JOB_OPTIONS, ComputeTraitJob, traitSchedulerId } from './trait-jobs';
 import { TraitRecord, TraitValuesRepository } from './trait-values.repository';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { DatabaseConfig } from '../config/app-config';
 import { liveProfileFilter } from '../database/live-profile-filter';
 import { isStatementTimeout } from '../database/postgres-errors';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { MembershipWorkerModule } from '../membership/membership-worker.module';
 import { TraitBatchParticipant } from './trait-batch-participant';
 import { TraitComputationService } from './trait-computation.service';

@@ -10,6 +10,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';
 import { IdParamDto } from '../common/id-param.dto';
@@ -17,8 +18,8 @@ import { PageQueryDto } from '../common/pagination';
 import {
   CreateTraitDto,
   PreviewTraitDto,
-  TraitHistoryQueryDto,
   TraitComputeView,
+  TraitHistoryQueryDto,
   TraitHistoryView,
   TraitListView,
   TraitPreviewView,

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID, ValidateBy } from 'class-validator';
+
 import { IntField, IsAbsentOr, TextField } from '../common/dto-fields';
 import { CursorField, PageQueryDto } from '../common/pagination';
 

@@ -1,4 +1,5 @@
 import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
+
 import { describeProblems, FieldProblem, problemBody } from '../common/problems';
 
 /** Domain errors of the traits API, already in the HTTP error shape. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { TraitsController } from './traits.controller';
 import { TraitsRepository } from './traits.repository';
 import { TraitsService } from './traits.service';

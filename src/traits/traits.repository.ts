@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { InteractiveDatabase } from '../database/interactive-database';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+
 import { storedTraitReferences } from '../audiences/audience-predicate';
 import { Clock } from '../common/clock';
 import { cursorBigInt, cursorDate, cursorParts } from '../common/cursor';
@@ -27,20 +28,20 @@ import {
   manualTraitJobId,
   traitIntervalJobId,
 } from './trait-jobs';
-import { InvalidTraitError, TraitInUseError, TraitNotFoundError } from './traits.errors';
 import {
   CreateTraitDto,
   DEFAULT_TRAIT_REFRESH_SECONDS,
   PreviewTraitDto,
   TRAIT_PREVIEW_SAMPLE_SIZE,
+  TraitComputeView,
   TraitHistoryView,
   TraitLevel,
-  TraitComputeView,
   TraitListView,
   TraitPreviewView,
   TraitView,
   UpdateTraitDto,
 } from './traits.dto';
+import { InvalidTraitError, TraitInUseError, TraitNotFoundError } from './traits.errors';
 import { TraitChanges, TraitRow, TraitsRepository } from './traits.repository';
 
 /** Computed traits over REST; the trait computation consumes the `compute-traits` queue. */

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+
 import { HtmlAnswer, UnsubscribeService } from './unsubscribe.service';
 
 /** Public pages behind the List-Unsubscribe links of emails; the signed token is the only credential. */

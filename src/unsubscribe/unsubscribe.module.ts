@@ -1,10 +1,11 @@
 import { Module, OnModuleInit, UnsupportedMediaTypeException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+
 import { UnsubscribeController } from './unsubscribe.controller';
-import { UnsubscribeLinks } from './unsubscribe-links';
 import { UnsubscribeRepository } from './unsubscribe.repository';
 import { UnsubscribeService } from './unsubscribe.service';
+import { UnsubscribeLinks } from './unsubscribe-links';
 
 /** Form bodies are only ever accepted on the unsubscribe pages: the rest of the API speaks JSON. */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
+
+import { UnsubscribeRepository } from './unsubscribe.repository';
 import { UnsubscribeLinks } from './unsubscribe-links';
 import { confirmPage, donePage, invalidLinkPage } from './unsubscribe-page';
-import { UnsubscribeRepository } from './unsubscribe.repository';
 
 export interface HtmlAnswer {
   status: number;

@@ -5,6 +5,7 @@
  * by name instead of silently replaced.
  */
 import { z } from 'zod';
+
 import type { FieldProblem } from '../common/problems';
 
 export interface Setting<T extends z.ZodType> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { WorkspaceSettingsController } from './workspace-settings.controller';
 import { WorkspaceSettingsRepository } from './workspace-settings.repository';
 import { WorkspaceSettingsService } from './workspace-settings.service';

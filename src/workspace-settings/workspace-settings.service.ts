@@ -1,15 +1,16 @@
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+
 import { describeProblems, FieldProblem } from '../common/problems';
-import { AppConfig } from '../config/app-config';
 import { badRequestFor } from '../common/validation';
+import { AppConfig } from '../config/app-config';
 import { Prisma } from '../generated/prisma/client';
-import { WorkspaceSettingsRepository } from './workspace-settings.repository';
 import {
   DEFAULT_WORKSPACE_SETTINGS,
   patchWorkspaceSettings,
   readWorkspaceSettings,
   WorkspaceSettings,
 } from './workspace-settings';
+import { WorkspaceSettingsRepository } from './workspace-settings.repository';
 
 export interface WorkspaceSettingsView {
   /** Every setting, defaults filled in: what ingestion uses now. */

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+
 import { DEFAULT_IDENTITY_SETTINGS } from '../identity/identity-settings';
 import {
   DEFAULT_WORKSPACE_SETTINGS,

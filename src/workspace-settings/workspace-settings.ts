@@ -5,10 +5,11 @@
  * follow from this list.
  */
 import { z } from 'zod';
+
 import type { FieldProblem } from '../common/problems';
 import { identitySettingsSection } from '../identity/identity-settings';
-import { trackingSettingsSection } from '../tracking/tracking-settings';
 import { messagingSettingsSection } from '../journeys/messaging-settings';
+import { trackingSettingsSection } from '../tracking/tracking-settings';
 import {
   isPlainObject,
   patchSection,

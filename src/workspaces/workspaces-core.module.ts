@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { WorkspacesRepository } from './workspaces.repository';
 import { WorkspacesService } from './workspaces.service';
 

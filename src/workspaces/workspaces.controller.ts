@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { ApiTokenGuard } from '../auth/api-token.guard';
 import { CurrentWorkspace } from '../auth/workspace-request';

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
+
 import { IsAbsentOr, TextField } from '../common/dto-fields';
 import { SOURCE_VALIDATIONS, SourceValidation } from './workspaces.repository';
 

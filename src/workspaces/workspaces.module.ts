@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AdminTokenGuard } from '../auth/admin-token.guard';
 import { WorkspacesController } from './workspaces.controller';
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { CreatedCursor } from '../common/pagination';
 import { PrismaService } from '../prisma/prisma.service';
 

@@ -1,4 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+
 import { hashToken, newApiToken, newWriteKey } from '../auth/credentials';
 import {
   decodeCreatedCursor,

@@ -7,13 +7,15 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: ACCOUNT_DIFF_RUNS=100.
  */
-import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+
+import fc from 'fast-check';
+
 import { AudienceCondition, Duration, TimeWindow } from '../../src/audiences/language/audience-ast';
 import { printAudience } from '../../src/audiences/language/audience-printer';
 import { validateAudienceAst } from '../../src/audiences/language/audience-validator';
 import { compileAccountPredicate } from '../../src/audiences/language/compiler/account-conditions';
+import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { AccountEvaluatorData, evaluateAccountAudience } from '../oracles/account-reference-evaluator';
 import { AstPools, audienceArbitrary } from '../oracles/audience-arbitrary';
 import { createTestPrisma, TestPrisma } from '../support/database';

@@ -5,12 +5,12 @@
  * days and added no teammate.
  */
 import { ManualClock } from '../../src/common/clock';
+import { QueueName } from '../../src/queues/queue-names';
+import { SmtpTestServer } from '../destinations/support/smtp-test-server';
+import { finished } from '../membership/membership-support';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { SmtpTestServer } from '../destinations/support/smtp-test-server';
 import { basicAuth, TestSql } from '../tracking/tracking-support';
-import { finished } from '../membership/membership-support';
-import { QueueName } from '../../src/queues/queue-names';
 
 const DAY = 86_400_000;
 /** Well before the real date, so that no timestamp sent is in the future for the tracking API. */

@@ -7,10 +7,10 @@
 import { ManualClock } from '../../src/common/clock';
 import { ComputeOutcome } from '../../src/membership/membership.service';
 import { QueueName } from '../../src/queues/queue-names';
+import { DAY, finished, MembershipFixtures } from '../membership/membership-support';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
-import { DAY, finished, MembershipFixtures } from '../membership/membership-support';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 

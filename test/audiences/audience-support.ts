@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+
 import { AudiencesModule } from '../../src/audiences/audiences.module';
 import { AudiencesService } from '../../src/audiences/audiences.service';
 import { ManualClock } from '../../src/common/clock';

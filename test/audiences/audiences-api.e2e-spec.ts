@@ -1,7 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { QueueName } from '../../src/queues/queue-names';
+
 import type { ComputeAudienceJob } from '../../src/audiences/audience-jobs';
+import { QueueName } from '../../src/queues/queue-names';
 import { createWorkspace, WorkspaceCredentials } from '../support/app';
 import { AudienceHarness, DAY, NOW } from './audience-support';
 

@@ -9,14 +9,16 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: AUDIENCE_DIFF_RUNS=200 (each run is one dataset and AUDIENCE_DIFF_ASTS definitions).
  */
-import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+
+import fc from 'fast-check';
+
 import { AudienceAst, Duration } from '../../src/audiences/language/audience-ast';
 import { printAudience } from '../../src/audiences/language/audience-printer';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
-import { EvaluatorData, evaluateAudience } from '../oracles/reference-evaluator';
+import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { AstPools, audienceArbitrary } from '../oracles/audience-arbitrary';
+import { evaluateAudience, EvaluatorData } from '../oracles/reference-evaluator';
 import { createTestPrisma, TestPrisma } from '../support/database';
 import { scaled } from '../support/time-scale';
 

@@ -8,12 +8,14 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: SEQUENCE_DIFF_RUNS=300.
  */
-import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+
+import fc from 'fast-check';
+
 import { Duration, SequenceCondition, SequenceStep } from '../../src/audiences/language/audience-ast';
 import { printAudience } from '../../src/audiences/language/audience-printer';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
+import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { evaluateAudience } from '../oracles/reference-evaluator';
 import { createTestPrisma, TestPrisma } from '../support/database';
 

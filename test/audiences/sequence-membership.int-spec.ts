@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { audienceCases, AudienceServices, DAY, HOUR, MINUTE, Person, track, userIdsOf } from './audience-support';
 
 /** Sequences (with drop-off), membership of another audience, and/or/not with precedence. */

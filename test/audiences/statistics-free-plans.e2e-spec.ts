@@ -7,15 +7,16 @@
  * restricted to theirs by MembershipRepository.applyDiff).
  */
 import { randomUUID } from 'node:crypto';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+
 import { AudienceAst } from '../../src/audiences/language/audience-ast';
 import { parseAudience } from '../../src/audiences/language/audience-parser';
 import { compileAudiencePredicate } from '../../src/audiences/language/compiler/audience-compiler';
-import { EvaluatorData, EvaluatorEvent, evaluateAudience } from '../oracles/reference-evaluator';
 import { loadDatabaseConfig } from '../../src/config/app-config';
 import { InteractiveDatabase } from '../../src/database/interactive-database';
+import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { MembershipRepository } from '../../src/membership/membership.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
+import { evaluateAudience, EvaluatorData, EvaluatorEvent } from '../oracles/reference-evaluator';
 import { createTestPrisma, TestPrisma } from '../support/database';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');

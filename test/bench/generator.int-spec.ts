@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
+
 import { Client } from 'pg';
-import { EVENT } from '../../src/demo/generator/catalog';
-import { EVENTS, escapeCopyText, IDENTITIES, PROFILES } from '../../bench/generator/copy-text';
-import { type Dataset, generateDataset } from '../../src/demo/generator/dataset';
+
+import { escapeCopyText, EVENTS, IDENTITIES, PROFILES } from '../../bench/generator/copy-text';
 import { DatasetStats } from '../../bench/generator/dataset-stats';
+import { writeDataset } from '../../bench/generator/writer';
+import { EVENT } from '../../src/demo/generator/catalog';
+import { type Dataset, generateDataset } from '../../src/demo/generator/dataset';
 import { TooFewEventsError } from '../../src/demo/generator/population';
 import type { ProfileJourney } from '../../src/demo/generator/rows';
-import { writeDataset } from '../../bench/generator/writer';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const SMALL = { profiles: 200, events: 3000 } as const;

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { Client } from 'pg';
 import request from 'supertest';
+
 import { createPersonae, Personae } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { testEnvironment } from '../support/app';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+
 import { createWorkspace, startTestApp, TestApp } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';

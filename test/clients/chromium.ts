@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { BrowserContext, chromium, Page } from 'playwright-core';
 
 /** Debian's Chromium; browsers are never downloaded (.ci/run installs this one when missing). */

@@ -1,6 +1,7 @@
-import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
+
 import { TestApp } from '../support/app';
 import { profileOf, TestSql } from '../tracking/tracking-support';
 

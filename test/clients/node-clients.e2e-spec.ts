@@ -1,5 +1,6 @@
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
+
 import { createWorkspace, startTestApp, TestApp } from '../support/app';
 import { profileOf, TestSql } from '../tracking/tracking-support';
 import { expectScenarioStored, listenOnLoopback, SCENARIO } from './client-support';

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';
 import { listenOnLoopback } from './client-support';

@@ -5,6 +5,7 @@
  * as long as the test wants, inside its statement, exactly like a query that takes that long.
  */
 import { Client } from 'pg';
+
 import { INTERACTIVE_APPLICATION_NAME } from '../../src/database/interactive-database';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { TEST_ADMIN_TOKEN, testEnvironment } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { Running, runTs } from '../support/processes';

@@ -4,6 +4,7 @@
  * until it commits) instead of reading an empty membership and missing its members.
  */
 import { Client } from 'pg';
+
 import { createWorkspace, startTestApp, TestApp } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';

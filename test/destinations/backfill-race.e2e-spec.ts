@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { AUDIENCE_LOCK_CLASS } from '../../src/database/audience-lock';
 import { waitFor } from '../support/wait-for';
 import { Testbed } from './support/testbed';

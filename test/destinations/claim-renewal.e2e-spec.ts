@@ -1,6 +1,6 @@
-import { TEST_ADMIN_TOKEN } from '../support/app';
-import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { ATTEMPT_BUDGET_MS, LEASE_MS } from '../../src/destinations/delivery-policy';
+import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
+import { TEST_ADMIN_TOKEN } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { SmtpTestServer } from './support/smtp-test-server';
 import { Testbed } from './support/testbed';

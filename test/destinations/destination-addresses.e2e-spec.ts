@@ -1,4 +1,5 @@
 import { type AddressInfo, createServer } from 'node:net';
+
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver } from './support/http-receiver';
 import { SmtpTestServer } from './support/smtp-test-server';

@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver } from './support/http-receiver';
 import { Testbed } from './support/testbed';

@@ -1,6 +1,6 @@
+import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { destinationsApi } from './support/api';
 import { Seed } from './support/seed';
 

@@ -1,7 +1,7 @@
 import {
   DELIVERIES_PER_JOB,
-  DeliveryQueuesService,
   deliveryJobId,
+  DeliveryQueuesService,
   DeliveryRef,
 } from '../../src/queues/delivery-queues.service';
 import { TEST_ADMIN_TOKEN, type TestApp, type WorkspaceCredentials } from '../support/app';

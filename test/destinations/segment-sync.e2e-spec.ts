@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+
 import { createWorkspace, type WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver, ReceivedRequest, Responder } from './support/http-receiver';

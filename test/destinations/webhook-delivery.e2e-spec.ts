@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
+
+import { verifyWebhook } from '../../src/destinations/webhook-signature';
 import type { WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { verifyWebhook } from '../../src/destinations/webhook-signature';
 import { HttpReceiver } from './support/http-receiver';
 import type { Seed } from './support/seed';
 import { Testbed } from './support/testbed';

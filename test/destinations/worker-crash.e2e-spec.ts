@@ -1,6 +1,6 @@
 import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
-import { createWorkspace, startTestApp, testEnvironment, TestApp, WorkspaceCredentials } from '../support/app';
-import { runTs, Running } from '../support/processes';
+import { createWorkspace, startTestApp, TestApp, testEnvironment, WorkspaceCredentials } from '../support/app';
+import { Running, runTs } from '../support/processes';
 import { waitFor } from '../support/wait-for';
 import { destinationsApi } from './support/api';
 import { Seed } from './support/seed';

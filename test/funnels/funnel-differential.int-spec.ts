@@ -9,14 +9,16 @@
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: FUNNEL_DIFF_RUNS=100 (each run is one dataset and FUNNEL_DIFF_FUNNELS funnels).
  */
-import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { PrismaClient } from '../../src/generated/prisma/client';
-import { readSteps, readBreakdown } from '../../src/funnels/funnel-request';
-import { ReferenceData, referenceFunnel } from '../oracles/funnel-reference';
+
+import fc from 'fast-check';
+
+import { readBreakdown, readSteps } from '../../src/funnels/funnel-request';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery } from '../../src/funnels/funnel-spec';
 import { funnelReportSql } from '../../src/funnels/funnel-sql';
 import { RawFunnelRow, readFunnelRows } from '../../src/funnels/funnels.repository';
+import { PrismaClient } from '../../src/generated/prisma/client';
+import { ReferenceData, referenceFunnel } from '../oracles/funnel-reference';
 import { createTestPrisma, TestPrisma } from '../support/database';
 import { scaled } from '../support/time-scale';
 

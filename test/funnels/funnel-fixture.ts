@@ -4,6 +4,7 @@
  * Segment-compatible tracking API, so identity resolution and merges are the real ones.
  */
 import { randomUUID } from 'node:crypto';
+
 import type { TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth } from '../tracking/tracking-support';
 

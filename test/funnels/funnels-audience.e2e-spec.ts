@@ -3,9 +3,9 @@
  * whose definition is ordinary audience-language text, readable and editable.
  */
 import { ManualClock } from '../../src/common/clock';
-import { TestApp, WorkspaceCredentials, createWorkspace, startTestApp } from '../support/app';
-import { TestSql, profileOf } from '../tracking/tracking-support';
-import { CHECKOUT, ORDER, SHOP_BATCHES, SHOP_STEPS, sendBatches } from './funnel-fixture';
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { profileOf, TestSql } from '../tracking/tracking-support';
+import { CHECKOUT, ORDER, sendBatches, SHOP_BATCHES, SHOP_STEPS } from './funnel-fixture';
 
 describe('POST /api/funnels/audience', () => {
   let app: TestApp;

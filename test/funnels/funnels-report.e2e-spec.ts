@@ -4,9 +4,9 @@
  * window 2 days unless said otherwise.
  */
 import { ManualClock } from '../../src/common/clock';
-import { TestApp, WorkspaceCredentials, createWorkspace, startTestApp } from '../support/app';
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { TestSql } from '../tracking/tracking-support';
-import { ADDED, CHECKOUT, ORDER, SHOP_BATCHES, SHOP_STEPS, VIEWED, sendBatches } from './funnel-fixture';
+import { ADDED, CHECKOUT, ORDER, sendBatches, SHOP_BATCHES, SHOP_STEPS, VIEWED } from './funnel-fixture';
 
 interface StepView {
   step: number;

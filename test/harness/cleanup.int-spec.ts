@@ -1,10 +1,12 @@
-import Redis from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import Redis from 'ioredis';
 import { Client } from 'pg';
+
 import { cleanUpFinishedRuns, cleanUpRun, leftovers } from '../support/cleanup';
-import { runTs, Running } from '../support/processes';
+import { Running, runTs } from '../support/processes';
 import { TEST_REDIS_URL, TEST_SERVER_URL } from '../support/servers';
 import { currentRunId, isProcessAlive, isRunAlive, readOwner, registeredRuns } from '../support/test-run';
 import { waitFor } from '../support/wait-for';

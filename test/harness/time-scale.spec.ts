@@ -1,4 +1,4 @@
-import { scaled, timeScale, TimeoutStretcher } from '../support/time-scale';
+import { scaled, TimeoutStretcher, timeScale } from '../support/time-scale';
 import { waitFor } from '../support/wait-for';
 
 describe('deadlines that stretch with the load', () => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+
 import { createPersonae } from '../../src/app.factory';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';

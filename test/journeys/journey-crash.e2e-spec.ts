@@ -1,8 +1,8 @@
-import { createWorkspace, startTestApp, testEnvironment, TestApp, WorkspaceCredentials } from '../support/app';
-import { runTs, Running } from '../support/processes';
-import { waitFor } from '../support/wait-for';
 import { destinationsApi } from '../destinations/support/api';
 import { SmtpTestServer } from '../destinations/support/smtp-test-server';
+import { createWorkspace, startTestApp, TestApp, testEnvironment, WorkspaceCredentials } from '../support/app';
+import { Running, runTs } from '../support/processes';
+import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
 
 const RUNS = 300;

@@ -1,6 +1,6 @@
-import { waitFor } from '../support/wait-for';
 import { HttpReceiver } from '../destinations/support/http-receiver';
 import { MembershipFixtures } from '../membership/membership-support';
+import { waitFor } from '../support/wait-for';
 import { createJourney, DAY, EMAIL, JourneyBed } from './journey-support';
 
 const HOUR = 3_600_000;

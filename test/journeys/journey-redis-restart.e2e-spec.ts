@@ -1,10 +1,10 @@
 import { ManualClock } from '../../src/common/clock';
-import { createWorkspace, startTestApp, TestApp, waitForQueues } from '../support/app';
-import { PrivateRedis } from '../support/redis-server';
-import { waitFor } from '../support/wait-for';
 import { destinationsApi } from '../destinations/support/api';
 import { SmtpTestServer } from '../destinations/support/smtp-test-server';
 import { MembershipFixtures } from '../membership/membership-support';
+import { createWorkspace, startTestApp, TestApp, waitForQueues } from '../support/app';
+import { PrivateRedis } from '../support/redis-server';
+import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
 import { createJourney, DAY, EMAIL, START } from './journey-support';
 

@@ -1,10 +1,10 @@
 import { ManualClock } from '../../src/common/clock';
 import { JourneyEngineService, SweepOutcome } from '../../src/journeys/journey-engine.service';
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
-import { waitFor } from '../support/wait-for';
 import { destinationsApi } from '../destinations/support/api';
 import { SmtpTestServer } from '../destinations/support/smtp-test-server';
 import { MembershipFixtures } from '../membership/membership-support';
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
 
 export const DAY = 86_400_000;

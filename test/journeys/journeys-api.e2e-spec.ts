@@ -1,5 +1,5 @@
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { destinationsApi } from '../destinations/support/api';
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import type { ReportBody } from './journey-support';
 
 const EMAIL = { from: 'Acme <hello@acme.test>', subject: 'Hi', text: 'Hi' };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+
 import { destinationsApi } from '../destinations/support/api';
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 
 /**
  * Journey definitions under arbitrary input: a valid body with one value somewhere replaced by

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import { Client } from 'pg';
+
 import { AUDIENCE_LOCK_CLASS } from '../../src/database/audience-lock';
 import { MembershipModule } from '../../src/membership/membership.module';
 import { MembershipRepository } from '../../src/membership/membership.repository';

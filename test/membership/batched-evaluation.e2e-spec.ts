@@ -9,6 +9,7 @@
  * More cases: BATCH_DIFF_RUNS=100.
  */
 import fc from 'fast-check';
+
 import { ManualClock } from '../../src/common/clock';
 import { BatchEvaluatorService } from '../../src/membership/batch-evaluator.service';
 import { MembershipService } from '../../src/membership/membership.service';

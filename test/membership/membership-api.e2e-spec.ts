@@ -1,12 +1,13 @@
+import { Queue } from 'bullmq';
+
 import { ManualClock } from '../../src/common/clock';
 import { AudienceSchedulesService } from '../../src/membership/audience-schedules.service';
 import { ComputeOutcome } from '../../src/membership/membership.service';
+import { bullOptions } from '../../src/queues/queue-connection';
 import { deliveryQueueName, QueueName } from '../../src/queues/queue-names';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { TestSql } from '../tracking/tracking-support';
-import { Queue } from 'bullmq';
-import { bullOptions } from '../../src/queues/queue-connection';
 import { DAY, finished, ledgerProblems, MembershipFixtures, queue } from './membership-support';
 
 const START = new Date('2026-06-01T12:00:00.000Z');

@@ -1,5 +1,5 @@
-import { ManualClock } from '../../src/common/clock';
 import { createPersonae, Personae } from '../../src/app.factory';
+import { ManualClock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/app-config';
 import { MembershipService } from '../../src/membership/membership.service';
 import { createWorkspace, startTestApp, TestApp, testEnvironment, WorkspaceCredentials } from '../support/app';

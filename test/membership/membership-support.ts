@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
+
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
-import { randomUUID } from 'node:crypto';
+
 import { readAudienceDefinition } from '../../src/audiences/language/audience-definition';
 import { QueueName } from '../../src/queues/queue-names';
 import { TestApp } from '../support/app';

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import { Client } from 'pg';
+
 import { loadDatabaseConfig } from '../../src/config/app-config';
 import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { ManualClock } from '../../src/common/clock';
 import { createWorkspace, startTestApp, TEST_ADMIN_TOKEN, TestApp, WorkspaceCredentials } from '../support/app';
 

@@ -1,7 +1,10 @@
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { Client } from 'pg';
+import request from 'supertest';
+
 import { createPersonae } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, migrate } from '../../src/database/migrator';
@@ -9,12 +12,11 @@ import {
   createWorkspace,
   startTestApp,
   TEST_ADMIN_TOKEN,
-  testEnvironment,
   TestApp,
+  testEnvironment,
   WorkspaceCredentials,
 } from '../support/app';
 import { createEmptyDatabase } from '../support/database';
-import request from 'supertest';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import { Client } from 'pg';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { TEST_SERVER_URL } from '../support/database';
 import { PrivateRedis } from '../support/redis-server';

@@ -1,4 +1,5 @@
 import { Job, Queue, Worker } from 'bullmq';
+
 import { bullOptions } from '../../src/queues/queue-connection';
 import { WorkerRegistry } from '../../src/queues/worker-registry.service';
 import { startTestApp, TestApp } from '../support/app';

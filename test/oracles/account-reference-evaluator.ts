@@ -4,14 +4,14 @@
  * Member conditions are profile conditions, evaluated by the profile reference evaluator.
  */
 import {
+  assertUnreachable,
   AudienceAst,
   AudienceCondition,
   CountClause,
   TimeWindow,
-  assertUnreachable,
 } from '../../src/audiences/language/audience-ast';
 import { dateLiteralMillis, jsonAtPath, minusDuration } from '../../src/audiences/language/audience-values';
-import { EvaluatorContext, EvaluatorData, evaluateAudience, valueTestHolds } from './reference-evaluator';
+import { evaluateAudience, EvaluatorContext, EvaluatorData, valueTestHolds } from './reference-evaluator';
 
 export interface EvaluatorAccount {
   /** The group row's id (what audience_members holds for an account). */

@@ -3,13 +3,14 @@
  * compiler/evaluator differential test. Test-only code (imports fast-check, a dev dependency).
  */
 import fc from 'fast-check';
+
 import {
   AudienceAst,
   AudienceCondition,
   COUNT_OPS,
   CountClause,
-  DURATION_UNITS,
   Duration,
+  DURATION_UNITS,
   Literal,
   PropertyFilter,
   SequenceStep,

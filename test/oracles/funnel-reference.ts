@@ -18,9 +18,9 @@
  *   values by step-1 count (ties by code point order) get a row each, the rest sum to "other".
  * - Times between steps: median and 90th percentile with linear interpolation (percentile_cont).
  */
-import { jsonAtPath, compareCodePoints } from '../../src/audiences/language/audience-values';
-import { valueTestHolds } from './reference-evaluator';
+import { compareCodePoints, jsonAtPath } from '../../src/audiences/language/audience-values';
 import { FunnelGroupRow, FunnelPeriod, FunnelQuery, FunnelStepSpec, GroupKind } from '../../src/funnels/funnel-spec';
+import { valueTestHolds } from './reference-evaluator';
 
 export interface ReferenceEvent {
   /** Storage order; breaks ties between equal timestamps. */

@@ -4,17 +4,17 @@
  * so it favours being obviously right over being fast.
  */
 import {
+  assertUnreachable,
   AudienceAst,
   AudienceCondition,
   CountClause,
   DateLiteral,
+  durationSeconds,
   Literal,
   PropertyFilter,
   SequenceStep,
   TimeWindow,
   ValueTest,
-  assertUnreachable,
-  durationSeconds,
 } from '../../src/audiences/language/audience-ast';
 import {
   compareCodePoints,

@@ -3,6 +3,7 @@
  * compiler/evaluator differential test. Windows and filters come from the audience generators.
  */
 import fc from 'fast-check';
+
 import { AGGREGATE_FUNCTIONS, TraitAst } from '../../src/traits/language/trait-ast';
 import { AstPools, sharedArbitraries } from './audience-arbitrary';
 

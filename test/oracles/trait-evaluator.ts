@@ -3,8 +3,8 @@
  * specification the SQL compiler (src/traits/language/compiler) is tested against in
  * test/traits/trait-differential.int-spec.ts. Favours being obviously right over being fast.
  */
-import { compareCodePoints, jsonAtPath, jsonNumber } from '../../src/audiences/language/audience-values';
 import { PropertyFilter, TimeWindow } from '../../src/audiences/language/audience-ast';
+import { compareCodePoints, jsonAtPath, jsonNumber } from '../../src/audiences/language/audience-values';
 import { TraitAst } from '../../src/traits/language/trait-ast';
 import { EvaluatorProfile, valueTestHolds, windowHolds } from './reference-evaluator';
 

@@ -1,5 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
+
 import { QueueName } from '../../src/queues/queue-names';
 import { startTestApp, TestApp, waitForQueues } from '../support/app';
 import { PrivateRedis } from '../support/redis-server';

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
+
 import { Job, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
+
 import { loadConfig } from '../../src/config/app-config';
 import { bullOptions } from '../../src/queues/queue-connection';
 import { PrivateRedis } from '../support/redis-server';

@@ -1,7 +1,9 @@
-import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { Client } from 'pg';
+
 import { createTestDatabase, TestDatabase } from '../support/database';
 
 /**

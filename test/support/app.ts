@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import request from 'supertest';
+
 import { createPersonae, Personae } from '../../src/app.factory';
 import type { PersonaeOptions } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/config/app-config';

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
+
 import Redis from 'ioredis';
 import { Client } from 'pg';
+
 import { TEST_REDIS_URL, TEST_SERVER_URL } from './servers';
 import {
   CHILD_VARIABLE,

@@ -1,5 +1,6 @@
-import { Client } from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Client } from 'pg';
+
 import { migrate } from '../../src/database/migrator';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { databaseUrl, TEST_SERVER_URL } from './servers';

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+
 import { cleanUpFinishedRuns, cleanUpRun } from './cleanup';
 import { newRunId, registerRun, RUN_VARIABLE } from './test-run';
 

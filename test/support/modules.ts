@@ -1,5 +1,6 @@
 import { DynamicModule, INestApplicationContext, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+
 import { coreModules } from '../../src/app.module';
 import { Clock, SystemClock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';

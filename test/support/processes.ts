@@ -1,5 +1,6 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
+
 import { CHILD_VARIABLE, currentRunId, registerChild, unregisterChild } from './test-run';
 import { waitFor } from './wait-for';
 

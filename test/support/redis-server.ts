@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+
 import Redis from 'ioredis';
+
 import { spawnTracked } from './processes';
 import { waitFor } from './wait-for';
 

@@ -1,4 +1,4 @@
-import { createServer, Server, Socket, connect } from 'node:net';
+import { connect, createServer, Server, Socket } from 'node:net';
 
 /**
  * A TCP proxy on loopback in front of a real server (Postgres), which a test can cut and restore

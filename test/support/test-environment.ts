@@ -1,5 +1,6 @@
 import type { Circus } from '@jest/types';
 import { TestEnvironment } from 'jest-environment-node';
+
 import { TimeoutStretcher } from './time-scale';
 
 /**

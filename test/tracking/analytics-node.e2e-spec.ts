@@ -1,5 +1,7 @@
-import { Analytics } from '@segment/analytics-node';
 import { AddressInfo } from 'node:net';
+
+import { Analytics } from '@segment/analytics-node';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { profileOf, TestSql } from './tracking-support';
 

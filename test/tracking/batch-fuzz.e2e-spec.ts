@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, TestSql } from './tracking-support';
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { createWorkspace, startTestApp, TestApp, TEST_ADMIN_TOKEN, WorkspaceCredentials } from '../support/app';
+
+import { createWorkspace, startTestApp, TEST_ADMIN_TOKEN, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth } from './tracking-support';
 
 /**

@@ -1,5 +1,6 @@
 import { ArgumentsHost } from '@nestjs/common';
 import { Client } from 'pg';
+
 import { SafetyNetFilter } from '../../src/common/safety-net.filter';
 import { createTestDatabase, TestDatabase } from '../support/database';
 

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, TestSql } from './tracking-support';
 

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { TestApp } from '../support/app';
 
 /** `Authorization: Basic base64(writeKey:)`, as Segment libraries send it. */

@@ -6,15 +6,17 @@
  *
  * Reproduce a failure with FC_SEED=<seed> FC_PATH=<path>; more cases with TRAIT_DIFF_RUNS=200.
  */
-import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+
+import fc from 'fast-check';
+
 import { Duration } from '../../src/audiences/language/audience-ast';
-import { printTrait } from '../../src/traits/language/trait-printer';
-import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
+import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
 import { weekStart } from '../../src/traits/language/compiler/recency-values';
-import { evaluateTrait, TraitEvaluatorData } from '../oracles/trait-evaluator';
+import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
+import { printTrait } from '../../src/traits/language/trait-printer';
 import { traitArbitrary } from '../oracles/trait-arbitrary';
+import { evaluateTrait, TraitEvaluatorData } from '../oracles/trait-evaluator';
 import { createTestPrisma, TestPrisma } from '../support/database';
 import { scaled } from '../support/time-scale';
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+
 import { ManualClock } from '../../src/common/clock';
 import { QueueName } from '../../src/queues/queue-names';
 import { TraitComputeOutcome } from '../../src/traits/trait-computation.service';
+import { finished } from '../membership/membership-support';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';
-import { finished } from '../membership/membership-support';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');
 const DAY = 86_400_000;

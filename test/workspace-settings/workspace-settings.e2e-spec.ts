@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';

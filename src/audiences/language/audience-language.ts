@@ -19,10 +19,10 @@ export type {
   ValueTest,
 } from './audience-ast';
 export { assertUnreachable, durationSeconds, referencedTraitKeys } from './audience-ast';
-export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
-export { readAudienceDefinition } from './audience-definition';
-export { printAudience } from './audience-printer';
 export { referencedAudienceKeys } from './audience-ast';
+export { readAudienceDefinition } from './audience-definition';
+export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
+export { printAudience } from './audience-printer';
 export { compareCodePoints, jsonAtPath, jsonNumber, minusDuration, parseInstant } from './audience-values';
 export type { CompileContext } from './compiler/compile-context';
 /** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */
@@ -36,8 +36,8 @@ export { instant as sqlInstant } from './compiler/compile-context';
 export { AUDIENCE_GRAMMAR_SOURCE, audienceGrammar } from './audience-grammar';
 export { audienceSemantics, errorAt, expectedText, positionOf } from './audience-parser';
 export { name as printName, printPath, printWhere, printWindow, quote } from './audience-printer';
-export { AUDIENCE_LIMITS, Invalid as InvalidAstField, Validator as AstValidator } from './audience-validator';
 export type { AudienceValidationError } from './audience-validator';
+export { Validator as AstValidator, AUDIENCE_LIMITS, Invalid as InvalidAstField } from './audience-validator';
 export { namedEventScope, windowTest } from './compiler/compile-context';
 
 /**

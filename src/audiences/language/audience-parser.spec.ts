@@ -1,9 +1,10 @@
 import fc from 'fast-check';
+
+import { anyValuePools, audienceArbitrary } from '../../../test/oracles/audience-arbitrary';
 import { AudienceAst, AudienceCondition, PropertyFilter } from './audience-ast';
 import { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 import { printAudience } from './audience-printer';
 import { validateAudienceAst } from './audience-validator';
-import { anyValuePools, audienceArbitrary } from '../../../test/oracles/audience-arbitrary';
 
 function parseError(text: string): AudienceParseError {
   try {

@@ -1,4 +1,5 @@
 import type { MatchResult, Node } from 'ohm-js';
+
 import { describeProblems } from '../../common/problems';
 import {
   AudienceAst,
@@ -8,11 +9,11 @@ import {
   CountOp,
   Duration,
   DurationUnit,
+  LEVEL_OF_CONDITION,
   Literal,
+  MemberQuantifier,
   PropertyFilter,
   SECONDS_PER_UNIT,
-  LEVEL_OF_CONDITION,
-  MemberQuantifier,
   SequenceStep,
   SubjectLevel,
   TimeWindow,

@@ -1,15 +1,15 @@
 import {
+  assertUnreachable,
   AudienceAst,
   AudienceCondition,
   CountClause,
   Duration,
+  isDateLiteral,
   Literal,
   PropertyFilter,
   SequenceStep,
   TimeWindow,
   ValueTest,
-  assertUnreachable,
-  isDateLiteral,
 } from './audience-ast';
 
 /**

@@ -1,6 +1,6 @@
 import { referencedAudienceKeys } from './audience-ast';
-import { parseAudience } from './audience-parser';
 import { readAudienceDefinition } from './audience-definition';
+import { parseAudience } from './audience-parser';
 import { validateAudienceAst } from './audience-validator';
 
 describe('validateAudienceAst', () => {

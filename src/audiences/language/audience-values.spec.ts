@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import {
-  INSTANT_STRING_PATTERN,
-  NUMERIC_STRING_MAX_LENGTH,
-  NUMERIC_STRING_PATTERN,
   compareCodePoints,
+  INSTANT_STRING_PATTERN,
   isValidDateLiteral,
   jsonAtPath,
   jsonNumber,
+  NUMERIC_STRING_MAX_LENGTH,
+  NUMERIC_STRING_PATTERN,
   parseInstant,
 } from './audience-values';
 

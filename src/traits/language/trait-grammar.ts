@@ -1,4 +1,5 @@
 import * as ohm from 'ohm-js';
+
 import { audienceGrammar } from '../../audiences/language/audience-language';
 
 /**

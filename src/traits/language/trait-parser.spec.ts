@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+
 import { anyValuePools } from '../../../test/oracles/audience-arbitrary';
 import { traitArbitrary } from '../../../test/oracles/trait-arbitrary';
 import { readTraitDefinition } from './trait-definition';

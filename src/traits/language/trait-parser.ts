@@ -1,13 +1,14 @@
 import type { MatchResult, Node } from 'ohm-js';
+
 import {
   AUDIENCE_LIMITS,
   AudienceParseError,
-  PropertyFilter,
-  TimeWindow,
   audienceSemantics,
   errorAt,
   expectedText,
   positionOf,
+  PropertyFilter,
+  TimeWindow,
 } from '../../audiences/language/audience-language';
 import { AggregateFunction, MAX_WEEKS, TraitAst } from './trait-ast';
 import { traitGrammar } from './trait-grammar';

@@ -1,10 +1,10 @@
 import {
-  PropertyFilter,
-  TimeWindow,
   printPath,
   printWhere,
   printWindow,
+  PropertyFilter,
   quote,
+  TimeWindow,
 } from '../../audiences/language/audience-language';
 import { TraitAst } from './trait-ast';
 

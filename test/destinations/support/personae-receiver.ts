@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+
 import type { TestApp, WorkspaceCredentials } from '../../support/app';
 
 export interface ReceivedProfile {

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+
 import { DeliveryQueuesService, DeliveryRef } from '../../../src/queues/delivery-queues.service';
 import type { TestApp } from '../../support/app';
 

@@ -1,5 +1,6 @@
-import { simpleParser } from 'mailparser';
 import type { AddressInfo } from 'node:net';
+
+import { simpleParser } from 'mailparser';
 import { SMTPServer, SMTPServerSession } from 'smtp-server';
 
 export interface ReceivedMail {

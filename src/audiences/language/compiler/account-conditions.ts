@@ -1,11 +1,11 @@
 import { Prisma } from '../../../generated/prisma/client';
 import {
+  assertUnreachable,
   AudienceAst,
   AudienceCondition,
   CountOp,
   InAudienceCondition,
   MembersCondition,
-  assertUnreachable,
 } from '../audience-ast';
 import { compileAudiencePredicate } from './audience-compiler';
 import { CompileContext, windowTest } from './compile-context';

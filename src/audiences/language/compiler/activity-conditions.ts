@@ -1,5 +1,5 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { ActiveCondition, InactiveCondition, SeenCondition, TimeWindow, assertUnreachable } from '../audience-ast';
+import { ActiveCondition, assertUnreachable, InactiveCondition, SeenCondition, TimeWindow } from '../audience-ast';
 import { dateLiteralMillis, minusDuration } from '../audience-values';
 import { CompileContext, eventScope, instant, windowTest } from './compile-context';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
+
+import { anyValuePools, audienceArbitrary } from '../../../../test/oracles/audience-arbitrary';
 import { AudienceAst } from '../audience-ast';
 import { parseAudience } from '../audience-parser';
-import { anyValuePools, audienceArbitrary } from '../../../../test/oracles/audience-arbitrary';
 import { compileAudiencePredicate } from './audience-compiler';
 
 const ctx = {

@@ -1,7 +1,8 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { AudienceAst, AudienceCondition, PerformedCondition, assertUnreachable } from '../audience-ast';
+import { assertUnreachable, AudienceAst, AudienceCondition, PerformedCondition } from '../audience-ast';
 import { compileActive, compileInactive, compileSeen } from './activity-conditions';
 import { CompileContext } from './compile-context';
+import { compileComputed } from './computed-conditions';
 import {
   anyPerformedKey,
   compileAnyPerformed,
@@ -9,7 +10,6 @@ import {
   compileNotPerformed,
   compilePerformed,
 } from './event-conditions';
-import { compileComputed } from './computed-conditions';
 import { compileInAudience } from './membership-conditions';
 import { compileSequence } from './sequence-conditions';
 import { compileTrait } from './trait-conditions';

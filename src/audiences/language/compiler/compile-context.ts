@@ -1,5 +1,5 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { TimeWindow, assertUnreachable } from '../audience-ast';
+import { assertUnreachable, TimeWindow } from '../audience-ast';
 import { dateLiteralMillis, minusDuration } from '../audience-values';
 
 /** What a definition is compiled against. */

@@ -1,13 +1,13 @@
 import { Prisma } from '../../../generated/prisma/client';
 import {
+  assertUnreachable,
   CountClause,
   FirstLastPerformedCondition,
   NotPerformedCondition,
   PerformedCondition,
   PropertyFilter,
-  assertUnreachable,
 } from '../audience-ast';
-import { CompileContext, EventAlias, alias, namedEventScope, profileIn, windowTest } from './compile-context';
+import { alias, CompileContext, EventAlias, namedEventScope, profileIn, windowTest } from './compile-context';
 import { compileValueTest } from './value-tests';
 
 /** Every filter of a `where` clause, against the properties of the event aliased `name`. */

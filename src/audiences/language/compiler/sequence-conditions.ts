@@ -1,5 +1,5 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { SequenceCondition, SequenceStep, durationSeconds } from '../audience-ast';
+import { durationSeconds, SequenceCondition, SequenceStep } from '../audience-ast';
 import { minusDuration } from '../audience-values';
 import { CompileContext, eventScope, instant, profileIn } from './compile-context';
 import { compileFilters } from './event-conditions';

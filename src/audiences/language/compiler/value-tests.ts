@@ -1,5 +1,5 @@
 import { Prisma } from '../../../generated/prisma/client';
-import { DateLiteral, Literal, ValueTest, assertUnreachable, isDateLiteral } from '../audience-ast';
+import { assertUnreachable, DateLiteral, isDateLiteral, Literal, ValueTest } from '../audience-ast';
 import { dateLiteralMillis, minusDuration } from '../audience-values';
 import { CompileContext, instant } from './compile-context';
 

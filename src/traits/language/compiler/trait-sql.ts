@@ -1,9 +1,9 @@
 import {
   CompileContext,
-  PropertyFilter,
-  TimeWindow,
   compilePropertyFilters,
   namedEventScope,
+  PropertyFilter,
+  TimeWindow,
   windowTest,
 } from '../../../audiences/language/audience-language';
 import { Prisma } from '../../../generated/prisma/client';
