@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
+import { workspaceDefinitionsLockSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
@@ -165,7 +166,7 @@ export class AudiencesRepository {
   async withWorkspaceLock<T>(workspaceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`audiences ${workspaceId}`}, 0))) AS l`;
+        await tx.$queryRaw(workspaceDefinitionsLockSql(workspaceId));
         return work(tx);
       },
       { maxWait: 10_000, timeout: 30_000 },

@@ -21,3 +21,12 @@ export function audienceLocksSql(audienceIds: readonly string[]): Prisma.Sql {
     SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
     FROM (SELECT DISTINCT u.id COLLATE "C" AS id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY 1) s`;
 }
+
+/**
+ * The lock of a workspace's definitions: saving an audience and deleting an audience or a computed
+ * trait check references under it, so that two edits cannot each pass their check and together
+ * close a cycle or orphan a reference.
+ */
+export function workspaceDefinitionsLockSql(workspaceId: string): Prisma.Sql {
+  return Prisma.sql`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`audiences ${workspaceId}`}, 0))) AS l`;
+}
