@@ -98,3 +98,14 @@ export class AudienceInUseError extends ConflictException {
     });
   }
 }
+
+export class AudienceUsedByJourneysError extends ConflictException {
+  constructor(key: string, journeys: string[]) {
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `audience "${key}" is the entry of journey ${journeys.map((j) => `"${j}"`).join(', ')}; change or delete ${journeys.length === 1 ? 'it' : 'them'} first`,
+      referencedBy: journeys.map((j) => ({ journey: j })),
+    });
+  }
+}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { workspaceDefinitionsLockSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
+import { journeysUsingSql } from '../database/journey-references';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
@@ -238,6 +239,12 @@ export class AudiencesRepository {
   /** Members, transitions and destination links go with it (ON DELETE CASCADE). */
   async delete(workspaceId: string, id: string, tx: Tx): Promise<void> {
     await tx.audience.deleteMany({ where: { id, workspaceId } });
+  }
+
+  /** Journeys that people enter from the audience (see journeysUsingSql). */
+  async journeysUsing(workspaceId: string, audienceKey: string, tx: Tx): Promise<string[]> {
+    const rows = await tx.$queryRaw<{ key: string }[]>(journeysUsingSql(workspaceId, { audienceKey }));
+    return rows.map((row) => row.key);
   }
 
   /** How many profiles (or accounts) match, and a sample of them (interactive budget). */

@@ -32,6 +32,7 @@ import {
   AudienceCycleError,
   AudienceInUseError,
   AudienceNotFoundError,
+  AudienceUsedByJourneysError,
   DuplicateAudienceKeyError,
   InvalidDefinitionError,
   UnknownAudienceReferenceError,
@@ -153,12 +154,14 @@ export class AudiencesService {
     return toView(row);
   }
 
-  /** Refused while another audience refers to this one, so no definition is left dangling. */
+  /** Refused while another audience refers to this one or a journey enters from it, so nothing is left dangling. */
   async delete(workspaceId: string, id: string): Promise<void> {
     await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const current = await this.mustFind(workspaceId, id, tx);
       const referrers = referrersOf(await this.loadGraph(workspaceId, tx), current.key);
       if (referrers.length > 0) throw new AudienceInUseError(current.key, referrers);
+      const journeys = await this.repository.journeysUsing(workspaceId, current.key, tx);
+      if (journeys.length > 0) throw new AudienceUsedByJourneysError(current.key, journeys);
       await this.repository.delete(workspaceId, id, tx);
     });
     await this.enqueue({ workspaceId, audienceId: id, reason: 'deleted' }, deletedJobId(id));

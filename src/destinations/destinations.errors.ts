@@ -35,6 +35,17 @@ export class AudienceBusyError extends ConflictException {
   }
 }
 
+export class DestinationUsedByJourneysError extends ConflictException {
+  constructor(journeys: string[]) {
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `the destination is used by journey ${journeys.map((j) => `"${j}"`).join(', ')}; change or delete ${journeys.length === 1 ? 'it' : 'them'} first`,
+      referencedBy: journeys.map((j) => ({ journey: j })),
+    });
+  }
+}
+
 export function invalidDeliveryCursor() {
   return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
 }

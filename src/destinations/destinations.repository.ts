@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import type { CreatedCursor } from '../common/pagination';
 import { audienceLockSql } from '../database/audience-lock';
+import { journeysUsingSql } from '../database/journey-references';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
@@ -131,6 +132,12 @@ export class DestinationsRepository {
   async delete(workspaceId: string, id: string): Promise<boolean> {
     const { count } = await this.prisma.destination.deleteMany({ where: { id, workspaceId } });
     return count > 0;
+  }
+
+  /** Journeys that send through the destination (see journeysUsingSql). */
+  async journeysUsing(workspaceId: string, destinationId: string): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ key: string }[]>(journeysUsingSql(workspaceId, { destinationId }));
+    return rows.map((row) => row.key);
   }
 
   async counts(workspaceId: string, destinationId: string): Promise<Record<string, number>> {

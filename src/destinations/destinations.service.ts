@@ -29,7 +29,7 @@ import {
   DestinationView,
   UpdateDestinationDto,
 } from './destinations.dto';
-import { DestinationNotFoundError, invalidDeliveryCursor } from './destinations.errors';
+import { DestinationNotFoundError, DestinationUsedByJourneysError, invalidDeliveryCursor } from './destinations.errors';
 import {
   DELIVERY_STATUSES,
   DeliveryCursor,
@@ -103,8 +103,13 @@ export class DestinationsService {
     return { ...view(updated), counts: await this.counts(workspaceId, id) };
   }
 
-  /** Deletes the destination with its connections and deliveries, and drops its queue from Redis. */
+  /**
+   * Deletes the destination with its connections and deliveries, and drops its queue from Redis.
+   * Refused while a journey sends through it (its runs would record sends that go nowhere).
+   */
   async delete(workspaceId: string, id: string): Promise<void> {
+    const journeys = await this.repository.journeysUsing(workspaceId, id);
+    if (journeys.length > 0) throw new DestinationUsedByJourneysError(journeys);
     if (!(await this.repository.delete(workspaceId, id))) throw new DestinationNotFoundError();
     await this.queues.queueFor(id).obliterate({ force: true });
     await this.queues.release(id);

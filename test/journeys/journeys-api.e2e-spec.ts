@@ -154,4 +154,29 @@ describe('journeys API', () => {
     await get(`/api/journeys/${id}`).expect(404);
     await app.http().delete(`/api/journeys/${id}`).set('authorization', auth()).expect(404);
   });
+  it('refuses to delete the entry audience or a send destination of a journey, until the journey is gone', async () => {
+    const del = (path: string) => app.http().delete(path).set('authorization', auth());
+    const usedDestination = await destinationsApi(app, ws.apiToken).createEmail(EMAIL);
+    const audience = await post('/api/audiences', {
+      key: 'trial-started',
+      name: 'Trial started',
+      definition: 'performed "Trial Started"',
+    }).expect(201);
+    const journey = await post('/api/journeys', {
+      ...body('references', [{ id: 'hello', type: 'send', destination: usedDestination, subject: 'Hello' }]),
+      entry: { audience: 'trial-started' },
+    }).expect(201);
+
+    const destinationRefused = await del(`/api/destinations/${usedDestination}`).expect(409);
+    expect(destinationRefused.body.message).toMatch(/used by journey "references"/);
+    const audienceRefused = await del(`/api/audiences/${audience.body.id}`).expect(409);
+    expect(audienceRefused.body.message).toMatch(/entry of journey "references"/);
+    // Nothing was deleted.
+    await get(`/api/destinations/${usedDestination}`).expect(200);
+    await get(`/api/audiences/${audience.body.id}`).expect(200);
+
+    await del(`/api/journeys/${journey.body.id}`).expect(204);
+    await del(`/api/destinations/${usedDestination}`).expect(204);
+    await del(`/api/audiences/${audience.body.id}`).expect(204);
+  });
 });
