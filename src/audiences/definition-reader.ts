@@ -1,9 +1,8 @@
-import { extname, join } from 'node:path';
-
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Piscina } from 'piscina';
 
 import { PerKeyGate } from '../common/per-key-gate';
+import { workerFile } from '../common/worker-file';
 import type { ReadTask } from './definition-reader.worker';
 import type { SubjectLevel } from './language/audience-ast';
 import { AudienceDefinitionResult, readAudienceDefinition } from './language/audience-definition';
@@ -61,14 +60,11 @@ export class DefinitionReader implements OnModuleDestroy {
 
   private threads(): Piscina<ReadTask, AudienceDefinitionResult> {
     if (this.pool) return this.pool;
-    // Under ts-node-style runners (tests, `npm run dev`) the worker is TypeScript too.
-    const extension = extname(__filename);
     this.pool = new Piscina<ReadTask, AudienceDefinitionResult>({
-      filename: join(__dirname, `definition-reader.worker${extension}`),
+      ...workerFile(__filename, 'definition-reader.worker'),
       minThreads: 0,
       maxThreads: 1,
       idleTimeout: IDLE_THREAD_MS,
-      execArgv: extension === '.ts' ? ['--require', '@swc-node/register'] : [],
     });
     return this.pool;
   }

@@ -12,14 +12,27 @@ export const AUDIENCE_LOCK_CLASS = 0x6d656d62; // "memb"
  * it so that the backfill reads a membership no computation is still writing.
  */
 export function audienceLockSql(audienceId: string): Prisma.Sql {
-  return Prisma.sql`SELECT pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(${audienceId}))`;
+  return advisoryLockSql(AUDIENCE_LOCK_CLASS, audienceId);
 }
 
 /** The locks of several audiences in one statement, in the order every holder of several uses. */
 export function audienceLocksSql(audienceIds: readonly string[]): Prisma.Sql {
+  return advisoryLocksSql(AUDIENCE_LOCK_CLASS, audienceIds);
+}
+
+/** A transaction-scoped lock on one id of a lock class (audiences, computed traits, …). */
+export function advisoryLockSql(lockClass: number, id: string): Prisma.Sql {
+  return Prisma.sql`SELECT pg_advisory_xact_lock(${lockClass}::int, hashtext(${id}))`;
+}
+
+/**
+ * The locks of several ids of one class in one statement, in id order (byte order, whatever the
+ * database's collation): every holder of several takes them in that order, so two cannot deadlock.
+ */
+export function advisoryLocksSql(lockClass: number, ids: readonly string[]): Prisma.Sql {
   return Prisma.sql`
-    SELECT count(pg_advisory_xact_lock(${AUDIENCE_LOCK_CLASS}::int, hashtext(s.id)))
-    FROM (SELECT DISTINCT u.id COLLATE "C" AS id FROM unnest(${[...audienceIds]}::text[]) AS u(id) ORDER BY 1) s`;
+    SELECT count(pg_advisory_xact_lock(${lockClass}::int, hashtext(s.id)))
+    FROM (SELECT DISTINCT u.id COLLATE "C" AS id FROM unnest(${[...ids]}::text[]) AS u(id) ORDER BY 1) s`;
 }
 
 /**

@@ -1,10 +1,9 @@
-import { extname, join } from 'node:path';
-
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Piscina } from 'piscina';
 
 import { PerKeyGate } from '../common/per-key-gate';
 import type { FieldProblem } from '../common/validation';
+import { workerFile } from '../common/worker-file';
 import { AppConfig } from '../config/app-config';
 import { Batcher } from './batcher';
 import type { RenderTask } from './template-render.worker';
@@ -127,13 +126,10 @@ export class TemplateRenderer implements OnModuleDestroy {
    */
   private threads(): Promise<Piscina<RenderTask, EmailRenderResult[]>> {
     if (this.pool) return this.pool;
-    // Under ts-node-style runners (tests, `npm run dev`) the worker is TypeScript too.
-    const extension = extname(__filename);
     const pool = new Piscina<RenderTask, EmailRenderResult[]>({
-      filename: join(__dirname, `template-render.worker${extension}`),
+      ...workerFile(__filename, 'template-render.worker'),
       minThreads: this.config.TEMPLATE_RENDER_THREADS,
       maxThreads: this.config.TEMPLATE_RENDER_THREADS,
-      execArgv: extension === '.ts' ? ['--require', '@swc-node/register'] : [],
       // A template cannot take the process's memory with it: past this its thread dies alone.
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { DatabaseConfig } from '../config/app-config';
+import { advisoryLockSql, advisoryLocksSql } from '../database/audience-lock';
 import { liveProfileFilter } from '../database/live-profile-filter';
 import { isStatementTimeout } from '../database/postgres-errors';
 import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
@@ -65,7 +66,7 @@ export class TraitValuesRepository {
     try {
       return await this.prisma.$transaction(
         async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(${traitId}))`;
+          await tx.$executeRaw(advisoryLockSql(TRAIT_LOCK_CLASS, traitId));
           await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
           return work(tx);
         },
@@ -84,10 +85,7 @@ export class TraitValuesRepository {
   async withTraitLocks<T>(traitIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`
-          SELECT count(pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(s.id)))
-          FROM (SELECT d.id FROM (SELECT DISTINCT id FROM unnest(${[...traitIds]}::text[]) AS u(id)) d
-                ORDER BY d.id COLLATE "C") s`;
+        await tx.$executeRaw(advisoryLocksSql(TRAIT_LOCK_CLASS, traitIds));
         await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
         return work(tx);
       },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { workspaceDefinitionsLockSql } from '../database/audience-lock';
+import { advisoryLockSql, workspaceDefinitionsLockSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
@@ -170,7 +170,7 @@ export class TraitsRepository {
    * trait's lock, so that a computation in flight finishes first and leaves no rows behind.
    */
   async delete(workspaceId: string, id: string, tx: Tx): Promise<void> {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${TRAIT_LOCK_CLASS}::int, hashtext(${id}))`;
+    await tx.$executeRaw(advisoryLockSql(TRAIT_LOCK_CLASS, id));
     await tx.computedTrait.deleteMany({ where: { workspaceId, id } });
     await tx.$executeRaw`DELETE FROM computed_trait_values WHERE trait_id = ${id}::uuid`;
     await tx.$executeRaw`DELETE FROM computed_trait_history WHERE trait_id = ${id}::uuid`;
