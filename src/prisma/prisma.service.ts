@@ -43,6 +43,11 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
    */
   async directTransaction<T>(work: (tx: DirectTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no pool listener: a connection that dies between two statements
+    // (Postgres restarted, the network cut) would emit an unhandled 'error' and end the process.
+    // The statement in flight, or the next one, fails instead, and the transaction rolls back.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const tx: DirectTx = {
@@ -53,6 +58,7 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
       };
       const result = await work(tx);
       await client.query('COMMIT');
+      client.off('error', ignore);
       client.release();
       return result;
     } catch (error) {
@@ -60,6 +66,7 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
         () => client.release(),
         (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
       );
+      client.off('error', ignore);
       throw error;
     }
   }
