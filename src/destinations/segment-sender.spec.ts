@@ -48,6 +48,7 @@ function delivery(i: number, audienceName = 'Audience'): ClaimedDelivery {
     connected: true,
     account: null,
     journey: null,
+    traitChange: null,
     computed: {},
   };
 }

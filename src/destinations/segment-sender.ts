@@ -7,7 +7,7 @@ import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import { DestinationBatchers } from './destination-batchers';
 import { HttpPoster } from './http-poster';
-import { audienceMessages } from './segment-messages';
+import { messagesFor } from './segment-messages';
 import { BATCH_MAX_MESSAGES, batchBody, packRequests } from './segment-requests';
 import { segmentBatchUrl, SegmentConfig } from './sync-config';
 
@@ -47,7 +47,7 @@ export class SegmentSender {
   }
 
   private async sendBatch(deliveries: ClaimedDelivery[], config: SegmentConfig): Promise<SendOutcome[]> {
-    const serialized = deliveries.map((delivery) => audienceMessages(delivery).map((m) => JSON.stringify(m)));
+    const serialized = deliveries.map((delivery) => messagesFor(delivery).map((m) => JSON.stringify(m)));
     const { requests, oversized } = packRequests(serialized);
     const outcomes: SendOutcome[] = deliveries.map(() => ({ kind: 'transient', error: 'not sent' }));
     for (const index of oversized) {
