@@ -128,10 +128,15 @@ export class TraitSyncRepository {
    */
   async drainOutbox(limit: number, enqueue: (refs: QueuedRef[]) => Promise<void>): Promise<number> {
     return this.prisma.$transaction(async (tx) => {
+      // A delivery deleted meanwhile (with its destination, say) leaves the outbox without a job.
       const refs = await tx.$queryRaw<QueuedRef[]>`
-        DELETE FROM sync_outbox o
-        WHERE o.delivery_id IN (SELECT delivery_id FROM sync_outbox LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING o.delivery_id AS id, o.destination_id AS "destinationId"`;
+        WITH taken AS (
+          DELETE FROM sync_outbox o
+          WHERE o.delivery_id IN (SELECT delivery_id FROM sync_outbox LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+          RETURNING o.delivery_id, o.destination_id
+        )
+        SELECT t.delivery_id AS id, t.destination_id AS "destinationId"
+        FROM taken t WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = t.delivery_id)`;
       if (refs.length > 0) await enqueue(refs);
       return refs.length;
     });
