@@ -14,9 +14,10 @@
  *      through ingest, the membership engine and delivery (when the engine is in the tree).
  * Prints a table and writes bench/results/sync-<timestamp>.json.
  *
- *   4. segment: N audience entries synced to a `segment` destination whose receiver is a local
- *      /v1/batch sink (its own process), members/s until the sink has every message, next to a bare
- *      loop posting the very batches Personae posted (gzip, keep-alive) to the same sink.
+ *   4. segment: N audience transitions synced to a `segment` destination whose receiver is a local
+ *      /v1/batch sink (its own process), members/s from the delivery rows until the sink has every
+ *      message, next to a bare loop that reads the same transitions' members in one query, builds
+ *      the same messages with Personae's builder and posts them (gzip, keep-alive) to the same sink.
  * Prints a table and writes bench/results/sync-<timestamp>.json.
  *
  * Knobs (env): BENCH_EMAILS (5000), BENCH_POOL (5), BENCH_ROUNDS (3), BENCH_EVENTS (100),

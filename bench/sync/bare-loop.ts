@@ -60,6 +60,7 @@ function renderAll(config: EmailConfig, emails: number, links: UnsubscribeLinks,
       suppression: null,
       connected: true,
       journey: null,
+      traitChange: null,
     };
     const url = links.url({ workspaceId, destinationId, email });
     const result = renderEmailTemplates(emailTemplates(config), templateScope(delivery, url));

@@ -5,6 +5,7 @@ import { readAudienceDefinition } from '../audiences/language/audience-language'
 import { Clock } from '../common/clock';
 import { badRequestFor } from '../common/validation';
 import { AppConfig } from '../config/app-config';
+import { Prisma } from '../generated/prisma/client';
 import { DeliveryQueuesService } from '../queues/delivery-queues.service';
 import type { DestinationType } from './destination-config';
 import { ConnectDestinationDto, ConnectionListView, ConnectionView } from './destinations.dto';
@@ -42,7 +43,9 @@ export class AudienceDestinationsService {
    * unique (destination, transition, recipient) key keeps it to one delivery. A computation that
    * outlasts BACKFILL_WAIT_MS makes the request answer 409 and connect nothing.
    *
-   * Account audiences take email destinations only, each with its recipients (a member condition).
+   * Account audiences take email destinations, each with its recipients (a member condition), and
+   * segment destinations (a `group` call and an `identify` per member, written by the
+   * account_transition_deliveries trigger for later transitions).
    */
   async connect(workspaceId: string, audienceId: string, dto: ConnectDestinationDto): Promise<ConnectionView> {
     const level = await this.repository.audienceLevel(workspaceId, audienceId);
@@ -61,15 +64,14 @@ export class AudienceDestinationsService {
         recipients,
       });
       if (!id || !backfill || send === 'exited') return { id, refs: [] };
+      // A segment destination of an account audience gets every live member (its group call).
+      const members =
+        destination.type === 'segment'
+          ? Prisma.sql`TRUE`
+          : recipientPredicate(recipients?.ast ?? null, workspaceId, connectedAt);
       const refs =
         level === 'account'
-          ? await this.repository.backfillAccounts(
-              tx,
-              workspaceId,
-              audienceId,
-              destination.id,
-              recipientPredicate(recipients?.ast ?? null, workspaceId, connectedAt),
-            )
+          ? await this.repository.backfillAccounts(tx, workspaceId, audienceId, destination.id, members)
           : await this.repository.backfill(tx, workspaceId, audienceId, destination.id);
       return { id, refs };
     });
@@ -101,8 +103,8 @@ export class AudienceDestinationsService {
 
 /**
  * The recipients of an account audience's email destination, read as a profile condition; refused
- * for a profile audience (its member is the recipient) and webhooks to account audiences (not
- * supported yet).
+ * for a profile audience (its member is the recipient) and for a segment destination (every member
+ * is sent). Webhooks and Slack to account audiences are not supported yet.
  */
 function readRecipients(
   level: 'profile' | 'account',
@@ -115,12 +117,18 @@ function readRecipients(
     }
     return undefined;
   }
-  if (type !== 'email') {
+  if (type !== 'email' && type !== 'segment') {
     throw badRequestFor([
-      { field: 'destinationId', reason: 'account audiences can be connected to email destinations only' },
+      {
+        field: 'destinationId',
+        reason: 'account audiences can be connected to email destinations only, or segment destinations (group calls)',
+      },
     ]);
   }
   if (input === undefined) return undefined;
+  if (type === 'segment') {
+    throw badRequestFor([{ field: 'recipients', reason: 'a segment destination is sent every member of the account' }]);
+  }
   const read = readAudienceDefinition(input, 'recipients', 'profile');
   if (!read.ok) throw badRequestFor(read.errors.map((e) => ({ field: e.path, reason: e.message })));
   return { ast: read.ast, text: read.text };

@@ -10,6 +10,8 @@ import { EmailSender } from './email-sender';
 import { HttpPoster } from './http-poster';
 import { SegmentSender } from './segment-sender';
 import { SlackSender } from './slack-sender';
+import { SyncOutboxRelayService } from './sync-outbox-relay.service';
+import { TraitSyncRepository } from './trait-sync.repository';
 import { WebhookSender } from './webhook-sender';
 
 /** Worker role: per-destination delivery workers and the sweeper that rebuilds lost jobs from Postgres. */
@@ -26,7 +28,9 @@ import { WebhookSender } from './webhook-sender';
     SegmentSender,
     SlackSender,
     UnsubscribeLinks,
+    SyncOutboxRelayService,
+    TraitSyncRepository,
   ],
-  exports: [DeliveryWorkersService, DeliverySweeperService],
+  exports: [DeliveryWorkersService, DeliverySweeperService, SyncOutboxRelayService],
 })
 export class DeliveryWorkersModule {}

@@ -24,6 +24,9 @@ export const DESTINATION_POLL_MS = 1_000;
  *   when their turn comes (SendGate).
  * - `webhookConcurrency` (WEBHOOK_CONCURRENCY): webhook requests at once.
  */
+/** Batch jobs a segment destination works on at once (see workerShape). */
+const SEGMENT_JOBS_IN_FLIGHT = 50;
+
 export interface DeliveryConcurrency {
   deliveriesPerConnection: number;
   webhookConcurrency: number;
@@ -70,10 +73,14 @@ export function workerShape(
   } else {
     // segment and slack: the sender gathers deliveries attempted together into one request, so
     // batch jobs stay whole unless a limiter has to count deliveries (see DeliveryQueueContext).
-    // Twice the webhook concurrency in jobs of 50: up to 1,000 transitions claimed at once, which
-    // the sender packs into a few /v1/batch requests (bench:sync, segment row).
+    // Jobs of 50, SEGMENT_JOBS_IN_FLIGHT of them: 2,500 transitions claimed at once, two full
+    // /v1/batch requests' worth, so that one request is posted while the next fills (bench:sync,
+    // segment row).
     splitBatches = rate !== null;
-    concurrency = splitBatches ? webhookConcurrency : webhookConcurrency * 2;
+    // Slack keeps twice the webhook concurrency: it takes about a message (50 lines) a second, and
+    // what is claimed must be posted within the claim.
+    const batchJobs = destination.type === 'segment' ? SEGMENT_JOBS_IN_FLIGHT : webhookConcurrency * 2;
+    concurrency = splitBatches ? webhookConcurrency : batchJobs;
   }
   return {
     concurrency,

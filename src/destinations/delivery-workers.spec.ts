@@ -16,8 +16,11 @@ describe('workerShape', () => {
   it('keeps batch jobs whole for segment and slack unless a limiter counts deliveries', () => {
     const segment = { type: 'segment' as const, config: {}, rateLimitPerSecond: null };
     const concurrency = { deliveriesPerConnection: 10, webhookConcurrency: 10 };
-    expect(workerShape(segment, concurrency)).toMatchObject({ splitBatches: false, concurrency: 20 });
+    expect(workerShape(segment, concurrency)).toMatchObject({ splitBatches: false, concurrency: 50 });
     expect(workerShape({ ...segment, rateLimitPerSecond: 50 }, concurrency)).toMatchObject({ splitBatches: true });
-    expect(workerShape({ ...segment, type: 'slack' }, concurrency)).toMatchObject({ splitBatches: false });
+    expect(workerShape({ ...segment, type: 'slack' }, concurrency)).toMatchObject({
+      splitBatches: false,
+      concurrency: 20,
+    });
   });
 });

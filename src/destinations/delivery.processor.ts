@@ -31,6 +31,13 @@ export interface DeliveryQueueContext {
   splitBatches: boolean;
 }
 
+/**
+ * Claims and outcomes pending at the same moment go to Postgres in statements of up to this many
+ * rows: a segment destination has up to 2,500 transitions in flight, and one statement of 1,250
+ * rows costs a third of what 13 statements of 100 do (bench:sync, segment row).
+ */
+const ROWS_PER_STATEMENT = 1_250;
+
 /** A claim held by someone else, or a retry not yet due: the job comes back a little after this. */
 const RECHECK_SLACK_MS = 500;
 
@@ -82,13 +89,13 @@ export class DeliveryProcessor {
         byId.delete(id);
         return row;
       });
-    });
+    }, ROWS_PER_STATEMENT);
     this.finishes = new Batcher(
       async (attempts) => {
         const recorded = new Set(await this.repository.finishMany(attempts));
         return attempts.map((a) => recorded.has(a.id));
       },
-      100,
+      ROWS_PER_STATEMENT,
       RECORD_WINDOW_MS,
     );
     this.renewals = new Batcher(async (deliveries) => {

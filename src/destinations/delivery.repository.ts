@@ -32,6 +32,19 @@ export interface ClaimedDelivery {
   account: ClaimedAccount | null;
   /** Set for a journey send: which journey, run and step, and the step's own templates. */
   journey: JourneyContext | null;
+  /** Set for a computed trait's change (a history row): the profile is the one whose value changed. */
+  traitChange: TraitChange | null;
+}
+
+export interface TraitChange {
+  /** The history row's id: one delivery per destination and change. */
+  changeId: string;
+  traitId: string;
+  key: string;
+  name: string;
+  /** null: the profile had no value before (or has none any more). */
+  oldValue: unknown;
+  newValue: unknown;
 }
 
 export interface ClaimedAccount {
@@ -106,10 +119,11 @@ export class DeliveryRepository {
           AND (status = 'queued'
                OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
                OR (status = 'sending' AND claimed_until < now()))
-        RETURNING id, workspace_id, destination_id, transition_id, recipient_id, journey_run_id, journey_seq, attempts
+        RETURNING id, workspace_id, destination_id, transition_id, recipient_id, journey_run_id, journey_seq,
+                  trait_change_id, attempts
       )
       SELECT c.id, c.workspace_id AS "workspaceId", c.destination_id AS "destinationId", c.attempts,
-             coalesce(t.kind::text, 'entered') AS kind, coalesce(t.at, h.left_at, now()) AS at,
+             coalesce(t.kind::text, 'entered') AS kind, coalesce(t.at, h.left_at, ch.at, now()) AS at,
              coalesce(a.id::text, '') AS "audienceId", coalesce(a.key, '') AS "audienceKey", coalesce(a.name, '') AS "audienceName",
              dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
              p.id AS "profileId", p.traits,
@@ -122,6 +136,9 @@ export class DeliveryRepository {
              (SELECT s.reason::text FROM suppressions s
               WHERE s.workspace_id = c.workspace_id AND s.email = address.email) AS suppression,
              CASE WHEN c.journey_run_id IS NOT NULL THEN true
+                  WHEN c.trait_change_id IS NOT NULL THEN EXISTS (
+                    SELECT 1 FROM trait_destinations td
+                    WHERE td.trait_id = ch.trait_id AND td.destination_id = c.destination_id)
                   ELSE EXISTS (SELECT 1 FROM audience_destinations ad
                                WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) END AS connected,
              CASE WHEN a.level = 'account' THEN (
@@ -141,16 +158,22 @@ export class DeliveryRepository {
                'templates', (SELECT json_build_object('subject', s.step->>'subject', 'text', s.step->>'text', 'html', s.step->>'html')
                              FROM journey_versions v CROSS JOIN LATERAL jsonb_array_elements(v.definition->'steps') s(step)
                              WHERE v.journey_id = r.journey_id AND v.version = r.version AND s.step->>'id' = h.step_id
-                             LIMIT 1)) END AS journey
+                             LIMIT 1)) END AS journey,
+             CASE WHEN ch.id IS NULL THEN NULL ELSE json_build_object(
+               'changeId', ch.id::text, 'traitId', ch.trait_id, 'key', ctr.key, 'name', ctr.name,
+               'oldValue', ch.old_value, 'newValue', ch.new_value) END AS "traitChange"
       FROM claimed c
       LEFT JOIN audience_transitions t ON t.id = c.transition_id
       LEFT JOIN audiences a ON a.id = t.audience_id
       LEFT JOIN journey_runs r ON r.id = c.journey_run_id
       LEFT JOIN journeys j ON j.id = r.journey_id
       LEFT JOIN journey_run_steps h ON h.run_id = r.id AND h.seq = c.journey_seq
+      LEFT JOIN computed_trait_history ch ON ch.id = c.trait_change_id
+      LEFT JOIN computed_traits ctr ON ctr.id = ch.trait_id
       JOIN destinations dest ON dest.id = c.destination_id
-      -- The recipient: an account audience's member, the transition's profile, or the run's person.
-      LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id, r.profile_id)
+      -- The recipient: an account audience's member, the transition's profile, the run's person, or
+      -- the profile whose computed trait changed.
+      LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id, r.profile_id, ch.profile_id)
       LEFT JOIN profiles p ON p.id = coalesce(p0.merged_into_id, p0.id)
       LEFT JOIN LATERAL (
         SELECT lower(btrim(coalesce(

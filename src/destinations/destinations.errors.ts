@@ -49,3 +49,29 @@ export class DestinationUsedByJourneysError extends ConflictException {
 export function invalidDeliveryCursor() {
   return badRequestFor([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
 }
+
+export class TraitNotFoundForDestinationError extends NotFoundException {
+  constructor() {
+    super('computed trait not found');
+  }
+}
+
+export class TraitConnectionNotFoundError extends NotFoundException {
+  constructor() {
+    super('the computed trait is not connected to this destination');
+  }
+}
+
+export class TraitAlreadyConnectedError extends ConflictException {
+  constructor() {
+    super('the computed trait is already connected to this destination; disconnect it first to connect it differently');
+  }
+}
+
+export class TraitBusyError extends ConflictException {
+  constructor(waitedMs: number) {
+    super(
+      `the computed trait is being computed (waited ${waitedMs} ms for it to finish, so that the backfill sees every value); connect again once its status is ready`,
+    );
+  }
+}

@@ -1,5 +1,5 @@
 import type { ClaimedDelivery } from './delivery.repository';
-import { audienceMessages, messageIdFor } from './segment-messages';
+import { audienceMessages, messageIdFor, messagesFor } from './segment-messages';
 import { batchBody, packRequests } from './segment-requests';
 import { segmentBatchUrl } from './sync-config';
 
@@ -28,6 +28,7 @@ function delivery(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
     connected: true,
     account: null,
     journey: null,
+    traitChange: null,
     computed: {},
     ...overrides,
   };
@@ -146,5 +147,39 @@ describe('segmentBatchUrl', () => {
     expect(segmentBatchUrl({ url: 'http://127.0.0.1:8080/ingest', writeKey: 'k' }).toString()).toBe(
       'http://127.0.0.1:8080/ingest/v1/batch',
     );
+  });
+});
+
+describe('messagesFor', () => {
+  it('sends a trait change as one identify with the new value, under the delivery id', () => {
+    const change = { changeId: '7', traitId: 't', key: 'ltv', name: 'LTV', oldValue: 10, newValue: 25 };
+    const messages = messagesFor(delivery({ traitChange: change, audienceKey: '' }));
+    expect(messages).toEqual([
+      expect.objectContaining({
+        type: 'identify',
+        messageId: `${delivery().id}-identify`,
+        userId: 'u-1',
+        traits: { email: 'ann@example.com', ltv: 25 },
+        context: expect.objectContaining({
+          personas: expect.objectContaining({ computation_class: 'trait', computation_key: 'ltv' }),
+        }) as unknown,
+      }),
+    ]);
+    const gone = messagesFor(delivery({ traitChange: { ...change, newValue: null } }));
+    expect(gone[0]).toMatchObject({ traits: { ltv: null } });
+  });
+
+  it('sends an account transition as the member identify and a group call with the audience trait', () => {
+    const account = { groupId: 'acme', traits: {}, members: 2, activeMembers14d: 1 };
+    const [identify, group] = messagesFor(delivery({ account, audienceKey: 'accounts_red', kind: 'exited' }));
+    expect(identify).toMatchObject({ type: 'identify', userId: 'u-1', traits: { email: 'ann@example.com' } });
+    expect(group).toMatchObject({
+      type: 'group',
+      messageId: `${delivery().id}-group`,
+      userId: 'u-1',
+      anonymousId: 'anon-1',
+      groupId: 'acme',
+      traits: { accounts_red: false },
+    });
   });
 });

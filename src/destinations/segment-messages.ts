@@ -1,4 +1,4 @@
-import type { ClaimedDelivery } from './delivery.repository';
+import type { ClaimedAccount, ClaimedDelivery, TraitChange } from './delivery.repository';
 
 /**
  * Segment-spec messages (https://segment.com/docs/connections/spec/) describing what happened to a
@@ -157,4 +157,57 @@ export function audienceMessages(delivery: ClaimedDelivery): SegmentMessage[] {
       context,
     ),
   ];
+}
+
+/** A computed trait's change: one identify with `<trait key>: <new value>` (null once it has none). */
+export function traitMessages(delivery: ClaimedDelivery, change: TraitChange): SegmentMessage[] {
+  const context = {
+    personas: {
+      computation_class: 'trait',
+      computation_id: change.traitId,
+      computation_key: change.key,
+      computation_name: change.name,
+      space_id: delivery.workspaceId,
+      destination_id: delivery.destinationId,
+      profile_id: delivery.profileId,
+    },
+  };
+  return [
+    identify(
+      subjectOf(delivery),
+      { [change.key]: change.newValue ?? null },
+      messageIdFor(delivery.id, 'identify'),
+      delivery.at,
+      context,
+    ),
+  ];
+}
+
+/**
+ * An account audience's transition, for one member of the account: that member's identify (so the
+ * receiver knows the person) and a group call tying them to the account, with the audience key as
+ * a group trait (`true` on entering, `false` on leaving), as Engage sends account audiences.
+ */
+export function accountMessages(delivery: ClaimedDelivery, account: ClaimedAccount): SegmentMessage[] {
+  const entered = delivery.kind === 'entered';
+  const subject = subjectOf(delivery);
+  const context = audienceContext(delivery);
+  return [
+    identify(subject, {}, messageIdFor(delivery.id, 'identify'), delivery.at, context),
+    group(
+      subject,
+      account.groupId,
+      { [delivery.audienceKey]: entered },
+      messageIdFor(delivery.id, 'group'),
+      delivery.at,
+      context,
+    ),
+  ];
+}
+
+/** The messages of any delivery a segment destination sends. */
+export function messagesFor(delivery: ClaimedDelivery): SegmentMessage[] {
+  if (delivery.traitChange) return traitMessages(delivery, delivery.traitChange);
+  if (delivery.account) return accountMessages(delivery, delivery.account);
+  return audienceMessages(delivery);
 }

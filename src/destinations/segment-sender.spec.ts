@@ -48,6 +48,7 @@ function delivery(i: number, audienceName = 'Audience'): ClaimedDelivery {
     connected: true,
     account: null,
     journey: null,
+    traitChange: null,
     computed: {},
   };
 }
@@ -109,5 +110,28 @@ describe('SegmentSender', () => {
     expect(small.kind).toBe('sent');
     expect(posted).toHaveLength(1);
     expect(posted[0]!.messages).toHaveLength(2);
+  });
+
+  it('isolates the transitions a receiver refuses with 400 by halving the request', async () => {
+    const bad = delivery(5, 'refused');
+    const refused = (messages: Posted['messages']) => messages.some((m) => m.messageId.startsWith(bad.id));
+    const { posted, poster } = fakePoster(() =>
+      refused(posted[posted.length - 1]!.messages) ? { kind: 'permanent', error: 'http 400: bad' } : { kind: 'sent' },
+    );
+    const sender = new SegmentSender(poster);
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => sender.send(i === 5 ? bad : delivery(i), config)),
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(Array.from({ length: 16 }, (_, i) => (i === 5 ? 'permanent' : 'sent')));
+    // 1 + 2 per halving (16 → 8 → 4 → 2 → 1): 9 requests, not 16.
+    expect(posted).toHaveLength(9);
+  });
+
+  it('does not halve on a 4xx that holds for every request (a wrong write key)', async () => {
+    const { posted, poster } = fakePoster(() => ({ kind: 'permanent', error: 'http 401: unauthorized' }));
+    const sender = new SegmentSender(poster);
+    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => sender.send(delivery(i), config)));
+    expect(outcomes.every((o) => o.kind === 'permanent')).toBe(true);
+    expect(posted).toHaveLength(1);
   });
 });

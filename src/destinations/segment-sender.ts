@@ -7,7 +7,7 @@ import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import { DestinationBatchers } from './destination-batchers';
 import { HttpPoster } from './http-poster';
-import { audienceMessages } from './segment-messages';
+import { messagesFor } from './segment-messages';
 import { BATCH_MAX_MESSAGES, batchBody, packRequests } from './segment-requests';
 import { segmentBatchUrl, SegmentConfig } from './sync-config';
 
@@ -47,7 +47,7 @@ export class SegmentSender {
   }
 
   private async sendBatch(deliveries: ClaimedDelivery[], config: SegmentConfig): Promise<SendOutcome[]> {
-    const serialized = deliveries.map((delivery) => audienceMessages(delivery).map((m) => JSON.stringify(m)));
+    const serialized = deliveries.map((delivery) => messagesFor(delivery).map((m) => JSON.stringify(m)));
     const { requests, oversized } = packRequests(serialized);
     const outcomes: SendOutcome[] = deliveries.map(() => ({ kind: 'transient', error: 'not sent' }));
     for (const index of oversized) {
@@ -65,18 +65,33 @@ export class SegmentSender {
       authorization: `Basic ${Buffer.from(`${config.writeKey}:`).toString('base64')}`,
       'user-agent': 'Personae-Sync/1',
     };
-    await Promise.all(
-      requests.map(async (indices) => {
-        const body = await gzipAsync(
-          batchBody(
-            indices.flatMap((i) => serialized[i] ?? []),
-            new Date(),
-          ),
-        );
-        const outcome = await this.http.send(url, body, headers);
-        for (const index of indices) outcomes[index] = outcome;
-      }),
-    );
+    const post = async (indices: number[]): Promise<void> => {
+      const body = await gzipAsync(
+        batchBody(
+          indices.flatMap((i) => serialized[i] ?? []),
+          new Date(),
+        ),
+      );
+      const outcome = await this.http.send(url, body, headers);
+      if (refusesContent(outcome) && indices.length > 1) {
+        // One message the receiver cannot take fails the whole request: halve it until the
+        // transitions it refuses are alone, so that the others are delivered. Resending what the
+        // receiver refused whole is safe (same messageIds), and takes about 2·log2(n) requests.
+        const half = Math.ceil(indices.length / 2);
+        await Promise.all([post(indices.slice(0, half)), post(indices.slice(half))]);
+        return;
+      }
+      for (const index of indices) outcomes[index] = outcome;
+    };
+    await Promise.all(requests.map(post));
     return outcomes;
   }
+}
+
+/**
+ * A 400 (or 413, 422) is about the content of the request, which a smaller request may not share;
+ * any other 4xx (a wrong write key, a missing endpoint) holds for every request alike.
+ */
+function refusesContent(outcome: SendOutcome): boolean {
+  return outcome.kind === 'permanent' && /^http (400|413|422)\b/.test(outcome.error);
 }

@@ -23,6 +23,7 @@ function delivery(overrides: Partial<ClaimedDelivery>): ClaimedDelivery {
     connected: true,
     account: null,
     journey: null,
+    traitChange: null,
     computed: {},
     ...overrides,
   };
