@@ -203,6 +203,9 @@ describe('adoption score scenario (ManualClock)', () => {
       { what: "acme's current score after its login" },
     );
 
+    const acme = await api.get('/api/accounts/acme').expect(200);
+    expect(acme.body.scores).toEqual({ adoption_score: { value: 100, band: 'green' } });
+
     expect(await history(api, scoreId, 'acme')).toEqual([
       [WEEK_1, 70, 'green'],
       [WEEK_2, 100, 'green'],

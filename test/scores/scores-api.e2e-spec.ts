@@ -174,6 +174,8 @@ describe('scores API', () => {
     const ann = (await profileOf(sql, ws.workspaceId, 'user_id', 'ann'))!;
     const explained = await api.get(`/api/scores/${id}/explain?profileId=${ann}`).expect(200);
     expect(explained.body).toMatchObject({ total: 100, band: 'high', stored: { value: 100, band: 'high' } });
+    const profile = await api.get(`/api/profiles/${ann}`).expect(200);
+    expect(profile.body.computedTraits).toEqual({ engagement: 100, engagement_band: 'high', logins_7d: 3 });
     await api.get(`/api/scores/${id}/explain?accountId=acme`).expect(400);
     await api.get(`/api/scores/${id}/explain?profileId=00000000-0000-4000-8000-000000000000`).expect(404);
 
