@@ -262,6 +262,16 @@ export class ProfilesRepository {
         DELETE FROM computed_trait_history WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
         RETURNING 1
       ),
+      -- Scores (src/scores) and their snapshots too; snapshots by the (score_id, subject_id, …) key.
+      scores_gone AS (
+        DELETE FROM score_values WHERE workspace_id = ${workspaceId}::uuid AND subject_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      score_snapshots_gone AS (
+        DELETE FROM score_snapshots x USING scores s
+        WHERE s.workspace_id = ${workspaceId}::uuid AND x.score_id = s.id AND x.subject_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
       changes_gone AS (
         DELETE FROM profile_changes WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
         RETURNING 1

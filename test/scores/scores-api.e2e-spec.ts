@@ -209,6 +209,12 @@ describe('scores API', () => {
     const sameName = await api.patch(`/api/scores/${id}`).send({ name: 'Engagement!' }).expect(200);
     expect(sameName.body).toMatchObject({ version: 2, name: 'Engagement!' });
 
+    // Erasing a person erases their score and its snapshots.
+    expect(await sql.count('SELECT count(*) FROM score_snapshots WHERE subject_id = $1', [bob])).toBe(1);
+    await api.delete(`/api/profiles/${bob}`).expect(200);
+    expect(await sql.count('SELECT count(*) FROM score_values WHERE subject_id = $1', [bob])).toBe(0);
+    expect(await sql.count('SELECT count(*) FROM score_snapshots WHERE subject_id = $1', [bob])).toBe(0);
+
     await api.delete(`/api/scores/${id}`).expect(409);
     await api.delete(`/api/audiences/${audience.body.id}`).expect(204);
     await api.delete(`/api/scores/${id}`).expect(204);
