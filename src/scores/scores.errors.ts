@@ -68,3 +68,18 @@ export class ScoreDefinitionError extends Error {
     this.name = 'ScoreDefinitionError';
   }
 }
+
+/**
+ * The API's answer when a saved definition no longer validates (edited in the database, or written
+ * by an older grammar): not a server error, but a score that must be given components and bands again.
+ */
+export class StoredScoreInvalidError extends ConflictException {
+  constructor(cause: ScoreDefinitionError) {
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `${cause.message}; send its components and bands again with PATCH`,
+      errors: cause.problems,
+    });
+  }
+}

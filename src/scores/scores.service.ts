@@ -47,8 +47,10 @@ import {
 import {
   DuplicateScoreKeyError,
   InvalidScoreError,
+  ScoreDefinitionError,
   ScoreInUseError,
   ScoreNotFoundError,
+  StoredScoreInvalidError,
   SubjectNotFoundError,
 } from './scores.errors';
 import { ScoreChanges, ScoreRow, ScoresRepository } from './scores.repository';
@@ -116,16 +118,18 @@ export class ScoresService {
       const changes: ScoreChanges = { bumpVersion: false, at: now };
       if (input.name !== undefined) changes.name = input.name;
       if (input.components !== undefined || input.bands !== undefined) {
-        const before = storedScoreDefinition(current);
+        // Both sent: a stored definition that no longer validates can be replaced.
+        const both = input.components !== undefined && input.bands !== undefined;
+        const before = both ? storedOrUndefined(current) : definitionOf(current);
         const definition = read(
           {
-            components: input.components ?? before.components.map((c) => ({ ...c, condition: c.conditionAst })),
-            bands: input.bands ?? before.bands,
+            components: input.components ?? before?.components.map((c) => ({ ...c, condition: c.conditionAst })),
+            bands: input.bands ?? before?.bands,
           },
           current.level,
         );
         await this.checkReferences(workspaceId, definition, current.level, tx);
-        if (fingerprint(definition) !== fingerprint(before)) {
+        if (!before || fingerprint(definition) !== fingerprint(before)) {
           Object.assign(changes, stored(definition));
           changes.bumpVersion = true;
         }
@@ -177,7 +181,7 @@ export class ScoresService {
   async explain(workspaceId: string, id: string, query: SubjectQueryDto): Promise<ScoreExplainView> {
     const score = await this.mustFind(workspaceId, id);
     const subject = await this.subject(workspaceId, score.level, query);
-    const definition = storedScoreDefinition(score);
+    const definition = definitionOf(score);
     const now = this.clock.now();
     const row = await this.repository.explain(
       workspaceId,
@@ -224,7 +228,7 @@ export class ScoresService {
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to <= from) {
       throw new InvalidScoreError([{ field: 'to', reason: 'must be a valid instant after from' }]);
     }
-    const bandNames = storedScoreDefinition(score).bands.map((b) => b.name);
+    const bandNames = definitionOf(score).bands.map((b) => b.name);
     const rows = await this.repository.distribution(workspaceId, score.id, from, to);
     const periods = new Map<string, Record<string, number>>();
     for (const row of rows) {
@@ -304,6 +308,25 @@ export class ScoresService {
 
   private async enqueue(job: ComputeScoreJob, jobId: string): Promise<void> {
     await this.queue.add(COMPUTE_SCORE_JOB_NAME, job, { ...COMPUTE_SCORE_JOB_OPTIONS, jobId });
+  }
+}
+
+/** A stored definition for the API: one that no longer validates is a 409 that says what to do. */
+function definitionOf(row: ScoreRow): ScoreDefinition {
+  try {
+    return storedScoreDefinition(row);
+  } catch (error) {
+    if (error instanceof ScoreDefinitionError) throw new StoredScoreInvalidError(error);
+    throw error;
+  }
+}
+
+function storedOrUndefined(row: ScoreRow): ScoreDefinition | undefined {
+  try {
+    return storedScoreDefinition(row);
+  } catch (error) {
+    if (error instanceof ScoreDefinitionError) return undefined;
+    throw error;
   }
 }
 

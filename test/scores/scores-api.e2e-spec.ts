@@ -222,4 +222,37 @@ describe('scores API', () => {
     expect(await sql.count('SELECT count(*) FROM score_values WHERE score_id = $1', [id])).toBe(0);
     expect(await sql.count('SELECT count(*) FROM score_snapshots WHERE score_id = $1', [id])).toBe(0);
   });
+
+  it('a stored definition that no longer validates fails its computation, answers 409, and can be replaced', async () => {
+    const api = client(await createWorkspace(app));
+    const created = await api
+      .post('/api/scores')
+      .send({
+        key: 'broken',
+        name: 'Broken',
+        components: [{ name: 'Logged in', condition: 'performed "Login"', points: 10 }],
+        bands: BANDS,
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    await finished(app, QueueName.ComputeScores, `score-${id}-v1`);
+    await sql.rows(`UPDATE scores SET components = '[{"name": "x", "points": 10}]' WHERE id = $1`, [id]);
+
+    await api.post(`/api/scores/${id}/compute`).expect(202);
+    await waitFor(async () => (await api.get(`/api/scores/${id}`).expect(200)).body.status === 'failed', {
+      what: 'the computation failed',
+    });
+    expect((await api.get(`/api/scores/${id}`).expect(200)).body.statusReason).toContain('components[0].condition');
+    const refused = await api.get(`/api/scores/${id}/distribution`).expect(409);
+    expect(refused.body.message).toContain('send its components and bands again');
+    await api.patch(`/api/scores/${id}`).send({ bands: BANDS }).expect(409);
+
+    const fixed = await api
+      .patch(`/api/scores/${id}`)
+      .send({ components: [{ name: 'Logged in', condition: 'performed "Login"', points: 10 }], bands: BANDS })
+      .expect(200);
+    expect(fixed.body.version).toBe(2);
+    await finished(app, QueueName.ComputeScores, `score-${id}-v2`);
+    expect((await api.get(`/api/scores/${id}`).expect(200)).body.status).toBe('ready');
+  });
 });
