@@ -137,6 +137,14 @@ describe('scores API', () => {
     expect(clash.body.errors).toEqual([{ field: 'key', reason: '"logins_7d" is already the key of a computed trait' }]);
     await api.post('/api/scores').send(score('health')).expect(201);
     await api.post('/api/scores').send(score('health')).expect(409);
+    await api.post('/api/scores').send(score('health_band')).expect(400);
+    await api.post('/api/scores').send(score('activation')).expect(201);
+
+    // Listed by key, a page at a time.
+    const first = await api.get('/api/scores?limit=1').expect(200);
+    expect((first.body.items as { key: string }[]).map((s) => s.key)).toEqual(['activation']);
+    const next = await api.get(`/api/scores?limit=1&cursor=${first.body.nextCursor}`).expect(200);
+    expect(next.body).toMatchObject({ items: [{ key: 'health', bandKey: 'health_band' }], nextCursor: null });
   });
 
   it('profile scores: CRUD, computed in audiences, explain, real time, and a new version on new bands', async () => {
