@@ -24,6 +24,8 @@ import { QuarantineModule } from './quarantine/quarantine.module';
 import { MaintenanceModule } from './queues/maintenance.module';
 import { QueuesModule } from './queues/queues.module';
 import { RedisModule } from './redis/redis.module';
+import { ScoresModule } from './scores/scores.module';
+import { ScoresWorkerModule } from './scores/scores-worker.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { TraitsModule } from './traits/traits.module';
 import { TraitsWorkerModule } from './traits/traits-worker.module';
@@ -56,6 +58,7 @@ const apiModules: Type[] = [
   AccountsModule,
   AudiencesModule,
   TraitsModule,
+  ScoresModule,
   FunnelsModule,
   MembershipModule,
   DestinationsModule,
@@ -70,6 +73,7 @@ const workerModules: Type[] = [
   OpsWorkerModule,
   MembershipWorkerModule,
   TraitsWorkerModule,
+  ScoresWorkerModule,
   DeliveryWorkersModule,
   JourneysWorkerModule,
 ];

@@ -65,4 +65,10 @@ export class AccountView extends AccountSummaryView {
   members!: AccountMemberView[];
   @ApiProperty({ type: [AccountAudienceView], description: 'Account audiences it is a current member of' })
   audiences!: AccountAudienceView[];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Its adoption scores by key: `{"adoption_score": {"value": 70, "band": "green"}}`',
+  })
+  scores!: Record<string, { value: number; band: string }>;
 }

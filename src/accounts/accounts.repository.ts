@@ -3,6 +3,12 @@ import { Injectable } from '@nestjs/common';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { Prisma } from '../generated/prisma/client';
 
+export interface AccountScoreRow {
+  key: string;
+  value: number;
+  band: string;
+}
+
 export interface AccountRow {
   id: string;
   groupId: string;
@@ -101,6 +107,17 @@ export class AccountsRepository {
       FROM audience_members m JOIN audiences a ON a.id = m.audience_id
       WHERE a.workspace_id = ${workspaceId}::uuid AND a.level = 'account' AND m.profile_id = ${accountId}::uuid
       ORDER BY m.entered_at, a.key`,
+      LISTING_SUBJECT,
+    );
+  }
+
+  /** The account's adoption scores by key: value and band (src/scores). */
+  async scores(workspaceId: string, accountId: string): Promise<AccountScoreRow[]> {
+    return this.interactive.query<AccountScoreRow>(
+      workspaceId,
+      Prisma.sql`
+      SELECT s.key, sv.value, sv.band FROM score_values sv JOIN scores s ON s.id = sv.score_id
+      WHERE sv.workspace_id = ${workspaceId}::uuid AND sv.subject_id = ${accountId}::uuid ORDER BY s.key`,
       LISTING_SUBJECT,
     );
   }

@@ -39,10 +39,11 @@ export class AccountsService {
     const row = await this.repository.find(workspaceId, groupId);
     if (!row) throw new AccountNotFoundError();
     const now = this.clock.now();
-    const [members, active, audiences] = await Promise.all([
+    const [members, active, audiences, scores] = await Promise.all([
       this.repository.members(workspaceId, row.id, ACCOUNT_MEMBERS_SHOWN),
       this.repository.activeMembers(workspaceId, row.id, new Date(now.getTime() - ACTIVE_MEMBER_DAYS * DAY_MS), now),
       this.repository.audiences(workspaceId, row.id),
+      this.repository.scores(workspaceId, row.id),
     ]);
     return {
       ...summary(row),
@@ -60,6 +61,7 @@ export class AccountsService {
         audienceKey: a.audienceKey,
         enteredAt: a.enteredAt.toISOString(),
       })),
+      scores: Object.fromEntries(scores.map((sc) => [sc.key, { value: sc.value, band: sc.band }])),
     };
   }
 }

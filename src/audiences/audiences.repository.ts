@@ -181,7 +181,12 @@ export class AudiencesRepository {
       where: { workspaceId, key: { in: [...keys] }, level: 'profile' },
       select: { key: true },
     });
-    return rows.map((row) => row.key);
+    // Adoption scores (src/scores) are read as `computed <key>`, `<key>_band` and `<key>_change_<N>d`.
+    const scores = await tx.$queryRaw<{ key: string }[]>`
+      SELECT k AS key FROM unnest(${[...keys]}::text[]) AS k
+      WHERE EXISTS (SELECT 1 FROM scores s WHERE s.workspace_id = ${workspaceId}::uuid
+        AND (s.key = k OR s.key || '_band' = k OR k ~ ('^' || s.key || '_change_[1-9][0-9]{0,2}d$')))`;
+    return [...rows, ...scores].map((row) => row.key);
   }
 
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {

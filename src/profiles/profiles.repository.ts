@@ -131,7 +131,7 @@ export class ProfilesRepository {
     );
   }
 
-  /** The profile's computed trait values by key (interactive budget). */
+  /** The profile's computed trait values and scores (`<key>`, `<key>_band`) by key (interactive budget). */
   async computedTraits(workspaceId: string, profileId: string): Promise<Record<string, unknown>> {
     const rows = await this.interactive.query<{ key: string; value: unknown }>(
       workspaceId,
@@ -139,7 +139,12 @@ export class ProfilesRepository {
       SELECT t.key, v.value
       FROM computed_trait_values v JOIN computed_traits t ON t.id = v.trait_id
       WHERE v.workspace_id = ${workspaceId}::uuid AND v.profile_id = ${profileId}::uuid
-      ORDER BY t.key`,
+      UNION ALL
+      SELECT k.key, k.value
+      FROM score_values sv JOIN scores s ON s.id = sv.score_id
+      CROSS JOIN LATERAL (VALUES (s.key, to_jsonb(sv.value)), (s.key || '_band', to_jsonb(sv.band))) AS k(key, value)
+      WHERE sv.workspace_id = ${workspaceId}::uuid AND sv.subject_id = ${profileId}::uuid
+      ORDER BY 1`,
       LISTING_SUBJECT,
     );
     return Object.fromEntries(rows.map((row) => [row.key, row.value]));
@@ -255,6 +260,16 @@ export class ProfilesRepository {
       ),
       computed_history_gone AS (
         DELETE FROM computed_trait_history WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      -- Scores (src/scores) and their snapshots too; snapshots by the (score_id, subject_id, …) key.
+      scores_gone AS (
+        DELETE FROM score_values WHERE workspace_id = ${workspaceId}::uuid AND subject_id = ANY(${profileIds}::uuid[])
+        RETURNING 1
+      ),
+      score_snapshots_gone AS (
+        DELETE FROM score_snapshots x USING scores s
+        WHERE s.workspace_id = ${workspaceId}::uuid AND x.score_id = s.id AND x.subject_id = ANY(${profileIds}::uuid[])
         RETURNING 1
       ),
       changes_gone AS (

@@ -9,6 +9,8 @@ export enum QueueName {
   Compute = 'compute',
   /** Full computation of one computed trait (on create/edit, on schedule, on demand). */
   ComputeTraits = 'compute-traits',
+  /** Full computation (and the period's snapshot) of one adoption score (src/scores). */
+  ComputeScores = 'compute-scores',
   /** Housekeeping job schedulers: the outbox relay, the delivery sweeper (see MaintenanceTasks). */
   Maintenance = 'maintenance',
 }

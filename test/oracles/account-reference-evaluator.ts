@@ -70,6 +70,9 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
         return node.conditions.some((c) => holds(account, c));
       case 'not':
         return !holds(account, node.condition);
+      case 'computed':
+        // Account values (scores) are keyed by the account's id, as profiles' are by theirs.
+        return valueTestHolds(data.computed?.get(node.trait)?.get(account.id), node, ctx.now);
       case 'performed':
       case 'not_performed':
       case 'first_performed':
@@ -79,7 +82,6 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
       case 'first_seen':
       case 'last_seen':
       case 'sequence':
-      case 'computed':
         throw new Error(`${node.type} is a profile condition`);
       default:
         return assertUnreachable(node);

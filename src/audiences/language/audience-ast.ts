@@ -240,8 +240,8 @@ export const LEVEL_OF_CONDITION: Readonly<Record<AudienceConditionType, SubjectL
   first_seen: 'profile',
   last_seen: 'profile',
   sequence: 'profile',
-  // Computed traits are kept for profiles only so far.
-  computed: 'profile',
+  // Profiles' computed traits and scores; accounts' scores (src/scores).
+  computed: 'both',
   members: 'account',
   member_count: 'account',
   created: 'account',
