@@ -62,6 +62,14 @@ async function rolledBack(sql: Client): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Profile updates so far, and how many of them were HOT (same page, no index entries). */
+async function profileUpdates(sql: Client): Promise<{ updates: number; hot: number }> {
+  const { rows } = await sql.query<{ updates: string; hot: string }>(
+    "SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'profiles'",
+  );
+  return { updates: Number(rows[0]?.updates ?? 0), hot: Number(rows[0]?.hot ?? 0) };
+}
+
 async function main(): Promise<void> {
   const database = await createTestDatabase('personae_bench');
   const config = loadConfig({
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
 
     process.stdout.write(`ingest through /v1/batch for ${DURATION_S} s…\n`);
     const rollbacksBefore = await rolledBack(sql);
+    const updatesBefore = await profileUpdates(sql);
     const profile = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : undefined;
     const eluBefore = performance.eventLoopUtilization();
     const cpuBefore = process.cpuUsage();
@@ -134,6 +143,10 @@ async function main(): Promise<void> {
     if (profile && process.env.BENCH_CPU_PROFILE) await profile.stop(process.env.BENCH_CPU_PROFILE);
     // Statements that lost a race (and ran again): every one is a whole batch written for nothing.
     const lostRaces = (await rolledBack(sql)) - rollbacksBefore;
+    // Read after rolledBack's wait, like it: table statistics also lag by up to a second.
+    const updatesAfter = await profileUpdates(sql);
+    const profileUpdateCount = updatesAfter.updates - updatesBefore.updates;
+    const hotShare = profileUpdateCount > 0 ? (updatesAfter.hot - updatesBefore.hot) / profileUpdateCount : Number.NaN;
 
     const copyCount = Math.max(50_000, ingest.events);
     const profileIds = (await sql.query<{ id: string }>('SELECT id FROM profiles LIMIT 50000')).rows.map((r) => r.id);
@@ -165,6 +178,8 @@ async function main(): Promise<void> {
         batchLatencyMs: { p50: percentile(batchLatencies, 50), p99: percentile(batchLatencies, 99) },
         serverEventLoopUtilization: serverEventLoop,
         rolledBackStatements: lostRaces,
+        profileUpdates: profileUpdateCount,
+        hotProfileUpdateShare: hotShare,
         serverCpuMsPer1000Events: serverCpuMsPer1000,
         loadClientCpuMsPer1000Events: loadClientCpuMsPer1000,
         postgresCpuMsPer1000Events: postgresCpuMsPer1000,
@@ -196,7 +211,7 @@ async function main(): Promise<void> {
       ['metric', 'value', 'target'],
       ['ingest via /v1/batch (events/s)', fmt(results.ingest.eventsPerSecond), '≥ 20,000'],
       ['raw COPY (events/s)', fmt(results.copy.eventsPerSecond), ''],
-      ['ingest / COPY', `${fmt(results.ratio * 100, 1)} %`, '≥ 30 %'],
+      ['ingest / COPY', `${fmt(results.ratio * 100, 1)} %`, '≥ 50 %'],
       [
         'batch request p50 / p99 (ms)',
         `${fmt(results.ingest.batchLatencyMs.p50, 1)} / ${fmt(results.ingest.batchLatencyMs.p99, 1)}`,
@@ -215,6 +230,11 @@ async function main(): Promise<void> {
       [
         'CPU per 1,000 events, all three (ms) → ceiling here',
         `${fmt(results.ingest.totalCpuMsPer1000Events, 1)} → ${fmt(results.ingest.cpuCeilingEventsPerSecond)} events/s`,
+        '',
+      ],
+      [
+        'profile updates per 1,000 events, HOT share',
+        `${fmt((profileUpdateCount * 1000) / Math.max(1, ingest.events))}, ${fmt(hotShare * 100)} %`,
         '',
       ],
       ['rolled-back writes (lost races) / requests', `${fmt(lostRaces)} / ${fmt(ingest.requests)}`, ''],

@@ -1,0 +1,111 @@
+import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
+import { basicAuth, profileOf, TestSql } from './tracking-support';
+
+interface ProfileBody {
+  id: string;
+  traits: Record<string, unknown>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+const at = (base: string, minutes: number): string => new Date(Date.parse(base) + minutes * 60_000).toISOString();
+
+/**
+ * The profile upkeep of ingest (first/last seen, identify traits) is one update per profile and
+ * request, whatever the number of events, applied before the request answers: reads right after
+ * it see the result, and concurrent requests about one person each apply theirs on top of the others'.
+ */
+describe('profile upkeep at ingest', () => {
+  let app: TestApp;
+  let ws: WorkspaceCredentials;
+  let sql: TestSql;
+
+  beforeAll(async () => {
+    app = await startTestApp({ ROLE: 'api' });
+    ws = await createWorkspace(app);
+    sql = await TestSql.connect(app);
+  });
+  afterAll(async () => {
+    await sql.close();
+    await app.close();
+  });
+
+  const post = (path: string, body: unknown) =>
+    app
+      .http()
+      .post(path)
+      .set('authorization', basicAuth(ws.writeKey))
+      .send(body as object);
+  const profile = async (userId: string): Promise<ProfileBody> => {
+    const id = await profileOf(sql, ws.workspaceId, 'user_id', userId);
+    const response = await app
+      .http()
+      .get(`/api/profiles/${id ?? 'none'}`)
+      .set('authorization', `Bearer ${ws.apiToken}`)
+      .expect(200);
+    return response.body as ProfileBody;
+  };
+
+  it('applies a request of many events for one person as if they came one by one, visible when it answers', async () => {
+    const t0 = '2026-03-01T12:00:00.000Z';
+    await post('/v1/identify', { userId: 'many', traits: { plan: 'free', name: 'Ada' }, timestamp: t0 }).expect(200);
+
+    const tracks = Array.from({ length: 60 }, (_, i) => ({
+      type: 'track',
+      userId: 'many',
+      event: 'Page Read',
+      // Out of order on purpose: the latest is in the middle of the batch.
+      timestamp: at(t0, ((i * 37) % 60) + 1),
+    }));
+    const batch = [
+      ...tracks.slice(0, 20),
+      { type: 'identify', userId: 'many', traits: { plan: 'team', seats: 3 }, timestamp: at(t0, 40) },
+      ...tracks.slice(20, 40),
+      // Older than what the profile had seen before the request: only fills keys it lacks.
+      { type: 'identify', userId: 'many', traits: { plan: 'old', company: 'Acme' }, timestamp: at(t0, -24 * 60) },
+      { type: 'identify', userId: 'many', traits: { plan: 'pro' }, timestamp: at(t0, 10) },
+      { type: 'track', userId: 'many', event: 'Imported', timestamp: at(t0, -2 * 24 * 60) },
+      ...tracks.slice(40),
+    ];
+    await post('/v1/batch', { batch }).expect(200);
+
+    const read = await profile('many');
+    expect(read.lastSeenAt).toBe(at(t0, 60));
+    expect(read.firstSeenAt).toBe(at(t0, -2 * 24 * 60));
+    // In event time: pro (t0+10) then team (t0+40); the day-old call adds only company.
+    expect(read.traits).toEqual({ plan: 'team', name: 'Ada', seats: 3, company: 'Acme' });
+    expect(
+      await sql.count('SELECT count(*) FROM events WHERE workspace_id = $1 AND profile_id = $2', [
+        ws.workspaceId,
+        read.id,
+      ]),
+    ).toBe(1 + batch.length);
+  });
+
+  it('lets concurrent requests about one person each build on the others', async () => {
+    const t0 = '2026-04-01T08:00:00.000Z';
+    await post('/v1/identify', { userId: 'busy', traits: { start: true }, timestamp: t0 }).expect(200);
+    const requests = Array.from({ length: 8 }, (_, i) => ({
+      batch: [
+        ...Array.from({ length: 10 }, (_, j) => ({
+          type: 'track',
+          userId: 'busy',
+          event: 'Clicked',
+          timestamp: at(t0, i * 10 + j),
+        })),
+        // Whatever order the requests commit in, the latest identify wins `last` and every key stays.
+        { type: 'identify', userId: 'busy', traits: { last: i, [`k${i}`]: true }, timestamp: at(t0, i * 10 + 5) },
+      ],
+    }));
+    await Promise.all(requests.map((body) => post('/v1/batch', body).expect(200)));
+
+    const read = await profile('busy');
+    expect(read.lastSeenAt).toBe(at(t0, 79));
+    expect(read.firstSeenAt).toBe(t0);
+    expect(read.traits).toEqual({
+      start: true,
+      last: 7,
+      ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, true])),
+    });
+  });
+});
