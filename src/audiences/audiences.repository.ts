@@ -174,14 +174,18 @@ export class AudiencesRepository {
     );
   }
 
-  /** The keys of the workspace's computed traits among `keys` (definitions may read only those). */
-  async existingTraitKeys(workspaceId: string, keys: readonly string[], tx: Tx = this.prisma): Promise<string[]> {
-    if (keys.length === 0) return [];
+  /** The levels of the workspace's computed traits among `keys` (definitions may read only those). */
+  async traitLevels(
+    workspaceId: string,
+    keys: readonly string[],
+    tx: Tx = this.prisma,
+  ): Promise<Map<string, SubjectLevel>> {
+    if (keys.length === 0) return new Map();
     const rows = await tx.computedTrait.findMany({
-      where: { workspaceId, key: { in: [...keys] }, level: 'profile' },
-      select: { key: true },
+      where: { workspaceId, key: { in: [...keys] } },
+      select: { key: true, level: true },
     });
-    return rows.map((row) => row.key);
+    return new Map(rows.map((row) => [row.key, row.level]));
   }
 
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {

@@ -9,6 +9,7 @@ import {
 } from '../audience-ast';
 import { compileAudiencePredicate } from './audience-compiler';
 import { CompileContext, windowTest } from './compile-context';
+import { compileComputed } from './computed-conditions';
 import { compileValueTest } from './value-tests';
 
 /**
@@ -25,6 +26,7 @@ import { compileValueTest } from './value-tests';
  *   NOT EXISTS of a member for whom it does not hold (so it holds for an account without members).
  * - `members at least n` counts the same live members.
  * - `in audience "k"` is the account's current membership of the account audience `k`.
+ * - `computed k …` reads the account-level computed trait `k` (src/traits), as for profiles.
  */
 export function compileAccountPredicate(ast: AudienceAst, ctx: CompileContext): Prisma.Sql {
   return compileAccountCondition(ast, ctx);
@@ -42,6 +44,8 @@ function compileAccountCondition(node: AudienceCondition, ctx: CompileContext): 
       return Prisma.sql`((SELECT count(*) ${liveMembers(ctx)}) ${Prisma.raw(COUNT_OPERATORS[node.op])} ${node.value}::int)`;
     case 'in_audience':
       return compileAccountInAudience(node, ctx);
+    case 'computed':
+      return compileComputed(node, ctx, Prisma.sql`g.id`);
     case 'and':
       return Prisma.sql`(${Prisma.join(
         node.conditions.map((c) => compileAccountCondition(c, ctx)),
@@ -63,7 +67,6 @@ function compileAccountCondition(node: AudienceCondition, ctx: CompileContext): 
     case 'first_seen':
     case 'last_seen':
     case 'sequence':
-    case 'computed':
       // The validator refuses these at account level; reaching here is a bug, not bad input.
       throw new Error(`"${node.type}" is a profile condition and cannot be compiled for an account`);
     default:
