@@ -19,7 +19,11 @@ export interface AccountTraitEvaluatorData extends TraitEvaluatorData {
 }
 
 /** Account id → value, for the accounts that have one. */
-export function evaluateAccountTrait(ast: AccountTraitAst, data: AccountTraitEvaluatorData, now: Date): Map<string, unknown> {
+export function evaluateAccountTrait(
+  ast: AccountTraitAst,
+  data: AccountTraitEvaluatorData,
+  now: Date,
+): Map<string, unknown> {
   const live = new Set(data.profiles.map((p) => p.id));
   const membersOf = (account: EvaluatorAccount) => [...new Set(account.memberIds)].filter((id) => live.has(id));
   const values = new Map<string, unknown>();
@@ -61,14 +65,14 @@ function evaluate(
       return members.filter((id) =>
         data.events.some(
           (e) =>
-            e.profileId === id && e.timestamp.getTime() <= now.getTime() && windowHolds(e.timestamp.getTime(), ast.window, now),
+            e.profileId === id &&
+            e.timestamp.getTime() <= now.getTime() &&
+            windowHolds(e.timestamp.getTime(), ast.window, now),
         ),
       ).length;
     case 'of_members': {
       const stored = data.profileValues.get(ast.trait) ?? new Map<string, unknown>();
-      const numbers = members
-        .map((id) => jsonNumber(stored.get(id)))
-        .filter((n): n is number => n !== undefined);
+      const numbers = members.map((id) => jsonNumber(stored.get(id))).filter((n): n is number => n !== undefined);
       if (numbers.length === 0) return undefined;
       const sum = numbers.reduce((a, b) => a + b, 0);
       switch (ast.fn) {

@@ -12,10 +12,10 @@ import fc from 'fast-check';
 
 import { Duration } from '../../src/audiences/language/audience-ast';
 import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
-import { weekStart } from '../../src/traits/language/compiler/recency-values';
-import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
 import { printAccountTrait } from '../../src/traits/language/account-trait-printer';
 import { accountTraitTargetQuery, compileAccountTrait } from '../../src/traits/language/compiler/account-values';
+import { weekStart } from '../../src/traits/language/compiler/recency-values';
+import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
 import { printTrait } from '../../src/traits/language/trait-printer';
 import { AccountTraitEvaluatorData, evaluateAccountTrait } from '../oracles/account-trait-evaluator';
 import { accountTraitArbitrary, traitArbitrary } from '../oracles/trait-arbitrary';
@@ -180,7 +180,6 @@ describe('computed trait compiler vs reference evaluator', () => {
   }, 300_000);
 });
 
-
 /** Accounts over the generated profiles, and a profile-level trait's stored values for `of members`. */
 interface GeneratedAccounts {
   accounts: { createdAt: number; members: number[] }[];
@@ -249,7 +248,9 @@ describe('account trait compiler vs reference evaluator', () => {
         markInterruptAsFailure: false,
       },
     );
-    process.stdout.write(`compared ${compared} account trait definitions (${discriminating} that tell accounts apart)\n`);
+    process.stdout.write(
+      `compared ${compared} account trait definitions (${discriminating} that tell accounts apart)\n`,
+    );
     expect(compared).toBeGreaterThanOrEqual(RUNS * ASTS_PER_RUN);
     expect(discriminating).toBeGreaterThan(compared / 10);
   }, 300_000);
