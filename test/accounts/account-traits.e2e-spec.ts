@@ -180,7 +180,8 @@ describe('account computed traits (ManualClock)', () => {
     const acme = await api.get('/api/accounts/acme').expect(200);
     expect(acme.body.computedTraits).toMatchObject({ active_members_14d: 0 });
     const history = await api.get(`/api/traits/${active}/history?profileId=${acme.body.id}`).expect(200);
-    expect(history.body.items.map((c: { oldValue: unknown; newValue: unknown }) => [c.oldValue, c.newValue])).toEqual([
+    const changes = history.body.items as { oldValue: unknown; newValue: unknown }[];
+    expect(changes.map((c) => [c.oldValue, c.newValue])).toEqual([
       [null, 2],
       [2, 0],
     ]);
@@ -193,7 +194,8 @@ describe('account computed traits (ManualClock)', () => {
 
     const preview = await api.post('/api/traits/preview').send({ level: 'account', definition: 'members' }).expect(200);
     expect(preview.body).toMatchObject({ count: 2, kind: 'number', min: 1, max: 2, mean: 1.5 });
-    expect(preview.body.sample.map((s: { groupId: string }) => s.groupId).sort()).toEqual(['acme', 'globex']);
+    const sample = preview.body.sample as { groupId: string }[];
+    expect(sample.map((s) => s.groupId).sort()).toEqual(['acme', 'globex']);
     expect(preview.body.sql).toContain('group_memberships');
     const mismatch = await api.post('/api/traits/preview').send({ definition: 'members' }).expect(400);
     expect(mismatch.body.errors[0].reason).toContain('line 1, col 1');

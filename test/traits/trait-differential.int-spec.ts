@@ -184,7 +184,7 @@ describe('computed trait compiler vs reference evaluator', () => {
 interface GeneratedAccounts {
   accounts: { createdAt: number; members: number[] }[];
   /** A stored value of `logins_7d` per profile (by index), or none. */
-  values: (unknown | undefined)[];
+  values: unknown[];
 }
 const accountsArbitrary: fc.Arbitrary<GeneratedAccounts> = fc.record({
   accounts: fc.array(fc.record({ createdAt: instant, members: fc.array(fc.nat(), { maxLength: 4 }) }), {
