@@ -161,16 +161,8 @@ export class TraitValuesRepository {
    * straight from the target instead (initialValuesStatement): there is nothing to compare with.
    */
   async applyValues(tx: Tx, update: ValuesUpdate): Promise<ValuesOutcome> {
-    const { workspaceId, compiled, profileIds } = update;
-    const profiles = profileIds
-      ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
-      : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
-    return this.write(
-      tx,
-      update,
-      traitTargetQuery(compiled, profiles),
-      profileIds && { ids: profileIds, profiles: true },
-    );
+    const { profileIds } = update;
+    return this.write(tx, update, profileTarget(update), profileIds && { ids: profileIds, profiles: true });
   }
 
   /** As applyValues for an account-level trait: one value per account, over its members. */
@@ -248,15 +240,17 @@ export function initialValuesStatement(update: SubjectsUpdate, target: Prisma.Sq
  * bench:traits, which times exactly what the engine runs).
  */
 export function traitValuesStatement(update: ValuesUpdate): Prisma.Sql {
+  const { profileIds } = update;
+  return valuesDiffStatement(update, profileTarget(update), profileIds && { ids: profileIds, profiles: true });
+}
+
+/** A profile trait's target values: of the batch's live profiles, or of every live profile. */
+function profileTarget(update: ValuesUpdate): Prisma.Sql {
   const { workspaceId, compiled, profileIds } = update;
   const profiles = profileIds
     ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
     : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
-  return valuesDiffStatement(
-    update,
-    traitTargetQuery(compiled, profiles),
-    profileIds && { ids: profileIds, profiles: true },
-  );
+  return traitTargetQuery(compiled, profiles);
 }
 
 /**
