@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -7,16 +8,28 @@ import { Client } from 'pg';
 
 import { ANALYTICAL_SETTINGS } from '../src/database/query-settings';
 import { DEFAULT_NOW, DEFAULT_SEED, generateDataset, InvalidDatasetOptionsError } from '../src/demo/generator/dataset';
-import { compileTrait } from '../src/traits/language/compiler/trait-compiler';
-import { parseTrait } from '../src/traits/language/trait-parser';
-import { traitValuesStatement } from '../src/traits/trait-values.repository';
+import { Prisma } from '../src/generated/prisma/client';
+import { AccountTraitAst } from '../src/traits/language/account-trait-ast';
+import { accountTraitTargetQuery, compileAccountTrait } from '../src/traits/language/compiler/account-values';
+import { compileTrait, traitTargetQuery } from '../src/traits/language/compiler/trait-compiler';
+import { TraitAst } from '../src/traits/language/trait-ast';
+import { parseAccountTrait, parseTrait } from '../src/traits/language/trait-parser';
+import {
+  initialValuesStatement,
+  traitValuesStatement,
+  valuesDiffStatement,
+} from '../src/traits/trait-values.repository';
 import { prepareDataset } from './audience/dataset';
 import { machineInfo, redactUrl } from './generator/report';
 
-const USAGE = `Times the full computation of computed traits (the statement the engine runs: values, diff against
-the stored ones, upserts, deletes and history) next to a hand-written GROUP BY + upsert of the same
-values, first into an empty table and then again with nothing changed; and the real-time update of
-batches of touched profiles (every trait, one transaction, as the batch participant runs it).
+const USAGE = `Times the full computation of computed traits (the statements the engine runs: the first computation
+writes values and their history straight from the definition, a later one diffs against the stored
+values and writes upserts, deletes and history) next to a hand-written GROUP BY + upsert of the same
+values into tables of the product's shape — with the history the product writes (the goal's
+baseline) and without it — first into empty tables and then again with nothing changed; an account
+trait (count by members over 10,000 accounts, every profile a member of one); and the
+real-time update of batches of touched profiles (every profile trait, one transaction, as the batch
+participant runs it).
 
 usage: npm run bench:traits -- [options]
   --profiles <n>        default 100000 (with --events 1000000)
@@ -38,50 +51,88 @@ const REALTIME_P95_GOAL_MS = 1_000;
 interface BenchCase {
   key: string;
   definition: string;
-  /** The same values by hand: $1 workspace, $2 now, $3 trait id. */
-  handWritten: string;
+  level: 'profile' | 'account';
+  /**
+   * The same values by hand, as rows (profile_id, value): $1 workspace, $2 now. The hand-written
+   * statements write them into tables of the product's shape (see handStatements).
+   */
+  select: string;
 }
 
 const CASES: BenchCase[] = [
   {
     key: 'page_views_30d',
     definition: 'count "Page Viewed" within 30 days',
-    handWritten: `INSERT INTO bench_trait_values (trait_id, profile_id, value)
-      SELECT $3::uuid, p.id, to_jsonb(coalesce(c.n, 0))
+    level: 'profile',
+    select: `SELECT p.id AS profile_id, to_jsonb(coalesce(c.n, 0)) AS value
       FROM profiles p LEFT JOIN (
         SELECT profile_id, count(*) AS n FROM events
         WHERE workspace_id = $1::uuid AND type = 'track' AND name = 'Page Viewed'
           AND timestamp > $2::timestamptz - interval '30 days' AND timestamp <= $2::timestamptz
         GROUP BY profile_id) c ON c.profile_id = p.id
-      WHERE p.workspace_id = $1::uuid AND p.merged_into_id IS NULL
-      ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value`,
+      WHERE p.workspace_id = $1::uuid AND p.merged_into_id IS NULL`,
   },
   {
     key: 'revenue_90d',
     definition: 'sum "Order Completed".revenue within 90 days',
-    handWritten: `INSERT INTO bench_trait_values (trait_id, profile_id, value)
-      SELECT $3::uuid, e.profile_id, to_jsonb(sum((e.properties->>'revenue')::float8::numeric))
+    level: 'profile',
+    select: `SELECT e.profile_id, to_jsonb(sum((e.properties->>'revenue')::float8::numeric)) AS value
       FROM events e JOIN profiles p ON p.id = e.profile_id AND p.merged_into_id IS NULL
       WHERE e.workspace_id = $1::uuid AND e.type = 'track' AND e.name = 'Order Completed'
         AND e.timestamp > $2::timestamptz - interval '90 days' AND e.timestamp <= $2::timestamptz
         AND jsonb_typeof(e.properties->'revenue') = 'number'
-      GROUP BY e.profile_id
-      ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value`,
+      GROUP BY e.profile_id`,
   },
   {
     key: 'top_category',
     definition: 'most frequent "Page Viewed".category',
-    handWritten: `INSERT INTO bench_trait_values (trait_id, profile_id, value)
-      SELECT DISTINCT ON (g.profile_id) $3::uuid, g.profile_id, g.v
+    level: 'profile',
+    select: `SELECT DISTINCT ON (g.profile_id) g.profile_id, g.v AS value
       FROM (SELECT e.profile_id, e.properties->'category' AS v, count(*) AS n, max(e.timestamp) AS latest
             FROM events e JOIN profiles p ON p.id = e.profile_id AND p.merged_into_id IS NULL
             WHERE e.workspace_id = $1::uuid AND e.type = 'track' AND e.name = 'Page Viewed'
               AND e.timestamp <= $2::timestamptz AND jsonb_typeof(e.properties->'category') <> 'null'
             GROUP BY 1, 2) g
-      ORDER BY g.profile_id, g.n DESC, g.latest DESC, g.v::text COLLATE "C"
-      ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value`,
+      ORDER BY g.profile_id, g.n DESC, g.latest DESC, g.v::text COLLATE "C"`,
+  },
+  {
+    // The dataset has no "Login"; "Page Viewed" is its busiest event, so this is the heavier case.
+    key: 'account_page_views_14d',
+    definition: 'count "Page Viewed" by members within 14 days',
+    level: 'account',
+    select: `SELECT g.id AS profile_id, to_jsonb(coalesce(c.n, 0)) AS value
+      FROM groups g LEFT JOIN (
+        SELECT gm.group_id, count(*) AS n
+        FROM events e JOIN group_memberships gm ON gm.profile_id = e.profile_id
+          JOIN profiles p ON p.id = e.profile_id AND p.merged_into_id IS NULL
+        WHERE e.workspace_id = $1::uuid AND e.type = 'track' AND e.name = 'Page Viewed'
+          AND e.timestamp > $2::timestamptz - interval '14 days' AND e.timestamp <= $2::timestamptz
+        GROUP BY gm.group_id) c ON c.group_id = g.id
+      WHERE g.workspace_id = $1::uuid`,
   },
 ];
+
+/** Accounts for the account case: 10,000 groups, each live profile a member of one (by id order). */
+const BENCH_ACCOUNTS = 10_000;
+
+/**
+ * Hand-written writes of the same values into tables shaped like the product's (bench_trait_values
+ * and bench_trait_history are LIKE computed_trait_values / computed_trait_history, indexes included):
+ * `valuesOnly` is the GROUP BY + upsert; `withHistory` also logs every value written, as the product
+ * must on a first computation (each value is a change from "no value"), in one statement.
+ * $1 workspace, $2 now, $3 trait id.
+ */
+function handStatements(select: string): { valuesOnly: string; withHistory: string } {
+  const upsert = `INSERT INTO bench_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+    SELECT $3::uuid, $1::uuid, s.profile_id, s.value, $2::timestamptz FROM (${select}) s
+    ON CONFLICT (trait_id, profile_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`;
+  return {
+    valuesOnly: upsert,
+    withHistory: `WITH written AS (${upsert} RETURNING profile_id, value)
+      INSERT INTO bench_trait_history (workspace_id, trait_id, profile_id, old_value, new_value, at)
+      SELECT $1::uuid, $3::uuid, profile_id, NULL, value, $2::timestamptz FROM written`,
+  };
+}
 
 interface Timing {
   medianMs: number;
@@ -110,20 +161,20 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-/** Runs `prepare` then times `statement` in a transaction that is rolled back, so every run starts alike. */
-async function timedInRollback(
-  client: Client,
-  prepare: string | undefined,
-  statement: { text: string; values: unknown[] },
-): Promise<number> {
+interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** Times `statements` (run in order) in a transaction that is rolled back, so every run starts alike. */
+async function timedInRollback(client: Client, statements: Statement[]): Promise<number> {
   await client.query('BEGIN');
   try {
     for (const [name, value] of Object.entries(ANALYTICAL_SETTINGS)) {
       await client.query('SELECT set_config($1, $2, true)', [name, value]);
     }
-    if (prepare) await client.query(prepare, []);
     const started = performance.now();
-    await client.query(statement.text, statement.values);
+    for (const statement of statements) await client.query(statement.text, statement.values);
     return performance.now() - started;
   } finally {
     await client.query('ROLLBACK');
@@ -186,39 +237,66 @@ async function main(): Promise<void> {
       console.error(`turned ${converted.rowCount} page calls into "Page Viewed" track events`);
       await client.query('VACUUM (ANALYZE) events');
     }
-    await client.query(`CREATE TABLE IF NOT EXISTS bench_trait_values (
-      trait_id uuid NOT NULL, profile_id uuid NOT NULL, value jsonb NOT NULL, PRIMARY KEY (trait_id, profile_id))`);
+    // Tables of the product's shape for the hand-written statements (recreated: older runs made a
+    // narrower bench_trait_values).
+    await client.query('DROP TABLE IF EXISTS bench_trait_values, bench_trait_history');
+    await client.query('CREATE TABLE bench_trait_values (LIKE computed_trait_values INCLUDING ALL)');
+    await client.query('CREATE TABLE bench_trait_history (LIKE computed_trait_history INCLUDING ALL)');
     await client.query('DELETE FROM computed_traits WHERE workspace_id = $1', [workspaceId]);
-    await client.query('TRUNCATE bench_trait_values');
+    await client.query('DELETE FROM computed_trait_values WHERE workspace_id = $1', [workspaceId]);
+    await client.query('DELETE FROM computed_trait_history WHERE workspace_id = $1', [workspaceId]);
+    const accounts = await ensureAccounts(client, workspaceId);
+    console.error(`accounts: ${accounts.accounts} with ${accounts.members} members`);
+    await client.query('VACUUM (ANALYZE) computed_trait_values, computed_trait_history');
 
     const results = [];
     const traits: { id: string; benchCase: BenchCase }[] = [];
     for (const benchCase of CASES) {
       console.error(`  ${benchCase.key}…`);
       const traitId = randomUUID();
-      const ast = parseTrait(benchCase.definition);
+      const ast =
+        benchCase.level === 'account' ? parseAccountTrait(benchCase.definition) : parseTrait(benchCase.definition);
       await client.query(
-        `INSERT INTO computed_traits (id, workspace_id, key, name, definition_ast, definition_text) VALUES ($1, $2, $3, $3, $4, $5)`,
-        [traitId, workspaceId, benchCase.key, JSON.stringify(ast), benchCase.definition],
+        `INSERT INTO computed_traits (id, workspace_id, key, name, level, definition_ast, definition_text)
+         VALUES ($1, $2, $3, $3, $4::subject_level, $5, $6)`,
+        [traitId, workspaceId, benchCase.key, benchCase.level, JSON.stringify(ast), benchCase.definition],
       );
-      traits.push({ id: traitId, benchCase });
-      const compiled = traitValuesStatement({
-        traitId,
-        workspaceId,
-        now,
-        compiled: compileTrait(ast, { workspaceId, now }),
-      });
-      const engine = { text: compiled.text, values: compiled.values };
-      const hand = { text: benchCase.handWritten, values: [workspaceId, now.toISOString(), traitId] };
+      if (benchCase.level === 'profile') traits.push({ id: traitId, benchCase });
+      const update = { traitId, workspaceId, now };
+      const target =
+        benchCase.level === 'account'
+          ? accountTraitTargetQuery(compileAccountTrait(ast as AccountTraitAst, { workspaceId, now }), {
+              workspaceId,
+              now,
+            })
+          : traitTargetQuery(
+              compileTrait(ast as TraitAst, { workspaceId, now }),
+              Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`,
+            );
+      // What TraitValuesRepository.applyValues runs for a full computation: whether the trait has
+      // stored values, then the first-computation statement or the diff.
+      const check = {
+        text: 'SELECT NOT EXISTS (SELECT 1 FROM computed_trait_values WHERE trait_id = $1::uuid) AS empty',
+        values: [traitId],
+      };
+      const initial = initialValuesStatement(update, target);
+      const diff = valuesDiffStatement(update, target, undefined);
+      const engineInitial = [check, { text: initial.text, values: initial.values }];
+      const engineAgain = [check, { text: diff.text, values: diff.values }];
+      const params = [workspaceId, now.toISOString(), traitId];
+      const hand = handStatements(benchCase.select);
+      const handValues = [{ text: hand.valuesOnly, values: params }];
+      const handHistory = [{ text: hand.withHistory, values: params }];
 
-      // Into an empty table: every profile's value is new (the engine also writes a history row each).
-      const initialEngine = await timing(() => timedInRollback(client, undefined, engine), repetitions);
-      const initialHand = await timing(() => timedInRollback(client, undefined, hand), repetitions);
+      // Into empty tables: every value is new (and a change from "no value", logged).
+      const initialEngine = await timing(() => timedInRollback(client, engineInitial), repetitions);
+      const initialHand = await timing(() => timedInRollback(client, handHistory), repetitions);
+      const initialHandValues = await timing(() => timedInRollback(client, handValues), repetitions);
       // Then kept for good, and computed again with nothing changed.
-      await client.query(engine.text, engine.values);
-      await client.query(hand.text, hand.values);
-      const steadyEngine = await timing(() => timedInRollback(client, undefined, engine), repetitions);
-      const steadyHand = await timing(() => timedInRollback(client, undefined, hand), repetitions);
+      for (const statement of engineInitial) await client.query(statement.text, statement.values);
+      await client.query(hand.valuesOnly, params);
+      const steadyEngine = await timing(() => timedInRollback(client, engineAgain), repetitions);
+      const steadyHand = await timing(() => timedInRollback(client, handValues), repetitions);
       const agree = await client.query<{ differ: number; values: number }>(
         `SELECT (SELECT count(*)::int FROM computed_trait_values v FULL JOIN bench_trait_values b
                    ON b.trait_id = v.trait_id AND b.profile_id = v.profile_id
@@ -229,12 +307,15 @@ async function main(): Promise<void> {
       results.push({
         key: benchCase.key,
         definition: benchCase.definition,
+        level: benchCase.level,
         values: agree.rows[0]?.values ?? 0,
         valuesAgree: agree.rows[0]?.differ === 0,
         initial: {
           engine: initialEngine,
           handWritten: initialHand,
           ratio: round(initialEngine.medianMs / initialHand.medianMs),
+          handWrittenValuesOnly: initialHandValues,
+          ratioToValuesOnly: round(initialEngine.medianMs / initialHandValues.medianMs),
         },
         unchanged: {
           engine: steadyEngine,
@@ -285,8 +366,10 @@ async function main(): Promise<void> {
       'trait',
       'values',
       'engine ms',
-      'hand ms',
+      'hand+history ms',
       `ratio (goal <= ${TARGET_RATIO}x)`,
+      'hand values-only ms',
+      'ratio',
       'unchanged: engine ms',
       'hand ms',
       'ratio',
@@ -298,6 +381,8 @@ async function main(): Promise<void> {
       r.initial.engine.medianMs.toFixed(1),
       r.initial.handWritten.medianMs.toFixed(1),
       `${r.initial.ratio.toFixed(2)}x`,
+      r.initial.handWrittenValuesOnly.medianMs.toFixed(1),
+      `${r.initial.ratioToValuesOnly.toFixed(2)}x`,
       r.unchanged.engine.medianMs.toFixed(1),
       r.unchanged.handWritten.medianMs.toFixed(1),
       `${r.unchanged.ratio.toFixed(2)}x`,
@@ -309,8 +394,12 @@ async function main(): Promise<void> {
     const line = (row: string[]) =>
       row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
     console.log(
-      `\nFull computation at ${now.toISOString()}, median of ${repetitions} runs after a warm-up, each in a rolled-back transaction\n`,
+      `\nFull computation at ${now.toISOString()}, median of ${repetitions} runs after a warm-up, each in a rolled-back transaction;`,
     );
+    console.log(
+      `first computation into empty tables next to a hand-written GROUP BY + upsert that also writes the history (and without it);`,
+    );
+    console.log(`then again with nothing changed next to the hand-written upsert. Load: ${loadAverage()}\n`);
     console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
     console.log(
       `\nreal time: ${batches} batches of ${batchSize} profiles x ${traits.length} traits: p50 ${realtime.p50Ms} ms, p95 ${realtime.p95Ms} ms (goal <= ${REALTIME_P95_GOAL_MS} ms), max ${realtime.maxMs} ms`,
@@ -321,6 +410,8 @@ async function main(): Promise<void> {
       dataset: dataset.options,
       database: { url: redactUrl(url), reused: prepared.reused },
       machine: machineInfo(),
+      loadAverage: loadAverage(),
+      accounts,
       sessionSettings: ANALYTICAL_SETTINGS,
       repetitions,
       targetRatio: TARGET_RATIO,
@@ -336,6 +427,43 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+function loadAverage(): string {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')} on ${cpus().length} cores`;
+}
+
+/**
+ * BENCH_ACCOUNTS groups and every live profile a member of one of them (the n-th by id of group
+ * n mod BENCH_ACCOUNTS), created once per database with deterministic ids.
+ */
+async function ensureAccounts(client: Client, workspaceId: string): Promise<{ accounts: number; members: number }> {
+  await client.query(
+    `INSERT INTO groups (id, workspace_id, group_id, traits, created_at)
+     SELECT md5($1::text || '-account-' || i)::uuid, $1::uuid, 'account-' || i, '{}'::jsonb,
+            $2::timestamptz - make_interval(hours => i)
+     FROM generate_series(0, $3::int - 1) AS i
+     ON CONFLICT (workspace_id, group_id) DO NOTHING`,
+    [workspaceId, DEFAULT_NOW, BENCH_ACCOUNTS],
+  );
+  await client.query(
+    `INSERT INTO group_memberships (group_id, profile_id)
+     SELECT md5($1::text || '-account-' || (p.n % $2::int))::uuid, p.id
+     FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM profiles
+           WHERE workspace_id = $1::uuid AND merged_into_id IS NULL) p
+     ON CONFLICT DO NOTHING`,
+    [workspaceId, BENCH_ACCOUNTS],
+  );
+  await client.query('ANALYZE groups, group_memberships');
+  const { rows } = await client.query<{ accounts: number; members: number }>(
+    `SELECT (SELECT count(*)::int FROM groups WHERE workspace_id = $1) AS accounts,
+            (SELECT count(*)::int FROM group_memberships gm JOIN groups g ON g.id = gm.group_id
+             WHERE g.workspace_id = $1) AS members`,
+    [workspaceId],
+  );
+  return rows[0] ?? { accounts: 0, members: 0 };
 }
 
 main().catch((error: unknown) => {

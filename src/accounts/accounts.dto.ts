@@ -61,6 +61,12 @@ export class AccountView extends AccountSummaryView {
   @ApiProperty({ format: 'uuid', description: 'The id account audiences list as a member id' }) id!: string;
   @ApiProperty({ description: `Members seen within the last ${ACTIVE_MEMBER_DAYS} days` })
   activeMembers14d!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Values of account-level computed traits by key (`{"active_members_14d": 3}`)',
+  })
+  computedTraits!: Record<string, unknown>;
   @ApiProperty({ type: [AccountMemberView], description: `The first ${ACCOUNT_MEMBERS_SHOWN} members by joining` })
   members!: AccountMemberView[];
   @ApiProperty({ type: [AccountAudienceView], description: 'Account audiences it is a current member of' })

@@ -98,6 +98,19 @@ export class AccountsRepository {
     return row?.count ?? 0;
   }
 
+  /** The account's values of account-level computed traits (src/traits), by key. */
+  async computedTraits(workspaceId: string, accountId: string): Promise<Record<string, unknown>> {
+    const [row] = await this.interactive.query<{ computed: Record<string, unknown> }>(
+      workspaceId,
+      Prisma.sql`
+      SELECT coalesce(jsonb_object_agg(t.key, v.value), '{}'::jsonb) AS computed
+      FROM computed_trait_values v JOIN computed_traits t ON t.id = v.trait_id
+      WHERE v.workspace_id = ${workspaceId}::uuid AND v.profile_id = ${accountId}::uuid AND t.level = 'account'`,
+      LISTING_SUBJECT,
+    );
+    return row?.computed ?? {};
+  }
+
   /** The account audiences the account is a current member of. */
   async audiences(workspaceId: string, accountId: string): Promise<AccountAudienceRow[]> {
     return this.interactive.query<AccountAudienceRow>(

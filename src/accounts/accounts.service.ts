@@ -39,16 +39,18 @@ export class AccountsService {
     const row = await this.repository.find(workspaceId, groupId);
     if (!row) throw new AccountNotFoundError();
     const now = this.clock.now();
-    const [members, active, audiences, scores] = await Promise.all([
+    const [members, active, audiences, scores, computedTraits] = await Promise.all([
       this.repository.members(workspaceId, row.id, ACCOUNT_MEMBERS_SHOWN),
       this.repository.activeMembers(workspaceId, row.id, new Date(now.getTime() - ACTIVE_MEMBER_DAYS * DAY_MS), now),
       this.repository.audiences(workspaceId, row.id),
       this.repository.scores(workspaceId, row.id),
+      this.repository.computedTraits(workspaceId, row.id),
     ]);
     return {
       ...summary(row),
       id: row.id,
       activeMembers14d: active,
+      computedTraits,
       members: members.map((m) => ({
         profileId: m.profileId,
         traits: m.traits,

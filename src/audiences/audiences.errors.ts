@@ -65,6 +65,21 @@ export class UnknownTraitReferenceError extends InvalidDefinitionError {
   }
 }
 
+/** `computed k` naming a trait of the other level (an account trait in a profile condition, or back). */
+export class TraitLevelMismatchError extends InvalidDefinitionError {
+  constructor(readonly misplaced: { key: string; at: 'profile' | 'account' }[]) {
+    super(
+      misplaced.map(({ key, at }) => ({
+        field: 'definition',
+        reason:
+          at === 'profile'
+            ? `reads computed trait "${key}" in a condition on a person, but it is an account-level trait`
+            : `reads computed trait "${key}" in a condition on an account, but it is a profile-level trait: say which members it is about, e.g. \`any member computed ${key} …\``,
+      })),
+    );
+  }
+}
+
 export class AudienceCycleError extends InvalidDefinitionError {
   constructor(
     readonly cycle: string[],

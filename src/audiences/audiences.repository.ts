@@ -174,19 +174,25 @@ export class AudiencesRepository {
     );
   }
 
-  /** The keys of the workspace's computed traits among `keys` (definitions may read only those). */
-  async existingTraitKeys(workspaceId: string, keys: readonly string[], tx: Tx = this.prisma): Promise<string[]> {
-    if (keys.length === 0) return [];
+  /** The levels of the workspace's computed traits among `keys` (definitions may read only those). */
+  async traitLevels(
+    workspaceId: string,
+    keys: readonly string[],
+    tx: Tx = this.prisma,
+  ): Promise<Map<string, SubjectLevel>> {
+    if (keys.length === 0) return new Map();
     const rows = await tx.computedTrait.findMany({
-      where: { workspaceId, key: { in: [...keys] }, level: 'profile' },
-      select: { key: true },
+      where: { workspaceId, key: { in: [...keys] } },
+      select: { key: true, level: true },
     });
-    // Adoption scores (src/scores) are read as `computed <key>`, `<key>_band` and `<key>_change_<N>d`.
-    const scores = await tx.$queryRaw<{ key: string }[]>`
-      SELECT k AS key FROM unnest(${[...keys]}::text[]) AS k
-      WHERE EXISTS (SELECT 1 FROM scores s WHERE s.workspace_id = ${workspaceId}::uuid
-        AND (s.key = k OR s.key || '_band' = k OR k ~ ('^' || s.key || '_change_[1-9][0-9]{0,2}d$')))`;
-    return [...rows, ...scores].map((row) => row.key);
+    // Adoption scores (src/scores) are read as `computed <key>`, `<key>_band` and `<key>_change_<N>d`;
+    // a computed trait of the same key wins, as in the compiler.
+    const scores = await tx.$queryRaw<{ key: string; level: SubjectLevel }[]>`
+      SELECT DISTINCT ON (k) k AS key, s.level::text AS level
+        FROM unnest(${[...keys]}::text[]) AS k
+        JOIN scores s ON s.workspace_id = ${workspaceId}::uuid
+         AND (s.key = k OR s.key || '_band' = k OR k ~ ('^' || s.key || '_change_[1-9][0-9]{0,2}d$'))`;
+    return new Map([...scores, ...rows].map((row) => [row.key, row.level]));
   }
 
   async listDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinitionRow[]> {

@@ -35,6 +35,7 @@ import {
   AudienceUsedByJourneysError,
   DuplicateAudienceKeyError,
   InvalidDefinitionError,
+  TraitLevelMismatchError,
   UnknownAudienceReferenceError,
   UnknownTraitReferenceError,
 } from './audiences.errors';
@@ -44,7 +45,8 @@ import {
   AudienceAst,
   referencedAudienceKeys,
   referencedAudienceKeysByLevel,
-  referencedTraitKeys,
+  referencedTraitKeysByLevel,
+  SUBJECT_LEVELS,
   SubjectLevel,
 } from './language/audience-ast';
 
@@ -77,7 +79,7 @@ export class AudiencesService {
       if (graph.has(input.key)) throw new DuplicateAudienceKeyError(input.key);
       checkReferences(graph, input.key, definition.ast);
       checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, level);
-      await this.checkTraits(workspaceId, definition.ast, tx);
+      await this.checkTraits(workspaceId, definition.ast, level, tx);
       return this.repository.insert(
         workspaceId,
         {
@@ -128,7 +130,7 @@ export class AudiencesService {
       if (definition && definition.text !== current.definitionText) {
         checkReferences(await this.loadGraph(workspaceId, tx), current.key, definition.ast);
         checkReferenceLevels(await this.levels(workspaceId, tx), definition.ast, current.level);
-        await this.checkTraits(workspaceId, definition.ast, tx);
+        await this.checkTraits(workspaceId, definition.ast, current.level, tx);
         changes.definitionAst = toJson(definition.ast);
         changes.definitionText = definition.text;
         changes.bumpVersion = true;
@@ -174,7 +176,7 @@ export class AudiencesService {
     const unknown = unknownReferences(await this.loadGraph(workspaceId), referencedAudienceKeys(definition.ast));
     if (unknown.length > 0) throw new UnknownAudienceReferenceError(unknown);
     checkReferenceLevels(await this.levels(workspaceId), definition.ast, level);
-    await this.checkTraits(workspaceId, definition.ast);
+    await this.checkTraits(workspaceId, definition.ast, level);
     const now = this.clock.now();
     // As if saved now: without historical data, event conditions start seeing events now.
     const unsaved = {
@@ -208,12 +210,20 @@ export class AudiencesService {
     return row;
   }
 
-  /** Every `computed <key>` must name a profile-level computed trait of the workspace. */
-  private async checkTraits(workspaceId: string, ast: AudienceAst, tx?: Tx): Promise<void> {
-    const keys = referencedTraitKeys(ast);
-    const existing = new Set(await this.repository.existingTraitKeys(workspaceId, keys, tx));
-    const unknown = keys.filter((key) => !existing.has(key));
+  /**
+   * Every `computed <key>` must name a computed trait of the workspace at its level: a profile-level
+   * one in a profile condition (also inside `any member …`), an account-level one at account level.
+   */
+  private async checkTraits(workspaceId: string, ast: AudienceAst, level: SubjectLevel, tx?: Tx): Promise<void> {
+    const byLevel = referencedTraitKeysByLevel(ast, level);
+    const keys = [...new Set([...byLevel.profile, ...byLevel.account])];
+    const levels = await this.repository.traitLevels(workspaceId, keys, tx);
+    const unknown = keys.filter((key) => !levels.has(key));
     if (unknown.length > 0) throw new UnknownTraitReferenceError(unknown);
+    const misplaced = SUBJECT_LEVELS.flatMap((at) =>
+      byLevel[at].filter((key) => levels.get(key) !== at).map((key) => ({ key, at })),
+    );
+    if (misplaced.length > 0) throw new TraitLevelMismatchError(misplaced);
   }
 
   private async loadGraph(workspaceId: string, tx?: Tx): Promise<AudienceGraph> {

@@ -54,6 +54,8 @@ export interface ClaimedAccount {
   members: number;
   /** Members seen within the 14 days before the transition. */
   activeMembers14d: number;
+  /** Its account-level computed trait values by key, as of the delivery (src/traits). */
+  computed: Record<string, unknown>;
 }
 
 export interface JourneyContext {
@@ -146,7 +148,10 @@ export class DeliveryRepository {
                  'groupId', g.group_id, 'traits', g.traits,
                  'members', count(p2.id),
                  'activeMembers14d', count(p2.id) FILTER (
-                   WHERE p2.last_seen_at > t.at - interval '14 days' AND p2.last_seen_at <= t.at))
+                   WHERE p2.last_seen_at > t.at - interval '14 days' AND p2.last_seen_at <= t.at),
+                 'computed', (SELECT coalesce(json_object_agg(ct.key, v.value), '{}'::json) FROM computed_trait_values v
+                              JOIN computed_traits ct ON ct.id = v.trait_id
+                              WHERE v.profile_id = g.id AND ct.level = 'account'))
                FROM groups g
                LEFT JOIN group_memberships gm ON gm.group_id = g.id
                LEFT JOIN profiles p2 ON p2.id = gm.profile_id AND p2.merged_into_id IS NULL

@@ -170,7 +170,7 @@ describe('messagesFor', () => {
   });
 
   it('sends an account transition as the member identify and a group call with the audience trait', () => {
-    const account = { groupId: 'acme', traits: {}, members: 2, activeMembers14d: 1 };
+    const account = { groupId: 'acme', traits: {}, members: 2, activeMembers14d: 1, computed: {} };
     const [identify, group] = messagesFor(delivery({ account, audienceKey: 'accounts_red', kind: 'exited' }));
     expect(identify).toMatchObject({ type: 'identify', userId: 'u-1', traits: { email: 'ann@example.com' } });
     expect(group).toMatchObject({

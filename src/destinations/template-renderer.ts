@@ -20,7 +20,7 @@ export const SAMPLE_SCOPE: TemplateScope = {
   identities: {},
   email: 'sample@example.com',
   audience: { id: '00000000-0000-4000-8000-000000000000', key: 'sample', name: 'Sample' },
-  account: { groupId: 'sample', traits: {}, members: 0, activeMembers14d: 0 },
+  account: { groupId: 'sample', traits: {}, members: 0, activeMembers14d: 0, computed: {} },
   transition: { kind: 'entered', at: '2026-01-01T00:00:00.000Z' },
   unsubscribe_url: 'https://example.com/u/sample',
 };

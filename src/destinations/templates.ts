@@ -31,7 +31,14 @@ export interface TemplateScope {
    * An account audience's account (its groupId, traits, members and members active within 14 days
    * of the transition); null for a profile audience. The recipient is `traits`/`profile`.
    */
-  account: { groupId: string; traits: Record<string, unknown>; members: number; activeMembers14d: number } | null;
+  account: {
+    groupId: string;
+    traits: Record<string, unknown>;
+    members: number;
+    activeMembers14d: number;
+    /** Account-level computed trait values by key: `{{ account.computed.active_members_14d }}`. */
+    computed: Record<string, unknown>;
+  } | null;
   transition: { kind: 'entered' | 'exited'; at: string };
   unsubscribe_url: string;
   /** Journey sends: the journey and step, and the event that started the run (`entry_event.properties`). */

@@ -8,15 +8,15 @@ import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
 import type { ComputeAudienceJob } from '../membership/membership-jobs';
 import { QueueName } from '../queues/queue-names';
-import { compiledTrait } from './stored-trait';
-import { ComputeTraitJob } from './trait-jobs';
+import { compiledTrait, storedAccountTraitAst, storedAccountTraitReferences } from './stored-trait';
+import { COMPUTE_TRAIT_JOB_NAME, COMPUTE_TRAIT_JOB_OPTIONS, ComputeTraitJob } from './trait-jobs';
 import { TraitSchedulesService } from './trait-schedules.service';
 import { TraitRecord, TraitValuesRepository } from './trait-values.repository';
 import { TraitDefinitionError } from './traits.errors';
 
 export type TraitComputeOutcome =
-  | { kind: 'skipped'; why: 'deleted' | 'missing' | 'account level' }
-  | { kind: 'computed'; version: number; changed: number; valueCount: number; audiences: number };
+  | { kind: 'skipped'; why: 'deleted' | 'missing' }
+  | { kind: 'computed'; version: number; changed: number; valueCount: number; audiences: number; traits: number };
 
 export interface TraitEvaluateOutcome {
   traits: number;
@@ -37,6 +37,7 @@ export class TraitComputationService {
     private readonly schedules: TraitSchedulesService,
     private readonly clock: Clock,
     @InjectQueue(QueueName.Compute) private readonly audienceQueue: Queue<ComputeAudienceJob>,
+    @InjectQueue(QueueName.ComputeTraits) private readonly traitQueue: Queue<ComputeTraitJob>,
   ) {}
 
   async compute(job: ComputeTraitJob): Promise<TraitComputeOutcome> {
@@ -56,56 +57,112 @@ export class TraitComputationService {
     const result = await this.repository.withComputeLock(traitId, async (tx) => {
       const trait = await this.repository.findTrait(workspaceId, traitId, tx);
       if (!trait) return null;
-      // Account-level traits aggregate over members; the API does not accept them yet.
-      if (trait.level !== 'profile') return { trait, changed: 0, valueCount: 0, skipped: true };
       const now = this.clock.now();
-      const { changed } = await this.repository.applyValues(tx, {
-        traitId,
-        workspaceId,
-        now,
-        compiled: compiledTrait(trait, now),
-      });
+      const { changed } =
+        trait.level === 'account'
+          ? await this.repository.applyAccountValues(tx, {
+              traitId,
+              workspaceId,
+              now,
+              ast: storedAccountTraitAst(trait),
+            })
+          : await this.repository.applyValues(tx, { traitId, workspaceId, now, compiled: compiledTrait(trait, now) });
       const valueCount = await this.repository.finishComputation(tx, traitId, now);
-      return { trait, changed, valueCount, at: now.getTime(), skipped: false };
+      return { trait, changed, valueCount };
     });
     if (!result) {
       await this.schedules.remove(traitId);
       return { kind: 'skipped', why: 'missing' };
     }
-    if (result.skipped) return { kind: 'skipped', why: 'account level' };
     if (reason !== 'scheduled') await this.schedules.upsert(result.trait);
-    const audiences = result.changed > 0 ? await this.recomputeReaders(result.trait, this.clock.now().getTime()) : 0;
+    const at = this.clock.now().getTime();
+    const audiences = result.changed > 0 ? await this.recomputeReaders(result.trait, at) : 0;
+    const traits = result.changed > 0 ? await this.recomputeReadingTraits(result.trait, at) : 0;
     return {
       kind: 'computed',
       version: result.trait.version,
       changed: result.changed,
       valueCount: result.valueCount,
       audiences,
+      traits,
     };
   }
 
   /**
-   * A batch of changed profiles against every profile-level trait of their workspace, in one
-   * transaction under every trait's lock, one set-based statement per trait. A trait whose stored
+   * A batch of changed profiles against every trait of their workspace, in one transaction under
+   * every trait's lock, one set-based statement per trait: profile-level traits for the batch's
+   * profiles first, then account-level traits for the accounts those profiles are members of (so
+   * `max computed logins_7d of members` reads the values just written). A trait whose stored
    * definition no longer validates is skipped here (its compute job records why).
    */
   async evaluateProfiles(workspaceId: string, profileIds: readonly string[]): Promise<TraitEvaluateOutcome> {
-    const listed = await this.repository.listProfileTraits(workspaceId);
+    const listed = await this.repository.listTraits(workspaceId);
     if (listed.length === 0 || profileIds.length === 0) return { traits: 0, changed: 0 };
     return this.repository.withTraitLocks(
       listed.map((trait) => trait.id),
       async (tx) => {
         const now = this.clock.now();
         const outcome: TraitEvaluateOutcome = { traits: 0, changed: 0 };
-        for (const trait of await this.repository.listProfileTraits(workspaceId, tx)) {
-          const changed = await this.evaluateTrait(tx, trait, now, profileIds);
-          if (changed === undefined) continue;
+        const traits = await this.repository.listTraits(workspaceId, tx);
+        const count = (changed: number | undefined): void => {
+          if (changed === undefined) return;
           outcome.traits += 1;
           outcome.changed += changed;
+        };
+        for (const trait of traits.filter((t) => t.level === 'profile')) {
+          count(await this.evaluateTrait(tx, trait, now, profileIds));
         }
+        const accountTraits = traits.filter((t) => t.level === 'account');
+        const accountIds =
+          accountTraits.length > 0 ? await this.repository.accountsOf(tx, workspaceId, profileIds) : [];
+        if (accountIds.length === 0) return outcome;
+        for (const trait of accountTraits) count(await this.evaluateAccountTrait(tx, trait, now, accountIds));
         return outcome;
       },
     );
+  }
+
+  private async evaluateAccountTrait(
+    tx: Tx,
+    trait: TraitRecord,
+    now: Date,
+    accountIds: readonly string[],
+  ): Promise<number | undefined> {
+    let ast;
+    try {
+      ast = storedAccountTraitAst(trait);
+    } catch (error) {
+      if (!(error instanceof TraitDefinitionError)) throw error;
+      this.logger.debug(error.message);
+      return undefined;
+    }
+    const update = { traitId: trait.id, workspaceId: trait.workspaceId, now, ast, accountIds };
+    return (await this.repository.applyAccountValues(tx, update)).changed;
+  }
+
+  /**
+   * Account traits that read this profile trait (`max computed <key> of members`) are computed
+   * again after a full computation changed its values (real-time batches evaluate them in order).
+   */
+  private async recomputeReadingTraits(trait: TraitRecord, atMillis: number): Promise<number> {
+    if (trait.level !== 'profile') return 0;
+    const readers = (await this.repository.listTraits(trait.workspaceId)).filter(
+      (reader) => reader.level === 'account' && storedAccountTraitReferences(reader.definitionAst).includes(trait.key),
+    );
+    if (readers.length === 0) return 0;
+    await this.traitQueue.addBulk(
+      readers.map((reader) => ({
+        name: COMPUTE_TRAIT_JOB_NAME,
+        data: { workspaceId: trait.workspaceId, traitId: reader.id, reason: 'manual' as const },
+        opts: {
+          ...COMPUTE_TRAIT_JOB_OPTIONS,
+          // Deterministic per (reader, source trait, instant): a retried job does not add it twice.
+          jobId: `compute-trait-${reader.id}-after-${trait.id}-${atMillis}`,
+          deduplication: { id: `compute-trait-${reader.id}-dependency`, keepLastIfActive: true },
+        },
+      })),
+    );
+    return readers.length;
   }
 
   private async evaluateTrait(

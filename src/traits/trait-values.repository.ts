@@ -9,6 +9,8 @@ import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { ComputationTimeoutError } from '../membership/membership.errors';
 import { PrismaService } from '../prisma/prisma.service';
+import { AccountTraitAst } from './language/account-trait-ast';
+import { accountTraitTargetQuery, compileAccountTrait } from './language/compiler/account-values';
 import { CompiledTrait, traitTargetQuery } from './language/compiler/trait-compiler';
 import type { TraitStatus } from './traits.repository';
 
@@ -30,6 +32,15 @@ export interface ValuesUpdate {
   compiled: CompiledTrait;
   /** Restricts the update to these profiles (real-time evaluation); all profiles when absent. */
   profileIds?: readonly string[];
+}
+
+export interface AccountValuesUpdate {
+  traitId: string;
+  workspaceId: string;
+  now: Date;
+  ast: AccountTraitAst;
+  /** Restricts the update to these accounts (real-time evaluation); all accounts when absent. */
+  accountIds?: readonly string[];
 }
 
 export interface ValuesOutcome {
@@ -99,11 +110,11 @@ export class TraitValuesRepository {
     return rows[0] ?? null;
   }
 
-  /** The workspace's profile-level traits, by key. */
-  async listProfileTraits(workspaceId: string, tx: Tx = this.prisma): Promise<TraitRecord[]> {
+  /** The workspace's traits, profile-level first, then by key. */
+  async listTraits(workspaceId: string, tx: Tx = this.prisma): Promise<TraitRecord[]> {
     return tx.$queryRaw<TraitRecord[]>`
       SELECT ${traitColumns} FROM computed_traits
-      WHERE workspace_id = ${workspaceId}::uuid AND level = 'profile' ORDER BY key`;
+      WHERE workspace_id = ${workspaceId}::uuid ORDER BY level, key`;
   }
 
   /** Every trait of every workspace: schedule reconciliation at worker start is installation-wide. */
@@ -145,41 +156,131 @@ export class TraitValuesRepository {
   }
 
   /**
-   * One statement: the target values (the compiled definition), the stored ones, the difference by
-   * profile (a full join: appeared, changed, gone), written back as upserts and deletes with a
-   * history row per change. Values equal as jsonb are not changes, so a recomputation that changes
-   * nothing writes nothing. With `profileIds`, `events` is shadowed by those profiles' events (as
-   * audience evaluation does, see MembershipRepository.applyDiff) and the stored values are read
-   * by primary key; a merged-away or erased profile is in no target, so its values go away.
+   * Brings stored values in line with the target ones, one statement (see valuesDiffStatement). A
+   * full computation of a trait without any stored value (its first) writes values and history
+   * straight from the target instead (initialValuesStatement): there is nothing to compare with.
    */
   async applyValues(tx: Tx, update: ValuesUpdate): Promise<ValuesOutcome> {
-    const rows = await tx.$queryRaw<{ changed: number }[]>(traitValuesStatement(update));
+    const { profileIds } = update;
+    return this.write(tx, update, profileTarget(update), profileIds && { ids: profileIds, profiles: true });
+  }
+
+  /** As applyValues for an account-level trait: one value per account, over its members. */
+  async applyAccountValues(tx: Tx, update: AccountValuesUpdate): Promise<ValuesOutcome> {
+    const ctx = { workspaceId: update.workspaceId, now: update.now };
+    const scope = update.accountIds ? { accountIds: update.accountIds } : {};
+    const target = accountTraitTargetQuery(compileAccountTrait(update.ast, ctx, scope), ctx, scope);
+    return this.write(tx, update, target, update.accountIds && { ids: update.accountIds, profiles: false });
+  }
+
+  /** The accounts (group ids) of these profiles: whose account traits a real-time batch moves. */
+  async accountsOf(tx: Tx, workspaceId: string, profileIds: readonly string[]): Promise<string[]> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT g.id::text AS id FROM group_memberships gm JOIN groups g ON g.id = gm.group_id
+      WHERE gm.profile_id = ANY(${[...profileIds]}::uuid[]) AND g.workspace_id = ${workspaceId}::uuid
+      ORDER BY 1`;
+    return rows.map((row) => row.id);
+  }
+
+  private async write(
+    tx: Tx,
+    update: SubjectsUpdate,
+    target: Prisma.Sql,
+    subjects: BatchSubjects | undefined,
+  ): Promise<ValuesOutcome> {
+    if (!subjects && (await this.hasNoValues(tx, update.traitId))) {
+      return { changed: await tx.$executeRaw(initialValuesStatement(update, target)) };
+    }
+    const rows = await tx.$queryRaw<{ changed: number }[]>(valuesDiffStatement(update, target, subjects));
     return { changed: rows[0]?.changed ?? 0 };
+  }
+
+  private async hasNoValues(tx: Tx, traitId: string): Promise<boolean> {
+    const rows = await tx.$queryRaw<{ empty: boolean }[]>`
+      SELECT NOT EXISTS (SELECT 1 FROM computed_trait_values WHERE trait_id = ${traitId}::uuid) AS empty`;
+    return rows[0]?.empty ?? false;
   }
 }
 
+/** The subjects of a real-time batch: profiles (their events shadow `events`) or accounts. */
+export interface BatchSubjects {
+  ids: readonly string[];
+  profiles: boolean;
+}
+
+/** What every values statement is about: one trait, as of `now`. */
+export interface SubjectsUpdate {
+  traitId: string;
+  workspaceId: string;
+  now: Date;
+}
+
 /**
- * The statement of TraitValuesRepository.applyValues (exported for bench:traits, which times exactly
- * what the engine runs).
+ * The first full computation of a trait (no stored value for it, checked under the trait's lock,
+ * which every writer of its values holds): the target values are inserted and each inserted row is
+ * logged from RETURNING, so the definition is evaluated once and nothing is compared. Its row count
+ * is the number of values written, each one a change from "no value".
+ */
+export function initialValuesStatement(update: SubjectsUpdate, target: Prisma.Sql): Prisma.Sql {
+  const { traitId, workspaceId } = update;
+  const now = update.now.toISOString();
+  return Prisma.sql`
+    WITH inserted AS (
+      INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+      SELECT ${traitId}::uuid, ${workspaceId}::uuid, t.profile_id, t.value, ${now}::timestamptz
+      FROM (${target}) t
+      RETURNING profile_id, value
+    )
+    INSERT INTO computed_trait_history (workspace_id, trait_id, profile_id, old_value, new_value, at)
+    SELECT ${workspaceId}::uuid, ${traitId}::uuid, profile_id, NULL, value, ${now}::timestamptz FROM inserted`;
+}
+
+/**
+ * The statement of a profile trait's applyValues when values are stored already (exported for
+ * bench:traits, which times exactly what the engine runs).
  */
 export function traitValuesStatement(update: ValuesUpdate): Prisma.Sql {
-  const { traitId, workspaceId, compiled, profileIds } = update;
-  const now = update.now.toISOString();
+  const { profileIds } = update;
+  return valuesDiffStatement(update, profileTarget(update), profileIds && { ids: profileIds, profiles: true });
+}
+
+/** A profile trait's target values: of the batch's live profiles, or of every live profile. */
+function profileTarget(update: ValuesUpdate): Prisma.Sql {
+  const { workspaceId, compiled, profileIds } = update;
   const profiles = profileIds
     ? Prisma.sql`p.id = ANY(${[...profileIds]}::uuid[]) AND ${liveProfileFilter(workspaceId, 'p')}`
     : Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`;
-  const profileEvents = profileIds
+  return traitTargetQuery(compiled, profiles);
+}
+
+/**
+ * One statement: the target values, the stored ones, the difference by subject (a full join:
+ * appeared, changed, gone), written back as upserts and deletes with a history row per change.
+ * Values equal as jsonb are not changes, so a recomputation that changes nothing writes nothing.
+ * With `subjects` (a real-time batch), `events` is shadowed by those profiles' events (as audience
+ * evaluation does, see MembershipRepository.applyDiff) — unless the target brings its own (account
+ * traits over members' events) — and the stored values are read by primary key; a merged-away or
+ * erased profile is in no target, so its values go away.
+ */
+export function valuesDiffStatement(
+  update: SubjectsUpdate,
+  target: Prisma.Sql,
+  subjects: BatchSubjects | undefined,
+): Prisma.Sql {
+  const { traitId, workspaceId } = update;
+  const now = update.now.toISOString();
+  const profileEvents = subjects?.profiles
     ? Prisma.sql`events AS NOT MATERIALIZED (
-      SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${[...profileIds]}::uuid[])
+      SELECT * FROM events WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${[...subjects.ids]}::uuid[])
     ),`
     : Prisma.empty;
-  const current = profileIds
-    ? Prisma.sql`SELECT v.profile_id, v.value FROM unnest(${[...profileIds]}::uuid[]) AS b(id)
+  const current = subjects
+    ? Prisma.sql`SELECT v.profile_id, v.value FROM unnest(${[...subjects.ids]}::uuid[]) AS b(id)
         JOIN computed_trait_values v ON v.trait_id = ${traitId}::uuid AND v.profile_id = b.id`
     : Prisma.sql`SELECT v.profile_id, v.value FROM computed_trait_values v WHERE v.trait_id = ${traitId}::uuid`;
   return Prisma.sql`
     WITH ${profileEvents} target AS MATERIALIZED (
-      ${traitTargetQuery(compiled, profiles)}
+      ${target}
     ),
     current AS MATERIALIZED (
       ${current}

@@ -39,7 +39,8 @@ function LevelField() {
     ApiPropertyOptional({
       enum: TRAIT_LEVELS,
       default: 'profile',
-      description: 'profile (default): a value per person; account: per group (not available yet)',
+      description:
+        'profile (default): a value per person; account: a value per account (group), aggregated over its members',
     }),
     IsAbsentOr(),
     IsIn(TRAIT_LEVELS, { message: `$property must be one of ${TRAIT_LEVELS.join(', ')}` }),
@@ -99,7 +100,7 @@ export class PreviewTraitDto {
 }
 
 export class TraitHistoryQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ format: 'uuid', description: "Only this profile's changes" })
+  @ApiPropertyOptional({ format: 'uuid', description: "Only this profile's (account trait: account id's) changes" })
   @IsOptional()
   @IsUUID('all', { message: '$property must be a UUID' })
   profileId?: string;
@@ -136,7 +137,9 @@ export class TraitListView {
 }
 
 export class TraitSampleView {
-  @ApiProperty({ format: 'uuid' }) profileId!: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Profile-level traits' }) profileId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Account-level traits: the account id' }) accountId?: string;
+  @ApiPropertyOptional({ description: 'Account-level traits: the groupId' }) groupId?: string;
   @ApiProperty({ description: 'The JSON value' }) value!: unknown;
 }
 
@@ -146,7 +149,8 @@ export class TopValueView {
 }
 
 export class TraitPreviewView {
-  @ApiProperty({ description: 'Live profiles that would have a value' }) count!: number;
+  @ApiProperty({ description: 'Live profiles (accounts, for an account trait) that would have a value' })
+  count!: number;
   @ApiProperty({ enum: ['number', 'value', 'list'] }) kind!: string;
   @ApiPropertyOptional({ type: Number, nullable: true }) min?: number | null;
   @ApiPropertyOptional({ type: Number, nullable: true }) max?: number | null;
@@ -159,7 +163,8 @@ export class TraitPreviewView {
 }
 
 export class TraitChangeView {
-  @ApiProperty({ format: 'uuid' }) profileId!: string;
+  @ApiProperty({ format: 'uuid', description: 'The profile, or for an account trait the account id' })
+  profileId!: string;
   @ApiProperty({ nullable: true, description: 'null: no value' }) oldValue!: unknown;
   @ApiProperty({ nullable: true, description: 'null: no value' }) newValue!: unknown;
   @ApiProperty({ format: 'date-time' }) at!: string;

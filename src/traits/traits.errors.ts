@@ -40,6 +40,22 @@ export class TraitInUseError extends ConflictException {
   }
 }
 
+/** DELETE of a profile trait that account traits read through `max computed <key> of members`. */
+export class TraitReadByTraitsError extends ConflictException {
+  constructor(
+    readonly key: string,
+    readonly traits: string[],
+  ) {
+    const names = traits.map((trait) => `"${trait}"`).join(', ');
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `computed trait "${key}" is read by account trait ${names}; change or delete ${traits.length === 1 ? 'it' : 'them'} first`,
+      referencedBy: traits,
+    });
+  }
+}
+
 /**
  * A saved definition that no longer validates (an older grammar, or edited in the database):
  * computing it again cannot help, so the job fails for good and the trait says why.

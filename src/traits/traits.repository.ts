@@ -62,7 +62,7 @@ export interface PreviewRow {
   max: number | null;
   mean: number | null;
   topValues: { value: unknown; count: number }[] | null;
-  sample: { profileId: string; value: unknown }[];
+  sample: { profileId?: string; accountId?: string; groupId?: string; value: unknown }[];
 }
 
 export interface ChangeRow {
@@ -177,6 +177,27 @@ export class TraitsRepository {
   }
 
   /** Every audience definition of the workspace: which of them read a trait is the language's to say. */
+  /** The levels of the workspace's traits among `keys`, by key. */
+  async traitLevels(workspaceId: string, keys: readonly string[], tx: Tx = this.prisma): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows = await tx.computedTrait.findMany({
+      where: { workspaceId, key: { in: [...keys] } },
+      select: { key: true, level: true },
+    });
+    return new Map(rows.map((row) => [row.key, row.level]));
+  }
+
+  /** The workspace's account-level traits (some read profile traits: `max computed x of members`). */
+  async accountTraitDefinitions(
+    workspaceId: string,
+    tx: Tx = this.prisma,
+  ): Promise<{ key: string; definitionAst: Prisma.JsonValue }[]> {
+    return tx.computedTrait.findMany({
+      where: { workspaceId, level: 'account' },
+      select: { key: true, definitionAst: true },
+    });
+  }
+
   async audienceDefinitions(workspaceId: string, tx: Tx = this.prisma): Promise<AudienceDefinition[]> {
     return tx.audience.findMany({
       where: { workspaceId },
@@ -189,7 +210,18 @@ export class TraitsRepository {
    * of profile_id, value for the live profiles that have one): numbers get min/max/mean, values
    * their most common ones, lists the most common elements.
    */
-  async preview(workspaceId: string, target: Prisma.Sql, kind: 'number' | 'value' | 'list', limit: number) {
+  async preview(
+    workspaceId: string,
+    target: Prisma.Sql,
+    kind: 'number' | 'value' | 'list',
+    limit: number,
+    level: 'profile' | 'account' = 'profile',
+  ) {
+    // An account trait's sample names the account (its id, as account audiences list it, and groupId).
+    const subject =
+      level === 'account'
+        ? Prisma.sql`'accountId', s.profile_id, 'groupId', (SELECT g.group_id FROM groups g WHERE g.id = s.profile_id)`
+        : Prisma.sql`'profileId', s.profile_id`;
     const tops =
       kind === 'list'
         ? Prisma.sql`SELECT x.value, count(*)::int AS count FROM target t CROSS JOIN LATERAL jsonb_array_elements(t.value) AS x(value) GROUP BY 1 ORDER BY 2 DESC, 1::text COLLATE "C" LIMIT 10`
@@ -203,7 +235,7 @@ export class TraitsRepository {
           (SELECT max(n) FROM ${numeric} s) AS max,
           (SELECT avg(n) FROM ${numeric} s) AS mean,
           (SELECT jsonb_agg(jsonb_build_object('value', v.value, 'count', v.count)) FROM (${tops}) v) AS "topValues",
-          coalesce((SELECT jsonb_agg(jsonb_build_object('profileId', s.profile_id, 'value', s.value))
+          coalesce((SELECT jsonb_agg(jsonb_build_object(${subject}, 'value', s.value))
                     FROM (SELECT * FROM target LIMIT ${limit}::int) s), '[]'::jsonb) AS sample`,
       DEFINITION_SUBJECT,
     );

@@ -16,9 +16,12 @@ import {
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { QueueName } from '../queues/queue-names';
+import { AccountTraitAst, accountTraitReferences, accountValueKind } from './language/account-trait-ast';
+import { accountTraitTargetQuery, compileAccountTrait } from './language/compiler/account-values';
 import { compileTrait, traitTargetQuery } from './language/compiler/trait-compiler';
-import { TraitAst, valueKind } from './language/trait-ast';
-import { readTraitDefinition } from './language/trait-definition';
+import { TraitAst, TraitValueKind, valueKind } from './language/trait-ast';
+import { readAccountTraitDefinition, readTraitDefinition } from './language/trait-definition';
+import { storedAccountTraitReferences } from './stored-trait';
 import {
   COMPUTE_TRAIT_JOB_NAME,
   COMPUTE_TRAIT_JOB_OPTIONS,
@@ -41,7 +44,7 @@ import {
   TraitView,
   UpdateTraitDto,
 } from './traits.dto';
-import { InvalidTraitError, TraitInUseError, TraitNotFoundError } from './traits.errors';
+import { InvalidTraitError, TraitInUseError, TraitNotFoundError, TraitReadByTraitsError } from './traits.errors';
 import { TraitChanges, TraitRow, TraitsRepository } from './traits.repository';
 
 /** Computed traits over REST; the trait computation consumes the `compute-traits` queue. */
@@ -54,24 +57,25 @@ export class TraitsService {
   ) {}
 
   async create(workspaceId: string, input: CreateTraitDto): Promise<TraitView> {
-    checkLevel(input.level);
-    const definition = readDefinition(input.definition);
+    const level = input.level ?? 'profile';
+    const definition = readDefinition(input.definition, level);
     const now = this.clock.now();
-    const row = await this.repository.withWorkspaceLock(workspaceId, (tx) =>
-      this.repository.insert(
+    const row = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
+      await this.checkReferences(workspaceId, definition, tx);
+      return this.repository.insert(
         workspaceId,
         {
           key: input.key,
           name: input.name,
-          level: 'profile',
+          level,
           definitionAst: toJson(definition.ast),
           definitionText: definition.text,
           refreshIntervalSeconds: input.refreshIntervalSeconds ?? DEFAULT_TRAIT_REFRESH_SECONDS,
           at: now,
         },
         tx,
-      ),
-    );
+      );
+    });
     await this.enqueue({ workspaceId, traitId: row.id, reason: 'created' }, computeTraitJobId(row.id, row.version));
     return toView(row);
   }
@@ -89,10 +93,12 @@ export class TraitsService {
 
   /** A new definition is a new version and a new computation; a new interval reschedules. */
   async update(workspaceId: string, id: string, input: UpdateTraitDto): Promise<TraitView> {
-    const definition = input.definition === undefined ? undefined : readDefinition(input.definition);
     const now = this.clock.now();
     const { row, recompute, newVersion } = await this.repository.withWorkspaceLock(workspaceId, async (tx) => {
       const current = await this.mustFind(workspaceId, id, tx);
+      // A definition is read at the trait's level, which does not change.
+      const definition = input.definition === undefined ? undefined : readDefinition(input.definition, current.level);
+      if (definition) await this.checkReferences(workspaceId, definition, tx);
       const changes: TraitChanges = { bumpVersion: false, at: now };
       if (input.name !== undefined) changes.name = input.name;
       if (definition && definition.text !== current.definitionText) {
@@ -124,6 +130,11 @@ export class TraitsService {
         .map((audience) => audience.key)
         .sort();
       if (readers.length > 0) throw new TraitInUseError(current.key, readers);
+      const traitReaders = (await this.repository.accountTraitDefinitions(workspaceId, tx))
+        .filter((trait) => storedAccountTraitReferences(trait.definitionAst).includes(current.key))
+        .map((trait) => trait.key)
+        .sort();
+      if (traitReaders.length > 0) throw new TraitReadByTraitsError(current.key, traitReaders);
       await this.repository.delete(workspaceId, id, tx);
     });
     await this.enqueue({ workspaceId, traitId: id, reason: 'deleted' }, deletedTraitJobId(id));
@@ -136,17 +147,29 @@ export class TraitsService {
     return { status: 'queued', jobId };
   }
 
-  /** How many profiles would have a value now, statistics of the values, a sample and the SQL. */
+  /**
+   * How many profiles (accounts) would have a value now, statistics of the values, a sample and the
+   * SQL. An account trait that reads a profile trait previews over its stored values.
+   */
   async preview(workspaceId: string, input: PreviewTraitDto): Promise<TraitPreviewView> {
-    checkLevel(input.level);
-    const definition = readDefinition(input.definition);
-    const compiled = compileTrait(definition.ast, { workspaceId, now: this.clock.now() });
-    const target = traitTargetQuery(
-      compiled,
-      Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`,
-    );
-    const kind = valueKind(definition.ast);
-    const row = await this.repository.preview(workspaceId, target, kind, TRAIT_PREVIEW_SAMPLE_SIZE);
+    const level = input.level ?? 'profile';
+    const definition = readDefinition(input.definition, level);
+    await this.checkReferences(workspaceId, definition);
+    const ctx = { workspaceId, now: this.clock.now() };
+    let target: Prisma.Sql;
+    let kind: TraitValueKind;
+    if (definition.level === 'account') {
+      target = accountTraitTargetQuery(compileAccountTrait(definition.ast, ctx), ctx);
+      kind = accountValueKind(definition.ast);
+    } else {
+      const compiled = compileTrait(definition.ast, ctx);
+      target = traitTargetQuery(
+        compiled,
+        Prisma.sql`p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL`,
+      );
+      kind = valueKind(definition.ast);
+    }
+    const row = await this.repository.preview(workspaceId, target, kind, TRAIT_PREVIEW_SAMPLE_SIZE, level);
     return {
       count: row.count,
       kind,
@@ -177,6 +200,23 @@ export class TraitsService {
     );
   }
 
+  /** `max computed logins_7d of members` must name a profile-level trait of the workspace. */
+  private async checkReferences(workspaceId: string, definition: Definition, tx?: Tx): Promise<void> {
+    if (definition.level !== 'account') return;
+    const keys = accountTraitReferences(definition.ast);
+    const levels = await this.repository.traitLevels(workspaceId, keys, tx);
+    const problems = keys.flatMap((key) => {
+      const level = levels.get(key);
+      if (level === 'profile') return [];
+      const reason =
+        level === undefined
+          ? `reads computed trait "${key}", which does not exist in this workspace`
+          : `reads computed trait "${key}", which is an account-level trait: \`of members\` reads a profile-level one`;
+      return [{ field: 'definition', reason }];
+    });
+    if (problems.length > 0) throw new InvalidTraitError(problems);
+  }
+
   private async mustFind(workspaceId: string, id: string, tx?: Tx): Promise<TraitRow> {
     const row = await this.repository.find(workspaceId, id, tx);
     if (!row) throw new TraitNotFoundError();
@@ -188,22 +228,19 @@ export class TraitsService {
   }
 }
 
-function checkLevel(level: TraitLevel | undefined): void {
-  if (level === 'account') {
-    throw new InvalidTraitError([
-      {
-        field: 'level',
-        reason:
-          'account-level computed traits (aggregates over an account\'s members) are not available yet; use "profile"',
-      },
-    ]);
-  }
-}
+type Definition =
+  { level: 'profile'; ast: TraitAst; text: string } | { level: 'account'; ast: AccountTraitAst; text: string };
 
-function readDefinition(input: unknown): { ast: TraitAst; text: string } {
+/** Reads a definition at a level; a definition of the other level is refused with its position. */
+function readDefinition(input: unknown, level: TraitLevel): Definition {
+  if (level === 'account') {
+    const read = readAccountTraitDefinition(input, 'definition');
+    if (!read.ok) throw new InvalidTraitError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
+    return { level, ast: read.ast, text: read.text };
+  }
   const read = readTraitDefinition(input, 'definition');
   if (!read.ok) throw new InvalidTraitError(read.errors.map((e) => ({ field: e.path, reason: e.message })));
-  return { ast: read.ast, text: read.text };
+  return { level, ast: read.ast, text: read.text };
 }
 
 function historyCursor(cursor: string): { at: Date; id: bigint } {
@@ -214,7 +251,7 @@ function historyCursor(cursor: string): { at: Date; id: bigint } {
   return { at: date, id: bigId };
 }
 
-function toJson(ast: TraitAst): Prisma.InputJsonValue {
+function toJson(ast: TraitAst | AccountTraitAst): Prisma.InputJsonValue {
   return ast as unknown as Prisma.InputJsonValue;
 }
 

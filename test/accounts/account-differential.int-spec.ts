@@ -45,11 +45,21 @@ const EVENTS = ['Login', 'Source Connected'];
 const PLANS = ['Business', 'Pro', 'business'];
 const ROLES = ['owner', 'developer'];
 const ACCOUNT_AUDIENCE = 'big-accounts';
+/** An account-level computed trait whose values the data sets (src/traits computes them elsewhere). */
+const ACCOUNT_TRAIT = 'health';
 
 interface Data {
   profiles: { id: string; role: string | null; merged: boolean; first: string; last: string }[];
   events: { profile: number; name: string; timestamp: string }[];
-  accounts: { id: string; plan: string | null; seats: number; createdAt: string; members: number[] }[];
+  accounts: {
+    id: string;
+    plan: string | null;
+    seats: number;
+    createdAt: string;
+    members: number[];
+    /** The account-level computed trait `health` (none when null). */
+    health: number | string | null;
+  }[];
   inAudience: number[];
 }
 
@@ -72,6 +82,7 @@ const dataset = fc.record({
       seats: fc.integer({ min: 0, max: 5 }),
       createdAt: instant,
       members: fc.array(fc.nat(), { maxLength: 4 }),
+      health: fc.option(fc.constantFrom<number | string>(0, 1, 2, '2', 'x')),
     }),
     { minLength: 2, maxLength: 6 },
   ),
@@ -125,6 +136,12 @@ const accountCondition: fc.Arbitrary<AudienceCondition> = fc.letrec<{ node: Audi
         condition: audienceArbitrary(pools, 1),
       }),
       fc.constant<AudienceCondition>({ type: 'in_audience', audience: ACCOUNT_AUDIENCE }),
+      fc.record({
+        type: fc.constant('computed' as const),
+        trait: fc.constant(ACCOUNT_TRAIT),
+        op: fc.constantFrom('eq' as const, 'gte' as const, 'lt' as const),
+        value: fc.integer({ min: 0, max: 2 }),
+      }),
     ),
     fc.record({ type: fc.constant('not' as const), condition: tie('node') }),
     fc.record({
@@ -183,6 +200,15 @@ describe('account compiler vs account reference evaluator', () => {
         INSERT INTO group_memberships (group_id, profile_id)
         SELECT ${account.id}::uuid, id FROM unnest(${members}::uuid[]) AS id`;
     }
+    const traitId = randomUUID();
+    await prisma.$executeRaw`
+      INSERT INTO computed_traits (id, workspace_id, key, name, level, definition_ast, definition_text)
+      VALUES (${traitId}::uuid, ${workspaceId}::uuid, ${ACCOUNT_TRAIT}, 'health', 'account', '{}', '')`;
+    const values = data.accounts.filter((a) => a.health !== null).map((a) => ({ id: a.id, value: a.health }));
+    await prisma.$executeRaw`
+      INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+      SELECT ${traitId}::uuid, ${workspaceId}::uuid, r.id, r.value, now()
+      FROM jsonb_to_recordset(${JSON.stringify(values)}::jsonb) AS r(id uuid, value jsonb)`;
     const audienceId = randomUUID();
     await prisma.$executeRaw`
       INSERT INTO audiences (id, workspace_id, key, name, level, definition_ast, definition_text)
@@ -222,6 +248,9 @@ describe('account compiler vs account reference evaluator', () => {
         memberIds: a.members.map((m) => profileAt(data, m).id),
       })),
       accountMemberships: new Map([[ACCOUNT_AUDIENCE, new Set(data.inAudience.map((i) => accountAt(data, i).id))]]),
+      computed: new Map([
+        [ACCOUNT_TRAIT, new Map(data.accounts.filter((a) => a.health !== null).map((a) => [a.id, a.health]))],
+      ]),
     };
   }
 

@@ -64,6 +64,9 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
       }
       case 'in_audience':
         return data.accountMemberships.get(node.audience)?.has(account.id) ?? false;
+      case 'computed':
+        // An account-level computed trait, kept under the account's id (no value fails every test).
+        return valueTestHolds(data.computed?.get(node.trait)?.get(account.id), node, ctx.now);
       case 'and':
         return node.conditions.every((c) => holds(account, c));
       case 'or':

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 
+import { AccountTraitAst, MemberEventsTrait } from '../../src/traits/language/account-trait-ast';
 import { AGGREGATE_FUNCTIONS, TraitAst } from '../../src/traits/language/trait-ast';
 import { AstPools, sharedArbitraries } from './audience-arbitrary';
 
@@ -50,5 +51,27 @@ export function traitArbitrary(pools: TraitPools): fc.Arbitrary<TraitAst> {
       { type: fc.constant('weeks_with' as const), event: pools.events, weeks: fc.integer({ min: 1, max: 10 }), where },
       { requiredKeys: ['type', 'event', 'weeks'] },
     ),
+  );
+}
+
+/** Valid account trait ASTs; `of_members` names one of `traitKeys`. */
+export function accountTraitArbitrary(
+  pools: TraitPools,
+  traitKeys: fc.Arbitrary<string> = fc.constant('logins_7d'),
+): fc.Arbitrary<AccountTraitAst> {
+  const { timeWindow } = sharedArbitraries(pools);
+  const memberEvents = traitArbitrary(pools).filter(
+    (ast): ast is MemberEventsTrait => ast.type !== 'days_since_first_seen',
+  );
+  return fc.oneof(
+    fc.constant({ type: 'members' as const }),
+    fc.record({ type: fc.constant('active_members' as const), window: timeWindow }),
+    fc.record({ type: fc.constant('by_members' as const), of: memberEvents }),
+    fc.record({
+      type: fc.constant('of_members' as const),
+      fn: fc.constantFrom(...AGGREGATE_FUNCTIONS),
+      trait: traitKeys,
+    }),
+    fc.constant({ type: 'days_since_created' as const }),
   );
 }

@@ -12,10 +12,13 @@ import fc from 'fast-check';
 
 import { Duration } from '../../src/audiences/language/audience-ast';
 import { Prisma, PrismaClient } from '../../src/generated/prisma/client';
+import { printAccountTrait } from '../../src/traits/language/account-trait-printer';
+import { accountTraitTargetQuery, compileAccountTrait } from '../../src/traits/language/compiler/account-values';
 import { weekStart } from '../../src/traits/language/compiler/recency-values';
 import { compileTrait, traitTargetQuery } from '../../src/traits/language/compiler/trait-compiler';
 import { printTrait } from '../../src/traits/language/trait-printer';
-import { traitArbitrary } from '../oracles/trait-arbitrary';
+import { AccountTraitEvaluatorData, evaluateAccountTrait } from '../oracles/account-trait-evaluator';
+import { accountTraitArbitrary, traitArbitrary } from '../oracles/trait-arbitrary';
 import { evaluateTrait, TraitEvaluatorData } from '../oracles/trait-evaluator';
 import { createTestPrisma, TestPrisma } from '../support/database';
 import { scaled } from '../support/time-scale';
@@ -177,10 +180,128 @@ describe('computed trait compiler vs reference evaluator', () => {
   }, 300_000);
 });
 
+/** Accounts over the generated profiles, and a profile-level trait's stored values for `of members`. */
+interface GeneratedAccounts {
+  accounts: { createdAt: number; members: number[] }[];
+  /** A stored value of `logins_7d` per profile (by index), or none. */
+  values: unknown[];
+}
+const accountsArbitrary: fc.Arbitrary<GeneratedAccounts> = fc.record({
+  accounts: fc.array(fc.record({ createdAt: instant, members: fc.array(fc.nat(), { maxLength: 4 }) }), {
+    minLength: 2,
+    maxLength: 5,
+  }),
+  values: fc.array(fc.option(fc.constantFrom<unknown>(3, 0, 7.5, '4', 'n/a', true, -2), { nil: undefined }), {
+    maxLength: 7,
+  }),
+});
+
+describe('account trait compiler vs reference evaluator', () => {
+  let testPrisma: TestPrisma;
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    testPrisma = await createTestPrisma();
+    prisma = testPrisma.prisma;
+  });
+
+  afterAll(() => testPrisma?.close());
+
+  it('gives every account the same value as the evaluator, for all accounts and for a batch of them', async () => {
+    let compared = 0;
+    let discriminating = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        dataset,
+        accountsArbitrary,
+        fc.array(accountTraitArbitrary(pools), { minLength: ASTS_PER_RUN, maxLength: ASTS_PER_RUN }),
+        async (generated, generatedAccounts, asts) => {
+          const { workspaceId, data: profileData, profileIds } = await insert(prisma, generated);
+          const data = await insertAccounts(prisma, workspaceId, profileIds, profileData, generatedAccounts);
+          const ctx = { workspaceId, now: NOW };
+          for (const ast of asts) {
+            const rows = await prisma.$queryRaw<{ profile_id: string; value: unknown }[]>(
+              accountTraitTargetQuery(compileAccountTrait(ast, ctx), ctx),
+            );
+            const expected = evaluateAccountTrait(ast, data, NOW);
+            compared++;
+            const outcomes = data.accounts.map((account) => JSON.stringify(expected.get(account.id) ?? null));
+            if (new Set(outcomes).size > 1) discriminating++;
+            const problem = difference(new Map(rows.map((r) => [r.profile_id, r.value])), expected);
+            if (problem) throw new Error(`${printAccountTrait(ast)}\n${problem}`);
+            // The real-time form: some accounts only (those of a batch's profiles).
+            const scope = { accountIds: data.accounts.filter((_, i) => i % 2 === 1).map((a) => a.id) };
+            const batchRows = await prisma.$queryRaw<{ profile_id: string; value: unknown }[]>(
+              accountTraitTargetQuery(compileAccountTrait(ast, ctx, scope), ctx, scope),
+            );
+            const batchExpected = new Map([...expected].filter(([id]) => scope.accountIds.includes(id)));
+            const batchProblem = difference(new Map(batchRows.map((r) => [r.profile_id, r.value])), batchExpected);
+            if (batchProblem) throw new Error(`${printAccountTrait(ast)} (some accounts)\n${batchProblem}`);
+          }
+        },
+      ),
+      {
+        numRuns: RUNS,
+        seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
+        path: process.env.FC_PATH,
+        interruptAfterTimeLimit: scaled(120_000),
+        markInterruptAsFailure: false,
+      },
+    );
+    process.stdout.write(
+      `compared ${compared} account trait definitions (${discriminating} that tell accounts apart)\n`,
+    );
+    expect(compared).toBeGreaterThanOrEqual(RUNS * ASTS_PER_RUN);
+    expect(discriminating).toBeGreaterThan(compared / 10);
+  }, 300_000);
+});
+
+async function insertAccounts(
+  prisma: PrismaClient,
+  workspaceId: string,
+  profileIds: readonly string[],
+  profileData: TraitEvaluatorData,
+  generated: GeneratedAccounts,
+): Promise<AccountTraitEvaluatorData> {
+  const accounts = generated.accounts.map((a, i) => ({
+    id: randomUUID(),
+    groupId: `g${i}`,
+    createdAt: new Date(a.createdAt),
+    memberIds: [...new Set(a.members.map((m) => profileIds[m % profileIds.length]!))],
+  }));
+  for (const account of accounts) {
+    await prisma.$executeRaw`
+      INSERT INTO groups (id, workspace_id, group_id, created_at)
+      VALUES (${account.id}::uuid, ${workspaceId}::uuid, ${account.groupId}, ${account.createdAt.toISOString()}::timestamptz)`;
+    await prisma.$executeRaw`
+      INSERT INTO group_memberships (group_id, profile_id)
+      SELECT ${account.id}::uuid, id FROM unnest(${account.memberIds}::uuid[]) AS id`;
+  }
+  const traitId = randomUUID();
+  await prisma.$executeRaw`
+    INSERT INTO computed_traits (id, workspace_id, key, name, level, definition_ast, definition_text)
+    VALUES (${traitId}::uuid, ${workspaceId}::uuid, 'logins_7d', 'logins', 'profile', '{}', '')`;
+  const stored = new Map<string, unknown>();
+  generated.values.forEach((value, i) => {
+    const id = profileIds[i % profileIds.length];
+    if (value !== undefined && id !== undefined) stored.set(id, value);
+  });
+  const rows = [...stored].map(([profile_id, value]) => ({ profile_id, value }));
+  await prisma.$executeRaw`
+    INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at)
+    SELECT ${traitId}::uuid, ${workspaceId}::uuid, r.profile_id, r.value, now()
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(profile_id uuid, value jsonb)`;
+  return {
+    ...profileData,
+    accounts: accounts.map((a) => ({ id: a.id, traits: {}, createdAt: a.createdAt, memberIds: a.memberIds })),
+    profileValues: new Map([['logins_7d', stored]]),
+  };
+}
+
 async function insert(
   prisma: PrismaClient,
   generated: Generated,
-): Promise<{ workspaceId: string; data: TraitEvaluatorData }> {
+): Promise<{ workspaceId: string; data: TraitEvaluatorData; profileIds: string[] }> {
   const workspaceId = randomUUID();
   await prisma.$executeRaw`INSERT INTO workspaces (id, name) VALUES (${workspaceId}::uuid, 'trait differential')`;
   const anyLive = generated.profiles.some((p) => !p.merged);
@@ -219,6 +340,8 @@ async function insert(
     ORDER BY r.seq`;
   return {
     workspaceId,
+    // Every profile, merged ones too: memberships of a merged-away profile must not count.
+    profileIds: profiles.map((p) => p.id),
     data: {
       profiles: profiles
         .filter((p) => !p.merged)

@@ -159,7 +159,7 @@ describe('computed traits API', () => {
     });
   });
 
-  it('answers 400 with line and column, 404, 409, and refuses account level for now', async () => {
+  it('answers 400 with line and column, 404, 409, and refuses a definition of the other level', async () => {
     const ws = await createWorkspace(app);
     const bad = await api(ws)
       .post('/api/traits')
@@ -175,7 +175,10 @@ describe('computed traits API', () => {
       .post('/api/traits')
       .send({ key: 'x', name: 'x', definition: 'count "Login"', level: 'account' })
       .expect(400);
-    expect(account.body.errors[0]).toMatchObject({ field: 'level', reason: expect.stringContaining('not available') });
+    expect(account.body.errors[0]).toMatchObject({
+      field: 'definition',
+      reason: expect.stringContaining('line 1, col 1: `count "Login"` is about one person'),
+    });
     await api(ws).post('/api/traits').send({ key: 'Bad Key', name: 'x', definition: 'count "A"' }).expect(400);
     await api(ws).post('/api/traits').send({ key: 'x', name: 'x', definition: 42 }).expect(400);
     await api(ws).post('/api/traits/preview').send({ definition: 'days since' }).expect(400);

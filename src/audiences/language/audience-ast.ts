@@ -240,7 +240,8 @@ export const LEVEL_OF_CONDITION: Readonly<Record<AudienceConditionType, SubjectL
   first_seen: 'profile',
   last_seen: 'profile',
   sequence: 'profile',
-  // Profiles' computed traits and scores; accounts' scores (src/scores).
+  // A profile's computed trait or score; at account level an account trait or score
+  // (`computed active_members_14d = 0`, `computed adoption_score_band = "red"`).
   computed: 'both',
   members: 'account',
   member_count: 'account',
@@ -316,11 +317,28 @@ function referencedKeys(ast: AudienceAst, keyOf: (node: AudienceCondition) => st
  * names account audiences and inside a member condition profile audiences.
  */
 export function referencedAudienceKeysByLevel(ast: AudienceAst, level: SubjectLevel): Record<SubjectLevel, string[]> {
+  return keysByLevel(ast, level, (node) => (node.type === 'in_audience' ? node.audience : undefined));
+}
+
+/**
+ * The computed trait keys a definition reads by level: in an account definition, `computed` at the
+ * top names account-level traits and inside a member condition profile-level ones.
+ */
+export function referencedTraitKeysByLevel(ast: AudienceAst, level: SubjectLevel): Record<SubjectLevel, string[]> {
+  return keysByLevel(ast, level, (node) => (node.type === 'computed' ? node.trait : undefined));
+}
+
+function keysByLevel(
+  ast: AudienceAst,
+  level: SubjectLevel,
+  keyOf: (node: AudienceCondition) => string | undefined,
+): Record<SubjectLevel, string[]> {
   const keys: Record<SubjectLevel, Set<string>> = { profile: new Set(), account: new Set() };
   const visit = (node: AudienceCondition, at: SubjectLevel): void => {
+    const key = keyOf(node);
+    if (key !== undefined) keys[at].add(key);
     switch (node.type) {
       case 'in_audience':
-        keys[at].add(node.audience);
         return;
       case 'and':
       case 'or':

@@ -112,6 +112,9 @@ export const TRAIT_TYPES = [
 /** At most this many calendar weeks in `weeks with … in last N weeks`. */
 export const MAX_WEEKS = 520;
 
+/** Whom a trait's values are about: a person, or an account (aggregated over its members). */
+export type TraitLevel = 'profile' | 'account';
+
 /** What kind of value a trait has: decides the preview's statistics. */
 export type TraitValueKind = 'number' | 'value' | 'list';
 

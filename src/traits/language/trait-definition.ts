@@ -1,8 +1,10 @@
 import { AudienceParseError, AudienceValidationError } from '../../audiences/language/audience-language';
+import { AccountTraitAst } from './account-trait-ast';
+import { printAccountTrait } from './account-trait-printer';
 import { TraitAst } from './trait-ast';
-import { parseTrait } from './trait-parser';
+import { parseAccountTrait, parseTrait } from './trait-parser';
 import { printTrait } from './trait-printer';
-import { validateTraitAst } from './trait-validator';
+import { validateAccountTraitAst, validateTraitAst } from './trait-validator';
 
 export type TraitDefinitionResult =
   { ok: true; ast: TraitAst; text: string } | { ok: false; errors: AudienceValidationError[] };
@@ -26,4 +28,23 @@ export function readTraitDefinition(definition: unknown, field = 'definition'): 
   }
   const checked = validateTraitAst(definition, field);
   return checked.ok ? { ok: true, ast: checked.ast, text: printTrait(checked.ast) } : checked;
+}
+
+export type AccountTraitDefinitionResult =
+  { ok: true; ast: AccountTraitAst; text: string } | { ok: false; errors: AudienceValidationError[] };
+
+/** As readTraitDefinition, for an account-level trait (`count "Login" by members within 14 days`). */
+export function readAccountTraitDefinition(definition: unknown, field = 'definition'): AccountTraitDefinitionResult {
+  if (typeof definition === 'string') {
+    try {
+      const parsed = parseAccountTrait(definition);
+      const checked = validateAccountTraitAst(parsed, field);
+      return checked.ok ? { ok: true, ast: checked.ast, text: printAccountTrait(checked.ast) } : checked;
+    } catch (error) {
+      if (error instanceof AudienceParseError) return { ok: false, errors: [{ path: field, message: error.message }] };
+      throw error;
+    }
+  }
+  const checked = validateAccountTraitAst(definition, field);
+  return checked.ok ? { ok: true, ast: checked.ast, text: printAccountTrait(checked.ast) } : checked;
 }

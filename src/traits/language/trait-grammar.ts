@@ -12,7 +12,11 @@ const SOURCE = String.raw`
 Traits <: Audience {
   TraitDefinition = TraitExpression
 
-  TraitExpression = CountDistinct
+  TraitExpression = ActiveMembers
+                  | AllMembers
+                  | OfMembers
+                  | DaysSinceCreated
+                  | CountDistinct
                   | CountEvents
                   | Aggregate
                   | Occurrence
@@ -22,16 +26,24 @@ Traits <: Audience {
                   | DaysSinceLast
                   | WeeksWith
 
-  CountDistinct = count distinct EventProperty Scope
-  CountEvents = count EventName Scope
-  Aggregate = AggregateFunction EventProperty Scope
+  CountDistinct = count distinct EventProperty ByMembers? Scope
+  CountEvents = count EventName ByMembers? Scope
+  Aggregate = AggregateFunction EventProperty ByMembers? Scope
   AggregateFunction (sum, avg, min or max) = sum | avg | min | max
-  Occurrence = FirstOrLast EventProperty Scope
-  MostFrequent = most frequent EventProperty Scope
-  DistinctValues = distinct EventProperty Scope
+  Occurrence = FirstOrLast EventProperty ByMembers? Scope
+  MostFrequent = most frequent EventProperty ByMembers? Scope
+  DistinctValues = distinct EventProperty ByMembers? Scope
   DaysSinceFirstSeen = days since first seen
-  DaysSinceLast = days since last EventName Where?
-  WeeksWith = weeks with EventName in last wholeNumber WeeksWord Where?
+  DaysSinceLast = days since last EventName ByMembers? Where?
+  WeeksWith = weeks with EventName ByMembers? in last wholeNumber WeeksWord Where?
+
+  // Account level (docs/computed-traits.md): aggregates over an account's members. "by members"
+  // after the event turns a profile trait into one over the events of all members.
+  ActiveMembers = members active Window
+  AllMembers = members
+  OfMembers = AggregateFunction computed TraitKey of members
+  DaysSinceCreated = days since created
+  ByMembers = by members
   WeeksWord (the word "weeks") = weeks | week
 
   // The window and the filters in either order; printed window first, as audiences print them.
@@ -48,6 +60,8 @@ Traits <: Audience {
   max ("max") = caseInsensitive<"max"> ~identPart
   frequent ("frequent") = caseInsensitive<"frequent"> ~identPart
   since ("since") = caseInsensitive<"since"> ~identPart
+  by ("by") = caseInsensitive<"by"> ~identPart
+  of ("of") = caseInsensitive<"of"> ~identPart
 }
 `;
 

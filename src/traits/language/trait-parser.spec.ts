@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 
 import { anyValuePools } from '../../../test/oracles/audience-arbitrary';
-import { traitArbitrary } from '../../../test/oracles/trait-arbitrary';
-import { readTraitDefinition } from './trait-definition';
-import { parseTrait } from './trait-parser';
+import { accountTraitArbitrary, traitArbitrary } from '../../../test/oracles/trait-arbitrary';
+import { printAccountTrait } from './account-trait-printer';
+import { readAccountTraitDefinition, readTraitDefinition } from './trait-definition';
+import { parseAccountTrait, parseTrait } from './trait-parser';
 import { printTrait } from './trait-printer';
-import { validateTraitAst } from './trait-validator';
+import { validateAccountTraitAst, validateTraitAst } from './trait-validator';
 
 const week = { kind: 'within', duration: { amount: 7, unit: 'days' } };
 
@@ -55,7 +56,7 @@ describe('trait language', () => {
 
   it.each([
     ['count Login', 'line 1, col 7: expected "distinct" or an event name in double quotes'],
-    ['sum "Order Completed"', 'line 1, col 5: expected an event name and a property'],
+    ['sum "Order Completed"', 'line 1, col 5: expected "computed" or an event name and a property'],
     ['count "Login"\n  within 7 potatoes', 'line 2, col 12: expected a unit'],
     ['weeks with "Login" in last 0 weeks', 'line 1, col 28: a number of weeks must be between 1 and 520'],
     ['count ""', 'line 1, col 7: an event name cannot be empty'],
@@ -85,5 +86,89 @@ describe('trait language', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  describe('account level', () => {
+    const twoWeeks = { kind: 'within', duration: { amount: 14, unit: 'days' } };
+    it.each([
+      ['members', { type: 'members' }],
+      ['members active within 14 days', { type: 'active_members', window: twoWeeks }],
+      [
+        'count "Login" by members within 14 days',
+        { type: 'by_members', of: { type: 'count', event: 'Login', window: twoWeeks } },
+      ],
+      [
+        'sum "Order Completed".revenue by members where total > 1',
+        {
+          type: 'by_members',
+          of: {
+            type: 'aggregate',
+            fn: 'sum',
+            event: 'Order Completed',
+            property: ['revenue'],
+            where: [{ path: ['total'], op: 'gt', value: 1 }],
+          },
+        },
+      ],
+      ['days since last "Login" by members', { type: 'by_members', of: { type: 'days_since_last', event: 'Login' } }],
+      [
+        'weeks with "Login" by members in last 4 weeks',
+        { type: 'by_members', of: { type: 'weeks_with', event: 'Login', weeks: 4 } },
+      ],
+      ['max computed logins_7d of members', { type: 'of_members', fn: 'max', trait: 'logins_7d' }],
+      ['AVG computed logins_7d of members', { type: 'of_members', fn: 'avg', trait: 'logins_7d' }],
+      ['days since created', { type: 'days_since_created' }],
+    ])('parses %s', (text, expected) => {
+      expect(parseAccountTrait(text)).toEqual(expected);
+    });
+
+    it.each([
+      // Account forms in a profile definition, and profile forms in an account definition.
+      ['count "Login" by members within 14 days', 'profile', 'line 1, col 15: `by members` aggregates over'],
+      [
+        'members active within 14 days',
+        'profile',
+        'line 1, col 1: `members active within 14 days` is about an account',
+      ],
+      ['\n  days since created', 'profile', 'line 2, col 3: `days since created` is about an account'],
+      ['count "Login" within 14 days', 'account', 'e.g. `count "Login" by members within 14 days`'],
+      ['days since first seen', 'account', 'line 1, col 1: `days since first seen` is about one person'],
+      ['max computed logins_7d', 'account', 'line 1, col 23: expected "of"'],
+    ])('refuses %j at %s level with its position', (text, level, message) => {
+      const read = level === 'account' ? readAccountTraitDefinition(text) : readTraitDefinition(text);
+      expect(read.ok).toBe(false);
+      if (!read.ok) expect(read.errors[0]?.message).toContain(message);
+    });
+
+    it('checks JSON definitions field by field, and their level', () => {
+      expect(validateAccountTraitAst({ type: 'count', event: 'Login' })).toMatchObject({
+        ok: false,
+        errors: [{ path: 'definition.type', message: expect.stringContaining('is about one person') }],
+      });
+      expect(validateTraitAst({ type: 'members' })).toMatchObject({
+        ok: false,
+        errors: [{ path: 'definition.type', message: expect.stringContaining('"level": "account"') }],
+      });
+      expect(validateAccountTraitAst({ type: 'by_members', of: { type: 'days_since_first_seen' } })).toMatchObject({
+        ok: false,
+        errors: [{ path: 'definition.of.type' }],
+      });
+      expect(validateAccountTraitAst({ type: 'of_members', fn: 'max', trait: 'Not A Key' })).toMatchObject({
+        ok: false,
+        errors: [{ path: 'definition.trait' }],
+      });
+    });
+
+    it('parses what it prints, for every valid definition', () => {
+      const pools = { ...anyValuePools, properties: anyValuePools.paths };
+      fc.assert(
+        fc.property(accountTraitArbitrary(pools), (ast) => {
+          const checked = validateAccountTraitAst(JSON.parse(JSON.stringify(ast)));
+          expect(checked.ok).toBe(true);
+          expect(parseAccountTrait(printAccountTrait(ast))).toEqual(ast);
+        }),
+        { numRuns: 500 },
+      );
+    });
   });
 });

@@ -26,7 +26,7 @@ import { compileValueTest } from './value-tests';
  *   NOT EXISTS of a member for whom it does not hold (so it holds for an account without members).
  * - `members at least n` counts the same live members.
  * - `in audience "k"` is the account's current membership of the account audience `k`.
- * - `computed k` reads the account's value of the computed value `k` (an account-level score).
+ * - `computed k …` reads the account's value of the account-level computed trait or score `k`.
  */
 export function compileAccountPredicate(ast: AudienceAst, ctx: CompileContext): Prisma.Sql {
   return compileAccountCondition(ast, ctx);

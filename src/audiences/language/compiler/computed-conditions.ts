@@ -9,6 +9,7 @@ import { compileValueTest } from './value-tests';
  * the unique computed_traits(workspace_id, key) index, then the computed_trait_values primary key
  * (trait_id, profile_id); failing that, the score's value. TRUE or FALSE, never NULL: a subject
  * without a value, or a key that names nothing, fails every test (the API rejects unknown keys).
+ * Account-level trait values are kept under the account's id in the same table.
  *
  * The value is read as the profile's own column would be, so every value test of `trait` applies
  * with the same semantics (`computed logins_7d >= 3`, `computed top_category in ["shoes"]`).

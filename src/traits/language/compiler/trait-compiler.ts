@@ -38,12 +38,15 @@ export function compileTrait(ast: TraitAst, ctx: CompileContext): CompiledTrait 
 
 /**
  * Every profile's value as rows (profile_id, value), over the live profiles `p` that pass
- * `profiles` (a predicate over `p`), only those with a value. A trait without a fallback joins
- * its values to the profiles; one with a fallback (counts) gives every other profile that value.
+ * `profiles` (a predicate over `p`), only those with a value. A trait without a fallback keeps the
+ * values whose profile passes, probed per value through the profiles primary key (`OFFSET 0` keeps
+ * it a probe: as a join Postgres reads every profile of the workspace to keep a few thousand
+ * values, 100 ms of a 230 ms computation of `sum "Order Completed".revenue` on 100k profiles); one
+ * with a fallback (counts) gives every other profile that value.
  */
 export function traitTargetQuery(compiled: CompiledTrait, profiles: Prisma.Sql): Prisma.Sql {
   if (compiled.fallback === null) {
-    return Prisma.sql`SELECT p.id AS profile_id, v.value FROM (${compiled.values}) v JOIN profiles p ON p.id = v.profile_id WHERE ${profiles} AND v.value IS NOT NULL`;
+    return Prisma.sql`SELECT v.profile_id, v.value FROM (${compiled.values}) v WHERE v.value IS NOT NULL AND EXISTS (SELECT 1 FROM profiles p WHERE p.id = v.profile_id AND ${profiles} OFFSET 0)`;
   }
   return Prisma.sql`SELECT p.id AS profile_id, COALESCE(v.value, ${compiled.fallback}) AS value FROM profiles p LEFT JOIN (${compiled.values}) v ON v.profile_id = p.id WHERE ${profiles}`;
 }
