@@ -136,6 +136,46 @@ describe('journeys: programs and lifecycle', () => {
     expect((await bed.runOf(journeyId, person))!.status).toBe('completed');
   });
 
+  it('a paused journey holds new entrants and starts them on activation, with their entry event', async () => {
+    const { ws, f, api } = await bed.workspace();
+    await f.audience('held-entry', 'performed "Signed Up"');
+    const email = await api.createEmail(EMAIL);
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
+      key: 'holds-entrants',
+      name: 'Holds entrants',
+      entry: { audience: 'held-entry' },
+      steps: [
+        { id: 'wait', type: 'wait', duration: { amount: 1, unit: 'days' }, next: 'hello' },
+        { id: 'hello', type: 'send', destination: email, subject: 'A day into {{ entry_event.properties.plan }}' },
+      ],
+    });
+    await api.post(`/api/journeys/${journeyId}/pause`).expect(200);
+    const person = await f.profile({ traits: { email: 'held@example.test' } });
+    await bed.track(f, person, 'Signed Up', { plan: 'Pro' });
+    await waitFor(
+      async () => (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [person])) === 0,
+      { what: 'the entry to be evaluated' },
+    );
+    await bed.advance(3 * DAY);
+    expect(await bed.runs(journeyId)).toEqual([]);
+
+    // Activation starts the held entrant now: its wait counts from here, not from its entry.
+    await api.post(`/api/journeys/${journeyId}/activate`).expect(200);
+    const activatedAt = bed.clock.now().getTime();
+    await bed.advance(0);
+    const run = await bed.waitForRun(journeyId, person, (r) => r.step_id === 'wait', 'the held entrant to start');
+    expect(run.entry_event).toMatchObject({ name: 'Signed Up', properties: { plan: 'Pro' } });
+    const [started] = await bed.sql.rows<{ started_at: Date }>('SELECT started_at FROM journey_runs WHERE id = $1', [
+      run.id,
+    ]);
+    expect(started!.started_at.getTime()).toBe(activatedAt);
+    await bed.advance(DAY / 2);
+    expect(bed.smtp.to('held@example.test')).toEqual([]);
+    await bed.advance(DAY / 2 + 60_000);
+    await waitFor(() => bed.smtp.to('held@example.test').length === 1, { what: 'the email a day after activation' });
+    expect(bed.subjects('held@example.test')).toEqual(['A day into Pro']);
+  });
+
   it('an edit makes a new version; runs keep the version they entered with', async () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('versioned-entry', 'performed "Signed Up"');
