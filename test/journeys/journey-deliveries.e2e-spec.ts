@@ -1,6 +1,6 @@
 import { DeliveryQueuesService } from '../../src/queues/delivery-queues.service';
 import { waitFor } from '../support/wait-for';
-import { createJourney, EMAIL, JourneyBed } from './journey-support';
+import { accountAudience, createJourney, EMAIL, JourneyBed, ReportBody } from './journey-support';
 
 interface DeliveryItem {
   id: string;
@@ -93,11 +93,44 @@ describe('journeys: deliveries and the cap on audience syncs', () => {
     expect(await job!.getState()).toBe('delayed');
     await job!.promote();
     await waitFor(() => bed.smtp.to('synced-wait@example.test').length === 2, { what: 'the held email' });
-    const after = await waitFor(
-      async () => (await list()).find((d) => d.id === held.id && d.status === 'sent'),
-      { what: 'the held delivery to be recorded as sent' },
-    );
+    const after = await waitFor(async () => (await list()).find((d) => d.id === held.id && d.status === 'sent'), {
+      what: 'the held delivery to be recorded as sent',
+    });
     expect(after.attempts).toBe(1);
+  });
+
+  it('caps an account journey’s emails recipient by recipient when they are sent, and reports them as capped', async () => {
+    const { ws, f, api } = await bed.workspace();
+    await api
+      .patch('/api/workspace/settings')
+      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: 'skip' } })
+      .expect(200);
+    await accountAudience(f, 'paying', 'trait plan = "Business"');
+    const email = await api.createEmail(EMAIL);
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
+      key: 'two-in-a-row',
+      name: 'Two in a row',
+      entry: { audience: 'paying' },
+      recipients: 'trait role = "owner"',
+      steps: [
+        { id: 'one', type: 'send', destination: email, subject: 'One', next: 'two' },
+        { id: 'two', type: 'send', destination: email, subject: 'Two' },
+      ],
+    });
+    const owner = await f.profile({ traits: { email: 'capped-owner@example.test', role: 'owner' } });
+    const account = await bed.account(f, 'capped', { plan: 'Free' }, [owner]);
+    await bed.setAccountTraits(f, account, { plan: 'Business' }, owner);
+    await bed.waitForRun(journeyId, account, (r) => r.status === 'completed', 'the account run');
+    const report = await waitFor(
+      async () => {
+        const body = (await api.get(`/api/journeys/${journeyId}/report`).expect(200)).body as ReportBody;
+        const total = (key: 'sent' | 'capped') => body.steps.reduce((n, step) => n + step[key], 0);
+        return total('sent') + total('capped') === 2 ? { sent: total('sent'), capped: total('capped') } : undefined;
+      },
+      { what: 'both emails to be sent or capped' },
+    );
+    expect(report).toEqual({ sent: 1, capped: 1 });
+    expect(bed.smtp.to('capped-owner@example.test')).toHaveLength(1);
   });
 
   it("lists journey sends among a destination's deliveries, with the journey, run and step", async () => {
@@ -132,7 +165,11 @@ describe('journeys: deliveries and the cap on audience syncs', () => {
       profileId: person,
       journey: { key: 'welcome', step: 'hello', runId: run!.id, version: 1 },
     });
-    expect(items.find((d) => d.kind === 'entered')).toMatchObject({ audienceKey: 'pro', profileId: person, journey: null });
+    expect(items.find((d) => d.kind === 'entered')).toMatchObject({
+      audienceKey: 'pro',
+      profileId: person,
+      journey: null,
+    });
     const filtered = await api.get(`/api/destinations/${email}/deliveries?status=sent&limit=1`).expect(200);
     expect(filtered.body.items).toHaveLength(1);
     expect(filtered.body.nextCursor).not.toBeNull();
