@@ -257,7 +257,10 @@ export class DeliveryProcessor {
    * message of the person's window leaves it (`wait`). Nothing when it may go.
    */
   private async frequencyCap(delivery: ClaimedDelivery): Promise<SendOutcome | CapHold | undefined> {
-    const { messaging } = readWorkspaceSettings({ messaging: delivery.messaging ?? {} }).settings;
+    // No cap set (the default is none): nothing to read or count, the common case of every email.
+    const stored = delivery.messaging;
+    if (typeof stored !== 'object' || stored === null || !('frequencyCap' in stored)) return undefined;
+    const { messaging } = readWorkspaceSettings({ messaging: stored }).settings;
     if (messaging.frequencyCap <= 0 || !delivery.profileId) return undefined;
     const check = await this.repository.checkCap(
       delivery,
