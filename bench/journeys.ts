@@ -6,6 +6,11 @@
  *      runs them, and each wait step's lateness is the time it was passed minus the time it was due;
  *   2. throughput: --backlog more (default 200,000) are made due at once; steps per second is the
  *      number of steps taken (wait, branch, exit) over the time to drain them;
+ *   3. sends: --sends more runs (default 5,000) of a second journey (wait → send) fall due at once
+ *      and email their person through a local SMTP server (bench/sync/smtp-sink.ts, its own
+ *      process); sends/s is the number of emails over the time until the server has them all,
+ *      next to the bare nodemailer loop (bench/sync/bare-loop.ts: the same messages, pre-rendered,
+ *      through a pool with the destination's options) just before and just after, as bench:sync does;
  * and reads the Redis memory of its queue keys before loading, with every run waiting, and at the
  * end: timers live in Postgres, so it must not grow with the runs. Prints a table, writes
  * bench/results/journeys-<timestamp>.json and .md.
@@ -21,13 +26,17 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 
-import { createPersonae } from '../src/app.factory';
+import { createPersonae, Personae } from '../src/app.factory';
 import { AppConfig, loadConfig } from '../src/config/app-config';
 import { migrate } from '../src/database/migrator';
+import { DeliveryWorkersService } from '../src/destinations/delivery-workers.service';
 import { bullOptions } from '../src/queues/queue-connection';
 import { QueueName } from '../src/queues/queue-names';
+import { UnsubscribeLinks } from '../src/unsubscribe/unsubscribe-links';
 import { ensureDatabase } from './generator/database';
 import { machineInfo, redactUrl } from './generator/report';
+import { bareLoop, BareResult, cpuMsSince } from './sync/bare-loop';
+import { SinkClient } from './sync/sink-client';
 
 const DEFAULT_URL = 'postgresql://postgres@127.0.0.1:5432/personae_bench_journeys';
 const MONTH_MS = 30 * 86_400_000;
@@ -47,6 +56,104 @@ const DEFINITION = {
     { id: 'done', type: 'exit' },
   ],
 };
+
+/** The sends phase's email: no audience in it (a journey send has none), the same for the bare loop. */
+const TEMPLATE = {
+  from: 'Acme <hello@acme.test>',
+  subject: 'Welcome, {{ traits.name | default: "friend" }}',
+  html: '<h1>Hi {{ traits.name }}</h1><p>Thanks for joining.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+  text: 'Hi {{ traits.name }}, thanks for joining. Unsubscribe: {{ unsubscribe_url }}',
+};
+const POOL = 5;
+const TARGET_SEND_RATIO = 0.7;
+
+interface SendResult {
+  emails: number;
+  seconds: number;
+  perSecond: number;
+  bytesPerEmail: number;
+  cpuMsPerEmail: number;
+}
+
+/**
+ * `count` runs of a journey `wait → send` fall due at once (their wait ended); the scheduled
+ * sweep sends them through the deliveries ledger and the delivery workers to the sink.
+ */
+async function sends(
+  client: Client,
+  personae: Personae,
+  sink: SinkClient,
+  workspaceId: string,
+  count: number,
+): Promise<SendResult> {
+  const destinationId = randomUUID();
+  const journeyId = randomUUID();
+  await client.query(
+    `INSERT INTO destinations (id, workspace_id, type, name, config, updated_at) VALUES ($1, $2, 'email', 'Bench', $3, now())`,
+    [destinationId, workspaceId, JSON.stringify({ ...TEMPLATE, smtpUrl: sink.url, maxConnections: POOL })],
+  );
+  const definition = {
+    ...DEFINITION,
+    steps: [
+      { id: 'wait', type: 'wait', duration: { amount: 60, unit: 'minutes' }, next: 'send' },
+      { id: 'send', type: 'send', destination: destinationId, next: null },
+    ],
+  };
+  await client.query(
+    `INSERT INTO journeys (id, workspace_id, key, name, status, definition, activated_at, entries_scanned_until)
+     VALUES ($1, $2, 'bench-send', 'Bench sends', 'active', $3, now(), now())`,
+    [journeyId, workspaceId, JSON.stringify(definition)],
+  );
+  await client.query(`INSERT INTO journey_versions (journey_id, version, definition) VALUES ($1, 1, $2)`, [
+    journeyId,
+    JSON.stringify(definition),
+  ]);
+  // Recipients `j-send7@…` here and `j-bare7@…` in the bare loop: the same length, the same size.
+  await client.query(
+    `WITH people AS (
+       INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at)
+       SELECT gen_random_uuid(), $1, jsonb_build_object('email', 'j-send' || i || '@bench.test', 'name', 'Person ' || i),
+              now(), now()
+       FROM generate_series(1, $3::int) i RETURNING id)
+     INSERT INTO journey_runs (id, workspace_id, journey_id, version, profile_id, active_profile_id, step_id,
+                               step_entered_at, due_at, started_at)
+     SELECT gen_random_uuid(), $1, $2, 1, id, id, 'wait', now() + interval '1 day', now() + interval '1 day', now()
+     FROM people`,
+    [workspaceId, journeyId, count],
+  );
+  const workers = personae.app.get(DeliveryWorkersService);
+  const serving = await waitUntil(async () => workers.served().includes(destinationId), 30_000);
+  if (!serving)
+    throw new Error(`no delivery worker for the bench destination (served: ${workers.served().join(', ')})`);
+  const before = { count: sink.count, bytes: sink.bytes, cpu: process.cpuUsage() };
+  const started = Date.now();
+  await client.query(
+    `UPDATE journey_runs SET due_at = now(), step_entered_at = now() - interval '60 minutes' WHERE journey_id = $1`,
+    [journeyId],
+  );
+  await sink.until(before.count + count, 600_000);
+  const seconds = (sink.lastAt - started) / 1000;
+  return {
+    emails: count,
+    seconds,
+    perSecond: count / seconds,
+    bytesPerEmail: (sink.bytes - before.bytes) / count,
+    cpuMsPerEmail: cpuMsSince(before.cpu) / count,
+  };
+}
+
+/** Two bare loops as one: their emails over their time. */
+function bracketing(before: BareResult, after: BareResult): BareResult {
+  const emails = before.emails + after.emails;
+  const seconds = before.seconds + after.seconds;
+  return {
+    emails,
+    seconds,
+    perSecond: emails / seconds,
+    bytesPerEmail: (before.bytesPerEmail + after.bytesPerEmail) / 2,
+    cpuMsPerEmail: (before.cpuMsPerEmail + after.cpuMsPerEmail) / 2,
+  };
+}
 
 function integer(value: string | undefined, fallback: number): number {
   const parsed = value === undefined ? fallback : Number(value.replace(/_/g, ''));
@@ -154,6 +261,8 @@ function benchConfig(url: string): AppConfig {
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ENV_FILE: 'none',
+    // The sends phase's SMTP server listens on loopback.
+    DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
   });
 }
 
@@ -164,6 +273,7 @@ async function main(): Promise<void> {
       due: { type: 'string' },
       window: { type: 'string' },
       backlog: { type: 'string' },
+      sends: { type: 'string' },
       'database-url': { type: 'string' },
       'results-dir': { type: 'string' },
     },
@@ -172,6 +282,7 @@ async function main(): Promise<void> {
   const due = Math.min(runs, integer(values.due, 50_000));
   const windowMs = integer(values.window, 30) * 1000;
   const backlog = Math.min(runs - due, integer(values.backlog, 200_000));
+  const sendCount = integer(values.sends, 5_000);
   const url = values['database-url'] ?? process.env.BENCH_JOURNEYS_DATABASE_URL ?? DEFAULT_URL;
   const startedAt = new Date().toISOString();
 
@@ -181,6 +292,7 @@ async function main(): Promise<void> {
   await client.connect();
   const config = benchConfig(url);
   const redis = new Redis(config.REDIS_URL);
+  const sink = await SinkClient.start();
   try {
     const redisBefore = await redisMemory(redis, config.QUEUE_PREFIX);
     console.log(`loading ${runs.toLocaleString()} waiting runs…`);
@@ -191,6 +303,7 @@ async function main(): Promise<void> {
     let throughput: { runs: number; steps: number; seconds: number; stepsPerSecond: number };
     let redisWaiting: number;
     let redisAfter: number;
+    let send: { personae: SendResult; bare: BareResult; ratio: number } | null = null;
     try {
       redisWaiting = await redisMemory(redis, config.QUEUE_PREFIX);
       // 1. Lateness: `due` runs fall due over the window, which starts once their update is
@@ -243,6 +356,16 @@ async function main(): Promise<void> {
         Number((await rows<{ n: string }>(client, 'SELECT count(*) AS n FROM journey_run_steps'))[0]!.n) - stepsBefore;
       throughput = { runs: backlog, steps, seconds, stepsPerSecond: steps / seconds };
       redisAfter = await redisMemory(redis, config.QUEUE_PREFIX);
+      // 3. Sends against the bare nodemailer loop, just before and just after.
+      if (sendCount > 0) {
+        const emailConfig = { ...TEMPLATE, smtpUrl: sink.url, maxConnections: POOL };
+        const links = personae.app.get(UnsubscribeLinks);
+        const bareBefore = await bareLoop(sink, emailConfig, sendCount, links, 'j-bare');
+        const sent = await sends(client, personae, sink, loaded.workspaceId, sendCount);
+        const bareAfter = await bareLoop(sink, emailConfig, sendCount, links, 'j-bare');
+        const bare = bracketing(bareBefore, bareAfter);
+        send = { personae: sent, bare, ratio: sent.perSecond / bare.perSecond };
+      }
     } finally {
       await personae.close();
       for (const name of Object.values(QueueName)) {
@@ -279,6 +402,40 @@ async function main(): Promise<void> {
         ["Redis memory of the bench's keys", 'before load', 'all runs waiting', 'after'],
         [['bytes', mb(redisBefore), mb(redisWaiting), mb(redisAfter)]],
       ),
+      ...(send
+        ? [
+            '',
+            table(
+              ['sends (wait → send, SMTP on loopback)', 'emails', 'emails/s', 'B/email', 'CPU ms/email', 'goal'],
+              [
+                [
+                  'bare nodemailer pool (limit)',
+                  String(send.bare.emails),
+                  send.bare.perSecond.toFixed(0),
+                  send.bare.bytesPerEmail.toFixed(0),
+                  send.bare.cpuMsPerEmail.toFixed(2),
+                  '',
+                ],
+                [
+                  'journey sends',
+                  String(send.personae.emails),
+                  send.personae.perSecond.toFixed(0),
+                  send.personae.bytesPerEmail.toFixed(0),
+                  send.personae.cpuMsPerEmail.toFixed(2),
+                  '',
+                ],
+                [
+                  'ratio to the bare loop',
+                  '',
+                  `${(send.ratio * 100).toFixed(0)} %`,
+                  '',
+                  '',
+                  `≥ ${TARGET_SEND_RATIO * 100} % (as bench:sync)`,
+                ],
+              ],
+            ),
+          ]
+        : []),
     ].join('\n');
     console.log(`\n${summary}`);
     const report = {
@@ -291,6 +448,11 @@ async function main(): Promise<void> {
       latenessMs: lateness,
       throughput,
       redisKeyBytes: { before: redisBefore, waiting: redisWaiting, after: redisAfter },
+      sends: send && {
+        ...send,
+        pool: POOL,
+        target: { ratio: TARGET_SEND_RATIO, met: send.ratio >= TARGET_SEND_RATIO },
+      },
     };
     const directory = values['results-dir'] ?? join(__dirname, 'results');
     await mkdir(directory, { recursive: true });
@@ -299,6 +461,7 @@ async function main(): Promise<void> {
     await writeFile(`${base}.md`, `${summary}\n`);
     console.log(`\nreport: ${base}.json`);
   } finally {
+    sink.stop();
     redis.disconnect();
     await client.end();
   }

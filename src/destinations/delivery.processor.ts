@@ -4,6 +4,7 @@ import { DelayedError, Job } from 'bullmq';
 import { MetricsService } from '../ops/metrics.service';
 import { deliveryIdsOf, DeliveryJob, DeliveryQueuesService, SingleDelivery } from '../queues/delivery-queues.service';
 import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
+import { readWorkspaceSettings } from '../workspace-settings/workspace-settings';
 import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
 import { backoffMs, claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
@@ -47,9 +48,16 @@ interface Claim {
   at: number;
 }
 
-/** One attempt's end, and when the delivery is due again if it failed transiently. */
+/** Held by the workspace's frequency cap (its `wait` mode) until the person's window allows another message. */
+interface CapHold {
+  kind: 'held';
+  until: Date;
+  reason: string;
+}
+
+/** One attempt's end, and when the delivery is due again if it failed transiently or was held. */
 interface Attempted {
-  kind: SendOutcome['kind'];
+  kind: SendOutcome['kind'] | CapHold['kind'];
   retryAt?: number;
 }
 
@@ -203,7 +211,7 @@ export class DeliveryProcessor {
     return this.record(delivery, outcome, pause);
   }
 
-  private async attempt(claim: Claim): Promise<SendOutcome> {
+  private async attempt(claim: Claim): Promise<SendOutcome | CapHold> {
     const { delivery } = claim;
     if (!delivery.connected) return { kind: 'final', status: 'skipped', error: 'disconnected' };
     if (!delivery.profileId) return { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
@@ -224,6 +232,8 @@ export class DeliveryProcessor {
       return { kind: 'final', status: 'skipped', error: 'the profile email is not a valid address' };
     if (delivery.suppression)
       return { kind: 'final', status: 'suppressed', error: `suppressed: ${delivery.suppression}` };
+    const capped = delivery.capAtSend ? await this.frequencyCap(delivery) : undefined;
+    if (capped) return capped;
     const config = delivery.config as EmailConfig;
     const unsubscribeUrl = this.links.url({
       workspaceId: delivery.workspaceId,
@@ -249,6 +259,30 @@ export class DeliveryProcessor {
   }
 
   /**
+   * The workspace's frequency cap (`messaging` settings) for an email about to be sent: over the
+   * cap, it is skipped (`skip`: recorded as skipped, "frequency cap") or held until the oldest
+   * message of the person's window leaves it (`wait`). Nothing when it may go.
+   */
+  private async frequencyCap(delivery: ClaimedDelivery): Promise<SendOutcome | CapHold | undefined> {
+    // No cap set (the default is none): nothing to read or count, the common case of every email.
+    const stored = delivery.messaging;
+    if (typeof stored !== 'object' || stored === null || !('frequencyCap' in stored)) return undefined;
+    const { messaging } = readWorkspaceSettings({ messaging: stored }).settings;
+    if (messaging.frequencyCap <= 0 || !delivery.profileId) return undefined;
+    const check = await this.repository.checkCap(
+      delivery,
+      delivery.profileId,
+      messaging.frequencyCap,
+      messaging.frequencyCapWindowHours,
+    );
+    if (check.passed) return undefined;
+    const reason = `frequency cap: ${check.count} messages to this person within ${messaging.frequencyCapWindowHours} hours`;
+    if (messaging.frequencyCapMode === 'skip') return { kind: 'final', status: 'skipped', error: reason };
+    const until = new Date(check.oldest.getTime() + messaging.frequencyCapWindowHours * 3_600_000 + 1_000);
+    return { kind: 'held', until, reason: `held by the ${reason}, until ${until.toISOString()}` };
+  }
+
+  /**
    * Asked when an SMTP connection is free for the email: true if the claim still outlasts an
    * attempt, renewing it first when it no longer would. False when the claim was taken over (or
    * the delivery finished elsewhere): then this attempt must not send.
@@ -263,11 +297,19 @@ export class DeliveryProcessor {
     });
   }
 
-  private async record(delivery: ClaimedDelivery, outcome: SendOutcome, pause: PauseQueue): Promise<Attempted> {
+  private async record(
+    delivery: ClaimedDelivery,
+    outcome: SendOutcome | CapHold,
+    pause: PauseQueue,
+  ): Promise<Attempted> {
     const { id, attempts } = delivery;
     let recorded: boolean;
     let retryAt: number | undefined;
     switch (outcome.kind) {
+      case 'held':
+        recorded = await this.repository.holdForCap(id, attempts, outcome.reason, outcome.until);
+        if (recorded) retryAt = outcome.until.getTime();
+        break;
       case 'sent':
         recorded = await this.finish(delivery, 'sent', { providerMessageId: outcome.providerMessageId });
         break;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
+import { advisoryLockSql } from '../database/audience-lock';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DestinationType } from './destination-config';
@@ -34,6 +35,14 @@ export interface ClaimedDelivery {
   journey: JourneyContext | null;
   /** Set for a computed trait's change (a history row): the profile is the one whose value changed. */
   traitChange: TraitChange | null;
+  /**
+   * Whether the workspace's frequency cap is checked here, when the email is sent: for audience
+   * syncs and account journeys (one message per recipient). A person's journey send met the cap
+   * when its step ran.
+   */
+  capAtSend?: boolean;
+  /** The workspace's stored `messaging` settings (read with their defaults by the processor). */
+  messaging?: unknown;
 }
 
 export interface TraitChange {
@@ -50,12 +59,12 @@ export interface TraitChange {
 export interface ClaimedAccount {
   groupId: string;
   traits: Record<string, unknown>;
+  /** The account's computed trait and score values by key, as of the delivery (src/traits, src/scores). */
+  computed: Record<string, unknown>;
   /** Current members. */
   members: number;
   /** Members seen within the 14 days before the transition. */
   activeMembers14d: number;
-  /** Its account-level computed trait values by key, as of the delivery (src/traits). */
-  computed: Record<string, unknown>;
 }
 
 export interface JourneyContext {
@@ -86,6 +95,31 @@ export interface WorkerDestination {
 }
 
 export type FinalStatus = 'sent' | 'suppressed' | 'skipped' | 'dead';
+
+/**
+ * A subject's (profile `p.id` or account `g.id`) computed values by key, as templates and payloads
+ * read them: its computed traits, and its adoption scores with their bands (`adoption_score`,
+ * `adoption_score_band`). A trait wins over a score of the same key, as in audience conditions.
+ */
+function computedValues(subject: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`coalesce((SELECT json_object_agg(k.key, k.value ORDER BY k.rank) FROM (
+      SELECT DISTINCT ON (x.key) x.key, x.value, x.rank FROM (
+        SELECT ct.key, v.value, 0 AS rank FROM computed_trait_values v
+          JOIN computed_traits ct ON ct.id = v.trait_id
+         WHERE v.workspace_id = c.workspace_id AND v.profile_id = ${subject}
+        UNION ALL
+        SELECT o.key, o.value, 1 FROM scores s
+          JOIN score_values sv ON sv.score_id = s.id AND sv.subject_id = ${subject}
+          CROSS JOIN LATERAL (VALUES (s.key, to_jsonb(sv.value)), (s.key || '_band', to_jsonb(sv.band))) o(key, value)
+         WHERE s.workspace_id = c.workspace_id) x
+      ORDER BY x.key, x.rank) k), '{}'::json)`;
+}
+
+/** The frequency cap's locks, one per person, in their own advisory lock class ("capp"). */
+const CAP_LOCK_CLASS = 0x63617070;
+
+/** A person's messages in the cap's window: how many, and when the oldest of them leaves it. */
+export type CapCheck = { passed: true } | { passed: false; count: number; oldest: Date };
 
 export interface FinishedAttempt {
   id: string;
@@ -129,9 +163,7 @@ export class DeliveryRepository {
              coalesce(a.id::text, '') AS "audienceId", coalesce(a.key, '') AS "audienceKey", coalesce(a.name, '') AS "audienceName",
              dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
              p.id AS "profileId", p.traits,
-             coalesce((SELECT json_object_agg(ct.key, v.value) FROM computed_trait_values v
-                       JOIN computed_traits ct ON ct.id = v.trait_id
-                       WHERE v.workspace_id = c.workspace_id AND v.profile_id = p.id), '{}'::json) AS computed,
+             ${computedValues(Prisma.sql`p.id`)} AS computed,
              coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
                        FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identities,
              address.email,
@@ -143,26 +175,26 @@ export class DeliveryRepository {
                     WHERE td.trait_id = ch.trait_id AND td.destination_id = c.destination_id)
                   ELSE EXISTS (SELECT 1 FROM audience_destinations ad
                                WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) END AS connected,
-             CASE WHEN a.level = 'account' THEN (
+             CASE WHEN subject.account_id IS NOT NULL THEN (
                SELECT json_build_object(
                  'groupId', g.group_id, 'traits', g.traits,
+                 'computed', ${computedValues(Prisma.sql`g.id`)},
                  'members', count(p2.id),
                  'activeMembers14d', count(p2.id) FILTER (
-                   WHERE p2.last_seen_at > t.at - interval '14 days' AND p2.last_seen_at <= t.at),
-                 'computed', (SELECT coalesce(json_object_agg(ct.key, v.value), '{}'::json) FROM computed_trait_values v
-                              JOIN computed_traits ct ON ct.id = v.trait_id
-                              WHERE v.profile_id = g.id AND ct.level = 'account'))
+                   WHERE p2.last_seen_at > subject.at - interval '14 days' AND p2.last_seen_at <= subject.at))
                FROM groups g
                LEFT JOIN group_memberships gm ON gm.group_id = g.id
                LEFT JOIN profiles p2 ON p2.id = gm.profile_id AND p2.merged_into_id IS NULL
-               WHERE g.id = t.profile_id
+               WHERE g.id = subject.account_id
                GROUP BY g.id) END AS account,
+             dest.type = 'email' AND (c.transition_id IS NOT NULL OR subject.account_id IS NOT NULL) AS "capAtSend",
+             (SELECT w.settings->'messaging' FROM workspaces w WHERE w.id = c.workspace_id) AS messaging,
              CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object(
                'id', j.id, 'key', j.key, 'name', j.name, 'version', r.version, 'runId', r.id, 'step', h.step_id,
                'variant', r.variant, 'entryEvent', r.entry_event,
                'templates', (SELECT json_build_object('subject', s.step->>'subject', 'text', s.step->>'text', 'html', s.step->>'html')
-                             FROM journey_versions v CROSS JOIN LATERAL jsonb_array_elements(v.definition->'steps') s(step)
-                             WHERE v.journey_id = r.journey_id AND v.version = r.version AND s.step->>'id' = h.step_id
+                             FROM jsonb_array_elements(jv.definition->'steps') s(step)
+                             WHERE s.step->>'id' = h.step_id
                              LIMIT 1)) END AS journey,
              CASE WHEN ch.id IS NULL THEN NULL ELSE json_build_object(
                'changeId', ch.id::text, 'traitId', ch.trait_id, 'key', ctr.key, 'name', ctr.name,
@@ -175,6 +207,13 @@ export class DeliveryRepository {
       LEFT JOIN journey_run_steps h ON h.run_id = r.id AND h.seq = c.journey_seq
       LEFT JOIN computed_trait_history ch ON ch.id = c.trait_change_id
       LEFT JOIN computed_traits ctr ON ctr.id = ch.trait_id
+      LEFT JOIN journey_versions jv ON jv.journey_id = r.journey_id AND jv.version = r.version
+      -- The account of an account audience's transition or of an account journey's run, as of then.
+      CROSS JOIN LATERAL (
+        SELECT CASE WHEN a.level = 'account' THEN t.profile_id
+                    WHEN jv.definition->>'level' = 'account' THEN r.profile_id END AS account_id,
+               coalesce(t.at, h.left_at, now()) AS at
+      ) subject
       JOIN destinations dest ON dest.id = c.destination_id
       -- The recipient: an account audience's member, the transition's profile, the run's person, or
       -- the profile whose computed trait changed.
@@ -188,6 +227,52 @@ export class DeliveryRepository {
       ) address ON true`,
       'delivery_claim',
     );
+  }
+
+  /**
+   * The workspace's frequency cap for one claimed email, as it is about to be sent: the person's
+   * messages in the last `windowHours` (sent, or passed the cap and being sent or retried; other
+   * deliveries than this one), counted under a lock on the person so that two emails to them
+   * checked at once are counted one after the other. Under the cap, this delivery is marked as
+   * counted (from now) before the lock is let go.
+   */
+  async checkCap(
+    delivery: { id: string; workspaceId: string; attempts: number },
+    personId: string,
+    cap: number,
+    windowHours: number,
+  ): Promise<CapCheck> {
+    return this.prisma.directTransaction(async (tx) => {
+      await tx.rows(advisoryLockSql(CAP_LOCK_CLASS, `${delivery.workspaceId}/${personId}`));
+      const [window] = await tx.rows<{ count: number; oldest: Date | null }>(Prisma.sql`
+        SELECT count(*)::int AS count, min(coalesce(d.cap_counted_at, d.sent_at)) AS oldest
+        FROM deliveries d
+        LEFT JOIN audience_transitions t ON t.id = d.transition_id
+        LEFT JOIN journey_runs r ON r.id = d.journey_run_id
+        WHERE d.workspace_id = ${delivery.workspaceId}::uuid AND d.status IN ('sending', 'sent', 'failed')
+          AND coalesce(d.cap_counted_at, d.sent_at) > now() - ${windowHours}::int * interval '1 hour'
+          AND d.id <> ${delivery.id}::uuid
+          AND coalesce(d.recipient_id, t.profile_id, r.profile_id) = ${personId}::uuid`);
+      const count = window?.count ?? 0;
+      if (count >= cap && window?.oldest) return { passed: false, count, oldest: window.oldest };
+      await tx.run(Prisma.sql`
+        UPDATE deliveries SET cap_counted_at = now()
+        WHERE id = ${delivery.id}::uuid AND status = 'sending' AND attempts = ${delivery.attempts}::int`);
+      return { passed: true };
+    });
+  }
+
+  /**
+   * Held by the frequency cap until `until`: `failed` with its retry then (the delayed job or the
+   * sweeper brings it back), and the hold is not an attempt (it does not count toward giving up).
+   */
+  async holdForCap(deliveryId: string, attempt: number, reason: string, until: Date): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE deliveries
+      SET status = 'failed', attempts = attempts - 1, last_error = ${reason}, claimed_until = NULL,
+          next_attempt_at = ${until}, cap_counted_at = NULL, updated_at = now()
+      WHERE id = ${deliveryId}::uuid AND status = 'sending' AND attempts = ${attempt}`;
+    return count > 0;
   }
 
   /** Where deliveries that could not be claimed stand; a deleted one is missing from the answer. */

@@ -193,12 +193,28 @@ export class DeliveryView {
   @ApiProperty({ type: String, nullable: true }) providerMessageId!: string | null;
   @ApiProperty({ type: Date, nullable: true }) nextAttemptAt!: Date | null;
   @ApiProperty({ type: Date, nullable: true }) sentAt!: Date | null;
-  @ApiProperty({ format: 'uuid' }) audienceId!: string;
-  @ApiProperty() audienceKey!: string;
-  @ApiProperty({ format: 'uuid' }) profileId!: string;
-  @ApiProperty({ description: 'Transition id (a 64-bit integer, as a string)' }) transitionId!: string;
-  @ApiProperty({ enum: ['entered', 'exited'] }) kind!: 'entered' | 'exited';
-  @ApiProperty({ description: 'When the profile entered or left the audience' }) at!: Date;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Null for a journey send' })
+  audienceId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) audienceKey!: string | null;
+  @ApiProperty({ format: 'uuid', description: "The transition's profile (or account), or the journey run's" })
+  profileId!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The member of an account it is for' })
+  recipientId!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Transition id (a 64-bit integer, as a string); null for a journey send',
+  })
+  transitionId!: string | null;
+  @ApiProperty({ enum: ['entered', 'exited', 'journey'] }) kind!: 'entered' | 'exited' | 'journey';
+  @ApiProperty({ description: 'When the profile entered or left the audience, or the journey step ran' }) at!: Date;
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description: 'A journey send: {id, key, version, runId, step, seq}',
+  })
+  journey!: { id: string; key: string; version: number; runId: string; step: string; seq: number } | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
 }

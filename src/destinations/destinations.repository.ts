@@ -34,12 +34,18 @@ export interface DeliveryRow {
   sentAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
-  transitionId: bigint;
-  audienceId: string;
-  audienceKey: string;
+  /** Null for a journey send. */
+  transitionId: bigint | null;
+  audienceId: string | null;
+  audienceKey: string | null;
+  /** The transition's profile (an account audience's: the account), or the journey run's. */
   profileId: string;
-  kind: 'entered' | 'exited';
+  /** Who the message is for, when it is not `profileId` (a member of an account). */
+  recipientId: string | null;
+  kind: 'entered' | 'exited' | 'journey';
   at: Date;
+  /** Set for a journey send: the journey, its run and the step. */
+  journey: { id: string; key: string; version: number; runId: string; step: string; seq: number } | null;
 }
 
 export interface DeliveryCursor {
@@ -165,10 +171,19 @@ export class DestinationsRepository {
              d.provider_message_id AS "providerMessageId", d.next_attempt_at AS "nextAttemptAt",
              d.sent_at AS "sentAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
              d.transition_id AS "transitionId", t.audience_id AS "audienceId", a.key AS "audienceKey",
-             t.profile_id AS "profileId", t.kind::text AS kind, t.at
+             coalesce(t.profile_id, r.profile_id) AS "profileId",
+             nullif(d.recipient_id, coalesce(t.profile_id, r.profile_id)) AS "recipientId",
+             coalesce(t.kind::text, 'journey') AS kind, coalesce(t.at, h.left_at, d.created_at) AS at,
+             CASE WHEN r.id IS NOT NULL THEN json_build_object(
+               'id', j.id, 'key', j.key, 'version', r.version, 'runId', r.id, 'step', h.step_id, 'seq', d.journey_seq)
+             END AS journey
       FROM deliveries d
-      JOIN audience_transitions t ON t.id = d.transition_id
-      JOIN audiences a ON a.id = t.audience_id
+      -- An audience sync's transition, or a journey run's step.
+      LEFT JOIN audience_transitions t ON t.id = d.transition_id
+      LEFT JOIN audiences a ON a.id = t.audience_id
+      LEFT JOIN journey_runs r ON r.id = d.journey_run_id
+      LEFT JOIN journeys j ON j.id = r.journey_id
+      LEFT JOIN journey_run_steps h ON h.run_id = d.journey_run_id AND h.seq = d.journey_seq
       WHERE d.workspace_id = ${workspaceId}::uuid AND d.destination_id = ${destinationId}::uuid
         ${statusFilter} ${keyset}
       ORDER BY d.created_at DESC, d.id DESC

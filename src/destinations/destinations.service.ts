@@ -123,7 +123,7 @@ export class DestinationsService {
     const page = rows.slice(0, size);
     const last = page[page.length - 1];
     return {
-      items: page.map((row) => ({ ...row, transitionId: row.transitionId.toString() })),
+      items: page.map((row) => ({ ...row, transitionId: row.transitionId?.toString() ?? null })),
       nextCursor: rows.length > size && last ? encodeDeliveryCursor(last) : null,
     };
   }

@@ -106,3 +106,36 @@ describe('journey definitions', () => {
     ]);
   });
 });
+
+describe('account journey definitions', () => {
+  const steps = [{ id: 'hello', type: 'send', destination: 'd1', recipients: 'trait role = "admin"' }];
+
+  it('reads conditions about the account and recipients about people', () => {
+    const read = readJourneyDefinition(
+      {
+        entry,
+        exit: { when: 'any member performed "Destination Enabled"' },
+        recipients: 'trait role = "owner"',
+        steps,
+      },
+      'account',
+    );
+    expect(read.ok && read.definition).toMatchObject({
+      level: 'account',
+      recipients: 'trait role = "owner"',
+      steps: [{ recipients: 'trait role = "admin"' }],
+    });
+  });
+
+  it('refuses a condition about a person at account level, and recipients at profile level', () => {
+    const account = readJourneyDefinition({ entry, exit: { when: 'performed "X"' }, steps }, 'account');
+    expect(account.ok ? [] : account.problems.map((p) => p.field)).toEqual(['exit.when']);
+    const profile = readJourneyDefinition({ entry, recipients: 'trait role = "owner"', steps });
+    expect(profile.ok ? [] : profile.problems.map((p) => p.field)).toEqual(['recipients', 'steps[0].recipients']);
+  });
+
+  it('keeps a profile journey as it was stored before levels (no level, no recipients)', () => {
+    const read = readJourneyDefinition({ entry, steps: [{ id: 'hello', type: 'send', destination: 'd1' }] });
+    expect(read.ok && Object.keys(read.definition).sort()).toEqual(['entry', 'exit', 'quietHours', 'reentry', 'steps']);
+  });
+});

@@ -8,6 +8,9 @@
 import { readAudienceDefinition } from '../audiences/language/audience-language';
 import type { FieldProblem } from '../common/problems';
 
+/** What a journey's runs are about: a person, or an account (its entry audience's level). */
+export type SubjectLevel = 'profile' | 'account';
+
 export const DURATION_UNITS = ['minutes', 'hours', 'days', 'weeks'] as const;
 export type DurationUnit = (typeof DURATION_UNITS)[number];
 export interface Duration {
@@ -54,6 +57,8 @@ export interface SendStep {
   subject?: string;
   text?: string;
   html?: string;
+  /** Account journeys: who of the account's members gets this email (a profile condition); else the journey's. */
+  recipients?: string;
   next: string | null;
 }
 export interface WaitStep {
@@ -98,11 +103,22 @@ export type StepType = JourneyStep['type'];
 export const STEP_TYPES: readonly StepType[] = ['send', 'wait', 'wait_until', 'branch', 'split', 'exit'];
 
 export interface JourneyDefinition {
+  /**
+   * The entry audience's level: a run per person, or per account (conditions about the account,
+   * sends to its recipients). Definitions stored before account journeys have none: profile.
+   */
+  level?: SubjectLevel;
   entry: JourneyEntry;
   reentry: JourneyReentry;
   exit: JourneyExit;
   steps: JourneyStep[];
   quietHours: QuietHours | null;
+  /** Account journeys: the members an email goes to, a profile condition; null = every member with an email. */
+  recipients?: string | null;
+}
+
+export function levelOf(definition: JourneyDefinition): SubjectLevel {
+  return definition.level ?? 'profile';
 }
 
 export type DefinitionResult = { ok: true; definition: JourneyDefinition } | { ok: false; problems: FieldProblem[] };
@@ -122,6 +138,9 @@ function isObject(value: unknown): value is Obj {
 /** Collects problems while reading one definition. */
 class Reader {
   readonly problems: FieldProblem[] = [];
+
+  /** The level conditions are about (the entry audience's); recipients are always about people. */
+  constructor(readonly level: SubjectLevel = 'profile') {}
 
   problem(field: string, reason: string): void {
     this.problems.push({ field, reason });
@@ -145,10 +164,10 @@ class Reader {
     return value === undefined ? undefined : this.text(value, path, max);
   }
 
-  condition(value: unknown, path: string): string | undefined {
+  condition(value: unknown, path: string, level: SubjectLevel = this.level): string | undefined {
     const text = this.text(value, path, 10_000);
     if (text === undefined) return undefined;
-    const read = readAudienceDefinition(text, path);
+    const read = readAudienceDefinition(text, path, level);
     if (!read.ok) {
       for (const error of read.errors) this.problem(error.path, error.message);
       return undefined;
@@ -261,16 +280,18 @@ function readStep(r: Reader, value: unknown, path: string): JourneyStep | undefi
   const base = { id: id ?? '' };
   switch (type as StepType) {
     case 'send': {
-      r.only(value, path, ['id', 'type', 'destination', 'subject', 'text', 'html', 'next']);
+      r.only(value, path, ['id', 'type', 'destination', 'subject', 'text', 'html', 'recipients', 'next']);
       const destination = r.text(value.destination, `${path}.destination`, 36);
       const subject = r.optionalText(value.subject, `${path}.subject`, 2_000);
       const text = r.optionalText(value.text, `${path}.text`, MAX_TEMPLATE);
       const html = r.optionalText(value.html, `${path}.html`, MAX_TEMPLATE);
+      const recipients = readRecipients(r, value.recipients, `${path}.recipients`);
       const next = r.stepRef(value.next, `${path}.next`);
       step = { ...base, type: 'send', destination: destination ?? '', next: next ?? null };
       if (subject !== undefined) step.subject = subject;
       if (text !== undefined) step.text = text;
       if (html !== undefined) step.html = html;
+      if (recipients) step.recipients = recipients;
       break;
     }
     case 'wait': {
@@ -316,6 +337,18 @@ function readStep(r: Reader, value: unknown, path: string): JourneyStep | undefi
       break;
   }
   return r.problems.length === before ? step : undefined;
+}
+
+/**
+ * `recipients`, a profile condition choosing who of an account's members gets its emails; only an
+ * account journey has recipients (a person's run sends to that person).
+ */
+function readRecipients(r: Reader, value: unknown, path: string): string | null | undefined {
+  if (value === undefined || value === null) return null;
+  if (r.level !== 'account') {
+    return void r.problem(path, 'applies to journeys whose entry audience is an account audience only');
+  }
+  return r.condition(value, path, 'profile');
 }
 
 function readSplit(r: Reader, value: Obj, path: string, id: string): SplitStep | undefined {
@@ -427,18 +460,23 @@ function checkGraph(r: Reader, steps: JourneyStep[]): void {
 }
 
 /** Reads the parts of a journey definition the API takes (everything but key and name). */
-export function readJourneyDefinition(input: {
-  entry: unknown;
-  reentry?: unknown;
-  exit?: unknown;
-  steps: unknown;
-  quietHours?: unknown;
-}): DefinitionResult {
-  const r = new Reader();
+export function readJourneyDefinition(
+  input: {
+    entry: unknown;
+    reentry?: unknown;
+    exit?: unknown;
+    steps: unknown;
+    quietHours?: unknown;
+    recipients?: unknown;
+  },
+  level: SubjectLevel = 'profile',
+): DefinitionResult {
+  const r = new Reader(level);
   const entry = readEntry(r, input.entry);
   const reentry = readReentry(r, input.reentry);
   const exit = readExit(r, input.exit);
   const quietHours = readQuietHours(r, input.quietHours);
+  const recipients = readRecipients(r, input.recipients, 'recipients');
   const steps: JourneyStep[] = [];
   if (!Array.isArray(input.steps) || input.steps.length === 0) {
     r.problem('steps', 'must be a non-empty list of steps');
@@ -452,10 +490,12 @@ export function readJourneyDefinition(input: {
     });
     if (r.problems.length === before) checkGraph(r, steps);
   }
-  if (r.problems.length > 0 || !entry || !reentry || !exit || quietHours === undefined) {
+  if (r.problems.length > 0 || !entry || !reentry || !exit || quietHours === undefined || recipients === undefined) {
     return { ok: false, problems: r.problems };
   }
-  return { ok: true, definition: { entry, reentry, exit, steps, quietHours } };
+  const definition: JourneyDefinition = { entry, reentry, exit, steps, quietHours };
+  if (level === 'account') Object.assign(definition, { level, recipients });
+  return { ok: true, definition };
 }
 
 /** Every audience-language condition of a definition, with its path (for reference checks). */

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DeliveryQueuesService, type DeliveryRef } from '../queues/delivery-queues.service';
 import { eventNamesOf } from './journey-conditions';
-import { durationMs, JourneyDefinition } from './journey-definition';
+import { durationMs, JourneyDefinition, levelOf } from './journey-definition';
 import { JourneyRunnerService } from './journey-runner.service';
 import { AdmittingJourney, EntryCandidate, JourneyRunsRepository, NewRun, RunTx } from './journey-runs.repository';
 
@@ -39,26 +39,34 @@ export class JourneyEngineService {
     private readonly config: AppConfig,
   ) {}
 
-  /** Real time: entries, audience exits, goals and wait conditions of the batch's profiles. */
+  /**
+   * Real time: entries, audience exits, goals and wait conditions of the batch's profiles, and of
+   * the accounts they are members of (whose account audiences the same batch evaluated).
+   */
   async onProfilesChanged(workspaceId: string, profileIds: readonly string[]): Promise<Record<string, number>> {
     const journeys = await this.runs.admittingJourneys(workspaceId);
     if (journeys.length === 0 || profileIds.length === 0) return {};
     const now = this.clock.now();
     const outcome = await this.runs.transaction(async (tx) => {
+      const accounts = journeys.some((j) => levelOf(j.definition as JourneyDefinition) === 'account')
+        ? await this.runs.accountsOf(tx, workspaceId, profileIds)
+        : [];
       let admitted = 0;
       for (const journey of journeys) {
         if (!journey.audienceId) continue;
+        const subjects = levelOf(journey.definition as JourneyDefinition) === 'account' ? accounts : profileIds;
+        if (subjects.length === 0) continue;
         const candidates = await this.runs.entryCandidates(
           tx,
           journey.id,
           journey.audienceId,
           journey.activatedAt,
-          profileIds,
+          subjects,
         );
-        admitted += await this.admit(tx, journey, candidates);
-        await this.exitLeavers(tx, journey, journey.activatedAt, now, profileIds);
+        admitted += await this.admit(tx, journey, candidates, now);
+        await this.exitLeavers(tx, journey, journey.activatedAt, now, subjects);
       }
-      const active = await this.runs.lockActiveOfProfiles(tx, workspaceId, profileIds);
+      const active = await this.runs.lockActiveOfProfiles(tx, workspaceId, [...profileIds, ...accounts]);
       const pass = await this.runner.pass(tx, active, now);
       return { admitted, runs: pass.runs, steps: pass.steps, deliveries: pass.deliveries };
     });
@@ -102,7 +110,7 @@ export class JourneyEngineService {
       const since = new Date(Math.max(journey.activatedAt.getTime(), scanned.getTime() - ENTRY_LOOKBACK_MS));
       admitted += await this.runs.transaction(async (tx) => {
         const candidates = await this.runs.entryCandidates(tx, journey.id, journey.audienceId as string, since);
-        const count = await this.admit(tx, journey, candidates);
+        const count = await this.admit(tx, journey, candidates, now);
         await this.exitLeavers(tx, journey, since, now);
         await this.runs.markScanned(tx, journey.id, now);
         return count;
@@ -111,8 +119,12 @@ export class JourneyEngineService {
     return admitted;
   }
 
-  /** New runs for entries the re-entry rule allows; due at once, so the caller's pass or the sweep starts them. */
-  private async admit(tx: RunTx, journey: AdmittingJourney, candidates: EntryCandidate[]): Promise<number> {
+  /**
+   * New runs for entries the re-entry rule allows; due at once, so the caller's pass or the sweep
+   * starts them. A run starts when it is admitted: an entry held while the journey was paused
+   * starts on activation (its waits count from then), with the event that made it enter.
+   */
+  private async admit(tx: RunTx, journey: AdmittingJourney, candidates: EntryCandidate[], now: Date): Promise<number> {
     if (candidates.length === 0) return 0;
     const definition = journey.definition as JourneyDefinition;
     const first = definition.steps[0];
@@ -138,11 +150,11 @@ export class JourneyEngineService {
         profileId: candidate.profileId,
         entryTransitionId: candidate.transitionId,
         stepId: first.id,
-        now: candidate.at,
+        now: new Date(Math.max(candidate.at.getTime(), now.getTime())),
       });
     }
     const inserted = await this.runs.insertRuns(tx, runs);
-    await this.runs.stampEntryEvents(tx, inserted, eventNamesOf(journey.audienceDefinition));
+    await this.runs.stampEntryEvents(tx, inserted, eventNamesOf(journey.audienceDefinition), levelOf(definition));
     return inserted.length;
   }
 

@@ -67,12 +67,19 @@ export class JourneyReportRepository {
         SELECT step_id, count(*)::int AS waiting FROM journey_runs
         WHERE journey_id = ${journeyId}::uuid AND status = 'active' GROUP BY step_id
       ),
+      -- Messages: one per recipient of an account journey's step. The delivery workers hold or skip
+      -- an account journey's email by the frequency cap (they say so in last_error): capped.
       sends AS (
         SELECT h.step_id,
                count(*) FILTER (WHERE d.status = 'sent')::int AS sent,
-               count(*) FILTER (WHERE d.status IN ('failed', 'dead'))::int AS failed,
-               count(*) FILTER (WHERE d.status IN ('suppressed', 'skipped'))::int AS suppressed
+               count(*) FILTER (WHERE d.status IN ('failed', 'dead') AND NOT capped.by_cap)::int AS failed,
+               count(*) FILTER (WHERE d.status IN ('suppressed', 'skipped') AND NOT capped.by_cap)::int AS suppressed,
+               count(*) FILTER (WHERE capped.by_cap)::int AS capped
         FROM deliveries d
+        CROSS JOIN LATERAL (
+          SELECT (d.status = 'skipped' AND d.last_error LIKE 'frequency cap:%')
+                 OR (d.status = 'failed' AND d.last_error LIKE 'held by the frequency cap:%') AS by_cap
+        ) capped
         JOIN journey_runs r ON r.id = d.journey_run_id
         JOIN journey_run_steps h ON h.run_id = d.journey_run_id AND h.seq = d.journey_seq
         WHERE r.journey_id = ${journeyId}::uuid
@@ -81,7 +88,7 @@ export class JourneyReportRepository {
       SELECT s.step_id AS "stepId",
              coalesce(t.left_step, 0) + coalesce(w.waiting, 0) AS entered, coalesce(w.waiting, 0) AS waiting,
              coalesce(t.passed, 0) AS passed, coalesce(d.sent, 0) AS sent, coalesce(d.failed, 0) AS failed,
-             coalesce(d.suppressed, 0) AS suppressed, coalesce(t.capped, 0) AS capped
+             coalesce(d.suppressed, 0) AS suppressed, coalesce(t.capped, 0) + coalesce(d.capped, 0) AS capped
       FROM (SELECT step_id FROM taken UNION SELECT step_id FROM here) s
       LEFT JOIN taken t ON t.step_id = s.step_id
       LEFT JOIN here w ON w.step_id = s.step_id

@@ -3,8 +3,8 @@ import { LRUCache } from 'lru-cache';
 
 import type { DeliveryRef } from '../queues/delivery-queues.service';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
-import { conditionPredicate } from './journey-conditions';
-import { durationMs, JourneyDefinition, JourneyStep } from './journey-definition';
+import { conditionPredicate, recipientsPredicate } from './journey-conditions';
+import { durationMs, JourneyDefinition, JourneyStep, levelOf } from './journey-definition';
 import { assignVariant, HOLDOUT, quietUntil } from './journey-guardrails';
 import {
   HistoryRow,
@@ -207,6 +207,14 @@ export class JourneyRunnerService {
               seq: state.stepSeq,
               workspaceId: state.workspaceId,
               destinationId: current.destination,
+              subjectId: state.profileId,
+              ...(levelOf(state.definition) === 'account' && {
+                recipients: recipientsPredicate(
+                  state.workspaceId,
+                  current.recipients ?? state.definition.recipients ?? null,
+                  now,
+                ),
+              }),
             });
             move(state, 'sent', current.next, { destination: current.destination });
             break;
@@ -288,18 +296,19 @@ export class JourneyRunnerService {
     const groups = new Map<string, RunState[]>();
     for (const state of states) {
       if (state.parked) continue;
-      const key = `${state.workspaceId}\u0000${conditionOf(state)}`;
+      const key = `${state.workspaceId}\u0000${levelOf(state.definition)}\u0000${conditionOf(state)}`;
       groups.set(key, [...(groups.get(key) ?? []), state]);
     }
     const holding = new Set<RunState>();
     for (const [key, group] of groups) {
-      const [workspaceId, text] = key.split('\u0000') as [string, string];
-      const predicate = conditionPredicate(workspaceId, text, now);
+      const [workspaceId, level, text] = key.split('\u0000') as [string, 'profile' | 'account', string];
+      const predicate = conditionPredicate(workspaceId, text, now, level);
       const matching = await this.runs.matching(
         tx,
         workspaceId,
         [...new Set(group.map((s) => s.profileId))],
         predicate,
+        level,
       );
       for (const state of group) if (matching.has(state.profileId)) holding.add(state);
     }
@@ -315,8 +324,10 @@ export class JourneyRunnerService {
   }
 
   /**
-   * Quiet hours (the journey's, in the person's time zone) and the workspace's frequency cap, for
-   * the runs at a send step: what each may do now.
+   * Quiet hours (the journey's, in the person's or the account's time zone) and the workspace's
+   * frequency cap, for the runs at a send step: what each may do now. The cap counts messages per
+   * person: an account run's email goes to several, so its deliveries meet the cap one recipient at
+   * a time when they are sent (the delivery workers hold or skip them, as for audience syncs).
    */
   private async guardrails(
     tx: RunTx,
@@ -329,12 +340,17 @@ export class JourneyRunnerService {
     const recent = new Map<string, Date[]>();
     for (const workspaceId of new Set(states.map((s) => s.workspaceId))) {
       const inWorkspace = states.filter((s) => s.workspaceId === workspaceId);
-      const profiles = [...new Set(inWorkspace.map((s) => s.profileId))];
-      if (inWorkspace.some((s) => s.definition.quietHours)) {
-        for (const [id, zone] of await this.runs.timeZones(tx, workspaceId, profiles)) zones.set(id, zone);
+      const of = (level: 'profile' | 'account') => [
+        ...new Set(inWorkspace.filter((s) => levelOf(s.definition) === level).map((s) => s.profileId)),
+      ];
+      const profiles = of('profile');
+      for (const level of ['profile', 'account'] as const) {
+        const quiet = inWorkspace.filter((s) => s.definition.quietHours && levelOf(s.definition) === level);
+        if (quiet.length === 0) continue;
+        for (const [id, zone] of await this.runs.timeZones(tx, workspaceId, of(level), level)) zones.set(id, zone);
       }
       const cap = messaging.get(workspaceId);
-      if (cap && cap.frequencyCap > 0) {
+      if (cap && cap.frequencyCap > 0 && profiles.length > 0) {
         const since = new Date(now.getTime() - cap.frequencyCapWindowHours * 3_600_000);
         for (const [id, times] of await this.runs.recentSends(tx, workspaceId, profiles, since)) recent.set(id, times);
       }
@@ -350,7 +366,7 @@ export class JourneyRunnerService {
           const until = quietUntil(quiet, at, zone);
           if (until) return { kind: 'wait', until, reason: 'quiet' };
         }
-        if (settings && settings.frequencyCap > 0) {
+        if (settings && settings.frequencyCap > 0 && levelOf(state.definition) === 'profile') {
           const times = [...(recent.get(state.profileId) ?? []), ...(sentNow.get(state.profileId) ?? [])];
           if (times.length >= settings.frequencyCap) {
             if (settings.frequencyCapMode === 'skip') return { kind: 'skip', reason: 'frequency cap' };

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { Prisma } from '../generated/prisma/client';
 import { DirectTx, PrismaService } from '../prisma/prisma.service';
+import type { SubjectLevel } from './journey-definition';
 
 /** The runner's transactions run their statements straight on the pool (see directTransaction). */
 export type RunTx = DirectTx;
@@ -82,6 +83,18 @@ export interface JourneySend {
   seq: number;
   workspaceId: string;
   destinationId: string;
+  /** The run's person, or its account. */
+  subjectId: string;
+  /** Account runs: the recipients, a predicate over the member's profile `p`; absent for a person's run. */
+  recipients?: Prisma.Sql;
+}
+
+/** The table a level's subjects live in, as the alias its compiled conditions use. */
+function subjects(level: SubjectLevel): Prisma.Sql {
+  return level === 'account' ? Prisma.sql`groups g` : Prisma.sql`profiles p`;
+}
+function subjectId(level: SubjectLevel): Prisma.Sql {
+  return level === 'account' ? Prisma.sql`g.id` : Prisma.sql`p.id`;
 }
 
 const runColumns = Prisma.sql`
@@ -212,18 +225,30 @@ export class JourneyRunsRepository {
   }
 
   /**
-   * The event that started each run: the profile's latest event at or before its entry, among the
-   * events its entry audience names when it names any (the "Product Added" of a cart drop-off).
+   * The event that started each run: the profile's latest event at or before its entry (the entry
+   * transition, else the run's start), among the events its entry audience names when it names any
+   * (the "Product Added" of a cart drop-off). For an account run, the latest such event of any member.
    */
-  async stampEntryEvents(tx: RunTx, runIds: readonly string[], eventNames: readonly string[]): Promise<void> {
+  async stampEntryEvents(
+    tx: RunTx,
+    runIds: readonly string[],
+    eventNames: readonly string[],
+    level: SubjectLevel = 'profile',
+  ): Promise<void> {
     if (runIds.length === 0) return;
     const names = eventNames.length > 0 ? Prisma.sql`AND e.name = ANY(${[...eventNames]}::text[])` : Prisma.empty;
+    const who =
+      level === 'account'
+        ? Prisma.sql`e.profile_id IN (SELECT gm.profile_id FROM group_memberships gm WHERE gm.group_id = r.profile_id)`
+        : Prisma.sql`e.profile_id = r.profile_id`;
     await tx.run(Prisma.sql`
       UPDATE journey_runs r SET entry_event = (
         SELECT jsonb_build_object('name', e.name, 'type', e.type, 'properties', e.properties,
                                   'timestamp', e.timestamp, 'messageId', e.message_id)
         FROM events e
-        WHERE e.workspace_id = r.workspace_id AND e.profile_id = r.profile_id AND e.timestamp <= r.started_at + interval '5 minutes' ${names}
+        WHERE e.workspace_id = r.workspace_id AND ${who} ${names}
+          AND e.timestamp <= coalesce((SELECT t.at FROM audience_transitions t WHERE t.id = r.entry_transition_id),
+                                      r.started_at) + interval '5 minutes'
         ORDER BY e.timestamp DESC LIMIT 1)
       WHERE r.id = ANY(${[...runIds]}::uuid[])`);
   }
@@ -259,18 +284,30 @@ export class JourneyRunsRepository {
       FOR UPDATE OF r`);
   }
 
-  /** Profiles among `profileIds` for which the compiled condition holds. */
+  /** Subjects (profiles, or accounts) among `subjectIds` for which the compiled condition holds. */
   async matching(
     tx: RunTx,
     workspaceId: string,
-    profileIds: readonly string[],
+    subjectIds: readonly string[],
     predicate: Prisma.Sql,
+    level: SubjectLevel = 'profile',
   ): Promise<Set<string>> {
-    if (profileIds.length === 0) return new Set();
+    if (subjectIds.length === 0) return new Set();
+    const id = subjectId(level);
+    const alias = level === 'account' ? Prisma.sql`g` : Prisma.sql`p`;
     const rows = await tx.rows<{ id: string }>(Prisma.sql`
-      SELECT p.id::text AS id FROM profiles p
-      WHERE p.id = ANY(${[...profileIds]}::uuid[]) AND p.workspace_id = ${workspaceId}::uuid AND (${predicate})`);
+      SELECT ${id}::text AS id FROM ${subjects(level)}
+      WHERE ${id} = ANY(${[...subjectIds]}::uuid[]) AND ${alias}.workspace_id = ${workspaceId}::uuid AND (${predicate})`);
     return new Set(rows.map((row) => row.id));
+  }
+
+  /** The accounts these profiles are members of (their account journeys' runs react to them). */
+  async accountsOf(tx: RunTx, workspaceId: string, profileIds: readonly string[]): Promise<string[]> {
+    if (profileIds.length === 0) return [];
+    const rows = await tx.rows<{ id: string }>(Prisma.sql`
+      SELECT DISTINCT gm.group_id::text AS id FROM group_memberships gm JOIN groups g ON g.id = gm.group_id
+      WHERE gm.profile_id = ANY(${[...profileIds]}::uuid[]) AND g.workspace_id = ${workspaceId}::uuid`);
+    return rows.map((row) => row.id);
   }
 
   /** Messages each person got since `since`: journey sends and audience-sync deliveries alike. */
@@ -295,8 +332,22 @@ export class JourneyRunsRepository {
     return byProfile;
   }
 
-  /** Time zones of people: `timezone` trait, else the latest event's context.timezone. */
-  async timeZones(tx: RunTx, workspaceId: string, profileIds: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * Time zones of people: `timezone` trait, else the latest event's context.timezone; of accounts,
+   * their `timezone` trait.
+   */
+  async timeZones(
+    tx: RunTx,
+    workspaceId: string,
+    profileIds: readonly string[],
+    level: SubjectLevel = 'profile',
+  ): Promise<Map<string, string>> {
+    if (level === 'account') {
+      const accounts = await tx.rows<{ id: string; zone: string | null }>(Prisma.sql`
+        SELECT g.id::text AS id, g.traits->>'timezone' AS zone FROM groups g
+        WHERE g.id = ANY(${[...profileIds]}::uuid[]) AND g.workspace_id = ${workspaceId}::uuid`);
+      return new Map(accounts.flatMap((row) => (row.zone ? [[row.id, row.zone] as [string, string]] : [])));
+    }
     const rows = await tx.rows<{ id: string; zone: string | null }>(Prisma.sql`
       SELECT p.id::text AS id, coalesce(p.traits->>'timezone', (
         SELECT e.context->>'timezone' FROM events e
@@ -337,17 +388,47 @@ export class JourneyRunsRepository {
   }
 
   /**
-   * The deliveries of send steps, unique per run and step: a pass that runs again after a crash
-   * (its transaction rolled back) inserts them again, one that committed cannot insert them twice.
+   * The deliveries of send steps, unique per run, step and recipient: a pass that runs again after
+   * a crash (its transaction rolled back) inserts them again, one that committed cannot insert them
+   * twice. A person's run sends to that person; an account run to each of the account's members
+   * its recipients condition chooses, as of this step.
    */
   async insertSends(tx: RunTx, sends: JourneySend[]): Promise<{ id: string; destinationId: string }[]> {
-    if (sends.length === 0) return [];
+    const inserted: { id: string; destinationId: string }[] = [];
+    const people = sends.filter((s) => !s.recipients);
+    if (people.length > 0) inserted.push(...(await this.insertSendRows(tx, people, null)));
+    // One statement per recipients condition (a journey's steps share few).
+    const byCondition = new Map<string, JourneySend[]>();
+    for (const send of sends) {
+      if (!send.recipients) continue;
+      const key = JSON.stringify([send.recipients.text, send.recipients.values]);
+      byCondition.set(key, [...(byCondition.get(key) ?? []), send]);
+    }
+    for (const group of byCondition.values()) {
+      inserted.push(...(await this.insertSendRows(tx, group, group[0]!.recipients!)));
+    }
+    return inserted;
+  }
+
+  private insertSendRows(
+    tx: RunTx,
+    sends: JourneySend[],
+    recipients: Prisma.Sql | null,
+  ): Promise<{ id: string; destinationId: string }[]> {
+    const recipient = recipients ? Prisma.sql`p.id` : Prisma.sql`v.subject_id`;
+    const members = recipients
+      ? Prisma.sql`JOIN group_memberships gm ON gm.group_id = v.subject_id
+          JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL AND (${recipients})`
+      : Prisma.empty;
     return tx.rows(Prisma.sql`
-      INSERT INTO deliveries (id, workspace_id, destination_id, journey_run_id, journey_seq)
-      SELECT gen_random_uuid(), v.workspace_id, v.destination_id, v.run_id, v.seq
-      FROM unnest(${sends.map((s) => s.workspaceId)}::uuid[], ${sends.map((s) => s.destinationId)}::uuid[],
-                  ${sends.map((s) => s.runId)}::uuid[], ${sends.map((s) => s.seq)}::int[])
-           AS v(workspace_id, destination_id, run_id, seq)
+      WITH values_ AS (
+        SELECT * FROM unnest(${sends.map((s) => s.workspaceId)}::uuid[], ${sends.map((s) => s.destinationId)}::uuid[],
+                             ${sends.map((s) => s.runId)}::uuid[], ${sends.map((s) => s.seq)}::int[],
+                             ${sends.map((s) => s.subjectId)}::uuid[])
+             AS v(workspace_id, destination_id, run_id, seq, subject_id))
+      INSERT INTO deliveries (id, workspace_id, destination_id, journey_run_id, journey_seq, recipient_id)
+      SELECT gen_random_uuid(), v.workspace_id, v.destination_id, v.run_id, v.seq, ${recipient}
+      FROM values_ v ${members}
       WHERE EXISTS (SELECT 1 FROM destinations d WHERE d.id = v.destination_id)
       ON CONFLICT DO NOTHING
       RETURNING id::text AS id, destination_id::text AS "destinationId"`);

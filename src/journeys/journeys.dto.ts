@@ -48,6 +48,14 @@ export class CreateJourneyDto {
   @ApiPropertyOptional({ description: '{"start": "21:00", "end": "08:00", "timezone"?: "Europe/Paris"}' })
   @Allow()
   quietHours?: unknown;
+
+  @ApiPropertyOptional({
+    description:
+      "Account journeys: who of the account's members gets its emails, a profile condition " +
+      '(e.g. `trait role = "owner"`); default every member with an email. A send step may have its own.',
+  })
+  @Allow()
+  recipients?: unknown;
 }
 
 export class UpdateJourneyDto {
@@ -59,6 +67,7 @@ export class UpdateJourneyDto {
   @ApiPropertyOptional() @Allow() exit?: unknown;
   @ApiPropertyOptional() @Allow() steps?: unknown;
   @ApiPropertyOptional() @Allow() quietHours?: unknown;
+  @ApiPropertyOptional() @Allow() recipients?: unknown;
 }
 
 export class RunsQueryDto extends PageQueryDto {
@@ -83,7 +92,8 @@ export class RunStepView {
 
 export class RunView {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ format: 'uuid' }) profileId!: string;
+  @ApiProperty({ format: 'uuid', description: "The person, or the account's id for an account journey" })
+  profileId!: string;
   @ApiProperty() version!: number;
   @ApiProperty({ enum: ['active', 'converted', 'exited', 'completed'] }) status!: string;
   @ApiProperty({ description: 'Where the run is (or ended)' }) stepId!: string;
@@ -141,6 +151,13 @@ export class JourneyView {
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ['draft', 'active', 'paused'] }) status!: string;
   @ApiProperty({ description: 'Current version; runs keep the version they entered with' }) version!: number;
+  @ApiProperty({
+    enum: ['profile', 'account'],
+    description: "The entry audience's level: a run per person, or per account",
+  })
+  level!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Account journeys: the recipients condition' })
+  recipients!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) entry!: unknown;
   @ApiProperty() reentry!: unknown;
   @ApiProperty({ type: 'object', additionalProperties: true }) exit!: unknown;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
-import type { JourneyDefinition } from './journey-definition';
+import type { JourneyDefinition, SubjectLevel } from './journey-definition';
 
 export type JourneyStatus = 'draft' | 'active' | 'paused';
 
@@ -145,17 +145,18 @@ export class JourneysRepository {
     return rows[0] ?? (await this.find(workspaceId, id));
   }
 
-  /** Of these keys, the profile-level audiences that exist in the workspace. */
-  async existingAudiences(workspaceId: string, keys: string[]): Promise<Set<string>> {
-    const rows = await this.prisma.$queryRaw<{ key: string }[]>`
-      SELECT key FROM audiences WHERE workspace_id = ${workspaceId}::uuid AND key = ANY(${keys}::text[]) AND level = 'profile'`;
-    return new Set(rows.map((row) => row.key));
+  /** Of these keys, the audiences that exist in the workspace, with their level. */
+  async existingAudiences(workspaceId: string, keys: string[]): Promise<Map<string, SubjectLevel>> {
+    const rows = await this.prisma.$queryRaw<{ key: string; level: SubjectLevel }[]>`
+      SELECT key, level::text AS level FROM audiences WHERE workspace_id = ${workspaceId}::uuid AND key = ANY(${keys}::text[])`;
+    return new Map(rows.map((row) => [row.key, row.level]));
   }
 
-  async existingDestinations(workspaceId: string, ids: string[]): Promise<Set<string>> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM destinations
+  /** Of these ids, the destinations of the workspace, with their type. */
+  async existingDestinations(workspaceId: string, ids: string[]): Promise<Map<string, string>> {
+    const rows = await this.prisma.$queryRaw<{ id: string; type: string }[]>`
+      SELECT id::text AS id, type::text AS type FROM destinations
       WHERE workspace_id = ${workspaceId}::uuid AND id::text = ANY(${ids}::text[])`;
-    return new Set(rows.map((row) => row.id));
+    return new Map(rows.map((row) => [row.id, row.type]));
   }
 }

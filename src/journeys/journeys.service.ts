@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { decodeKeyCursor, DEFAULT_PAGE_SIZE, encodeKeyCursor, pageFrom, PageRequest } from '../common/pagination';
 import type { FieldProblem } from '../common/problems';
 import { compileTemplate, TemplateError, TemplateKind } from '../destinations/templates';
-import { JourneyDefinition, readJourneyDefinition } from './journey-definition';
+import { JourneyDefinition, levelOf, readJourneyDefinition, type SubjectLevel } from './journey-definition';
 import { CreateJourneyDto, JourneyListView, JourneyView, UpdateJourneyDto } from './journeys.dto';
 import {
   DuplicateJourneyKeyError,
@@ -47,7 +47,7 @@ export class JourneysService {
   /** Parts left out keep their current value; a changed graph of a journey that ran is a new version. */
   async update(workspaceId: string, id: string, input: UpdateJourneyDto): Promise<JourneyView> {
     const current = await this.found(workspaceId, id);
-    const parts = ['entry', 'reentry', 'exit', 'steps', 'quietHours'] as const;
+    const parts = ['entry', 'reentry', 'exit', 'steps', 'quietHours', 'recipients'] as const;
     let definition: JourneyDefinition | undefined;
     if (parts.some((part) => input[part] !== undefined)) {
       const merged = { ...current.definition } as Record<string, unknown>;
@@ -82,20 +82,32 @@ export class JourneysService {
     return row;
   }
 
-  /** The definition read, then checked against the workspace: the entry audience and every destination exist. */
+  /**
+   * The definition read at the level of its entry audience (conditions about a person, or about an
+   * account), then checked against the workspace: the entry audience and every destination exist,
+   * and an account journey sends email only (to the recipients among the account's members).
+   */
   private async read(
     workspaceId: string,
     input: Parameters<typeof readJourneyDefinition>[0],
   ): Promise<JourneyDefinition> {
-    const read = readJourneyDefinition(input);
+    const entryKey =
+      typeof input.entry === 'object' && input.entry !== null && 'audience' in input.entry
+        ? input.entry.audience
+        : undefined;
+    const audiences =
+      typeof entryKey === 'string'
+        ? await this.repository.existingAudiences(workspaceId, [entryKey])
+        : new Map<string, SubjectLevel>();
+    const level = typeof entryKey === 'string' ? audiences.get(entryKey) : undefined;
+    const read = readJourneyDefinition(input, level ?? 'profile');
     if (!read.ok) throw new InvalidJourneyError(read.problems);
     const { definition } = read;
     const problems: FieldProblem[] = [];
-    const audiences = await this.repository.existingAudiences(workspaceId, [definition.entry.audience]);
     if (!audiences.has(definition.entry.audience)) {
       problems.push({
         field: 'entry.audience',
-        reason: `no audience "${definition.entry.audience}" of people in this workspace`,
+        reason: `no audience "${definition.entry.audience}" in this workspace`,
       });
     }
     const destinations = definition.steps.flatMap((step, i) =>
@@ -103,8 +115,14 @@ export class JourneysService {
     );
     const known = await this.repository.existingDestinations(workspaceId, [...new Set(destinations.map((d) => d.id))]);
     for (const { i, id } of destinations) {
-      if (!known.has(id))
+      const type = known.get(id);
+      if (!type)
         problems.push({ field: `steps[${i}].destination`, reason: `no destination "${id}" in this workspace` });
+      else if (levelOf(definition) === 'account' && type !== 'email')
+        problems.push({
+          field: `steps[${i}].destination`,
+          reason: `an account journey sends email to the account's recipients; "${id}" is a ${type} destination`,
+        });
     }
     definition.steps.forEach((step, i) => {
       if (step.type !== 'send') return;
@@ -141,6 +159,8 @@ function view(row: JourneyRow): JourneyView {
     name: row.name,
     status: row.status,
     version: row.version,
+    level: levelOf(row.definition),
+    recipients: row.definition.recipients ?? null,
     entry,
     reentry,
     exit,

@@ -47,6 +47,16 @@ describe('webhook destinations (HTTP on loopback)', () => {
       `INSERT INTO computed_trait_values (trait_id, workspace_id, profile_id, value, updated_at) VALUES ($1, $2, $3, '4', now())`,
       [trait!.id, ws.workspaceId, p],
     );
+    // An adoption score is read like a computed trait, with its band beside it.
+    const [score] = await seed.query<{ id: string }>(
+      `INSERT INTO scores (id, workspace_id, key, name, components, bands, updated_at)
+       VALUES (gen_random_uuid(), $1, 'adoption_score', 'Adoption', '[]', '[]', now()) RETURNING id`,
+      [ws.workspaceId],
+    );
+    await seed.query(
+      `INSERT INTO score_values (score_id, workspace_id, subject_id, value, band, computed_at) VALUES ($1, $2, $3, 72, 'green', now())`,
+      [score!.id, ws.workspaceId, p],
+    );
     const at = new Date(Date.now() + 10);
     const [entered] = await seed.enter(ws.workspaceId, audienceId, p, at);
     await seed.exit(ws.workspaceId, audienceId, p, new Date(at.getTime() + 1_000));
@@ -63,7 +73,7 @@ describe('webhook destinations (HTTP on loopback)', () => {
       properties: { audience_key: 'trial_users', trial_users: true },
       context: {
         traits: { plan: 'trial' },
-        computed: { logins_7d: 4 },
+        computed: { logins_7d: 4, adoption_score: 72, adoption_score_band: 'green' },
         personas: { computation_class: 'audience', computation_key: 'trial_users', space_id: ws.workspaceId },
       },
     });

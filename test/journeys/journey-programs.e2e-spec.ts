@@ -1,7 +1,7 @@
 import { HttpReceiver } from '../destinations/support/http-receiver';
 import { MembershipFixtures } from '../membership/membership-support';
 import { waitFor } from '../support/wait-for';
-import { createJourney, DAY, EMAIL, JourneyBed } from './journey-support';
+import { accountAudience, createJourney, DAY, EMAIL, JourneyBed } from './journey-support';
 
 const HOUR = 3_600_000;
 
@@ -136,6 +136,46 @@ describe('journeys: programs and lifecycle', () => {
     expect((await bed.runOf(journeyId, person))!.status).toBe('completed');
   });
 
+  it('a paused journey holds new entrants and starts them on activation, with their entry event', async () => {
+    const { ws, f, api } = await bed.workspace();
+    await f.audience('held-entry', 'performed "Signed Up"');
+    const email = await api.createEmail(EMAIL);
+    const journeyId = await createJourney(bed.app, ws.apiToken, {
+      key: 'holds-entrants',
+      name: 'Holds entrants',
+      entry: { audience: 'held-entry' },
+      steps: [
+        { id: 'wait', type: 'wait', duration: { amount: 1, unit: 'days' }, next: 'hello' },
+        { id: 'hello', type: 'send', destination: email, subject: 'A day into {{ entry_event.properties.plan }}' },
+      ],
+    });
+    await api.post(`/api/journeys/${journeyId}/pause`).expect(200);
+    const person = await f.profile({ traits: { email: 'held@example.test' } });
+    await bed.track(f, person, 'Signed Up', { plan: 'Pro' });
+    await waitFor(
+      async () => (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [person])) === 0,
+      { what: 'the entry to be evaluated' },
+    );
+    await bed.advance(3 * DAY);
+    expect(await bed.runs(journeyId)).toEqual([]);
+
+    // Activation starts the held entrant now: its wait counts from here, not from its entry.
+    await api.post(`/api/journeys/${journeyId}/activate`).expect(200);
+    const activatedAt = bed.clock.now().getTime();
+    await bed.advance(0);
+    const run = await bed.waitForRun(journeyId, person, (r) => r.step_id === 'wait', 'the held entrant to start');
+    expect(run.entry_event).toMatchObject({ name: 'Signed Up', properties: { plan: 'Pro' } });
+    const [started] = await bed.sql.rows<{ started_at: Date }>('SELECT started_at FROM journey_runs WHERE id = $1', [
+      run.id,
+    ]);
+    expect(started!.started_at.getTime()).toBe(activatedAt);
+    await bed.advance(DAY / 2);
+    expect(bed.smtp.to('held@example.test')).toEqual([]);
+    await bed.advance(DAY / 2 + 60_000);
+    await waitFor(() => bed.smtp.to('held@example.test').length === 1, { what: 'the email a day after activation' });
+    expect(bed.subjects('held@example.test')).toEqual(['A day into Pro']);
+  });
+
   it('an edit makes a new version; runs keep the version they entered with', async () => {
     const { ws, f, api } = await bed.workspace();
     await f.audience('versioned-entry', 'performed "Signed Up"');
@@ -176,31 +216,74 @@ describe('journeys: programs and lifecycle', () => {
     expect((await bed.runOf(journeyId, late))!.version).toBe(2);
   });
 
-  it('loops a monthly metrics email while the person stays in the audience', async () => {
+  it('loops a monthly metrics email to each active account’s owner, one run per account, while it stays active', async () => {
     const { ws, f, api } = await bed.workspace();
-    await f.audience('pro', 'trait plan = "pro"');
+    await accountAudience(f, 'active-accounts', 'trait status = "active"');
     const email = await api.createEmail(EMAIL);
     const journeyId = await createJourney(bed.app, ws.apiToken, {
       key: 'monthly-metrics',
       name: 'Monthly metrics',
-      entry: { audience: 'pro' },
+      entry: { audience: 'active-accounts' },
       exit: { onAudienceExit: true },
+      recipients: 'trait role = "owner"',
       steps: [
-        { id: 'metrics', type: 'send', destination: email, subject: 'Your month, {{ traits.name }}', next: 'month' },
+        {
+          id: 'metrics',
+          type: 'send',
+          destination: email,
+          subject: '{{ account.traits.name }}: your month, {{ traits.name }}',
+          text: '{{ account.traits.name }} has {{ account.members }} members.',
+          next: 'month',
+        },
         { id: 'month', type: 'wait', duration: { amount: 30, unit: 'days' }, next: 'metrics' },
       ],
     });
-    const owner = await f.profile({ traits: { email: 'owner@example.test', name: 'Olga', plan: 'free' } });
-    await setTraits(bed, f, owner, { plan: 'pro' });
-    await waitFor(() => bed.smtp.to('owner@example.test').length === 1, { what: 'the first month' });
-    await bed.advance(30 * DAY + 60_000);
-    await bed.advance(30 * DAY + 60_000);
-    await waitFor(() => bed.smtp.to('owner@example.test').length === 3, { what: 'two more months' });
+    const olga = await f.profile({ traits: { email: 'olga@acme.test', name: 'Olga', role: 'owner' } });
+    const mike = await f.profile({ traits: { email: 'mike@acme.test', name: 'Mike', role: 'engineer' } });
+    const gina = await f.profile({ traits: { email: 'gina@globex.test', name: 'Gina', role: 'owner' } });
+    const acme = await bed.account(f, 'acme', { name: 'Acme', status: 'trial' }, [olga, mike]);
+    const globex = await bed.account(f, 'globex', { name: 'Globex', status: 'trial' }, [gina]);
+    await bed.setAccountTraits(f, acme, { status: 'active' }, olga);
+    await bed.setAccountTraits(f, globex, { status: 'active' }, gina);
 
-    await setTraits(bed, f, owner, { plan: 'free' });
-    await bed.waitForRun(journeyId, owner, (r) => r.status === 'exited', 'the run to end with the audience');
-    await bed.advance(31 * DAY);
-    expect(bed.smtp.to('owner@example.test')).toHaveLength(3);
+    const months = (address: string) => bed.smtp.to(address).length;
+    await waitFor(() => months('olga@acme.test') === 1 && months('gina@globex.test') === 1, {
+      what: 'the first month to each owner',
+    });
+    // One run per account, not per member: the account is the run's subject.
+    expect((await bed.runs(journeyId)).map((r) => r.profile_id).sort()).toEqual([acme, globex].sort());
+    expect(bed.subjects('olga@acme.test')).toEqual(['Acme: your month, Olga']);
+    expect(bed.smtp.to('olga@acme.test')[0]!.text).toContain('Acme has 2 members.');
+
+    for (let month = 2; month <= 3; month++) {
+      await bed.advance(30 * DAY + 60_000);
+      await waitFor(() => months('olga@acme.test') === month && months('gina@globex.test') === month, {
+        what: `month ${month}`,
+      });
+    }
+    // A member's change (an event, an identify) brings the account's run back to its step: no extra email.
+    await bed.track(f, mike, 'Page Viewed');
+    await bed.advance(60_000);
+
+    // Acme is no longer active: its run ends with the audience, Globex goes on.
+    await bed.setAccountTraits(f, acme, { status: 'churned' }, olga);
+    await bed.waitForRun(journeyId, acme, (r) => r.status === 'exited', 'the Acme run to end with the audience');
+    await bed.advance(30 * DAY + 60_000);
+    await waitFor(() => months('gina@globex.test') === 4, { what: 'the fourth month to Globex' });
+    await bed.advance(30 * DAY + 60_000);
+    await waitFor(() => months('gina@globex.test') === 5, { what: 'the fifth month to Globex' });
+    expect(months('olga@acme.test')).toBe(3);
+    expect(months('mike@acme.test')).toBe(0);
+    // Exactly one email per owner per month: one delivery per run, step and recipient.
+    const deliveries = await bed.sql.rows<{ recipient_id: string; n: number }>(
+      `SELECT d.recipient_id, count(*)::int AS n FROM deliveries d JOIN journey_runs r ON r.id = d.journey_run_id
+       WHERE r.journey_id = $1 GROUP BY d.recipient_id ORDER BY n`,
+      [journeyId],
+    );
+    expect(deliveries).toEqual([
+      { recipient_id: olga, n: 3 },
+      { recipient_id: gina, n: 5 },
+    ]);
   });
 
   it('sends a journey step to a webhook as a Journey Message with the entry event', async () => {

@@ -1,3 +1,4 @@
+import { readAudienceDefinition } from '../../src/audiences/language/audience-definition';
 import { ManualClock } from '../../src/common/clock';
 import { JourneyEngineService, SweepOutcome } from '../../src/journeys/journey-engine.service';
 import { destinationsApi } from '../destinations/support/api';
@@ -112,6 +113,41 @@ export class JourneyBed {
   subjects(address: string): string[] {
     return this.smtp.to(address).map((mail) => mail.subject);
   }
+
+  /** An account (a group) with these members, as `group` calls would make it. */
+  async account(f: MembershipFixtures, groupId: string, traits: object, members: string[]): Promise<string> {
+    const [row] = await this.sql.rows<{ id: string }>(
+      `INSERT INTO groups (id, workspace_id, group_id, traits, created_at, updated_at)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $4) RETURNING id`,
+      [f.workspaceId, groupId, JSON.stringify(traits), this.clock.now().toISOString()],
+    );
+    for (const member of members) {
+      await this.sql.rows('INSERT INTO group_memberships (group_id, profile_id) VALUES ($1, $2)', [row!.id, member]);
+    }
+    return row!.id;
+  }
+
+  /** Changes an account's traits; a change of one of its members re-evaluates it in real time. */
+  async setAccountTraits(f: MembershipFixtures, accountId: string, traits: object, member: string): Promise<void> {
+    await this.sql.rows('UPDATE groups SET traits = traits || $2::jsonb WHERE id = $1', [
+      accountId,
+      JSON.stringify(traits),
+    ]);
+    await f.changed(member);
+  }
+}
+
+/** An account audience (its members are accounts), written as the API would. */
+export async function accountAudience(f: MembershipFixtures, key: string, definition: string): Promise<string> {
+  const read = readAudienceDefinition(definition, 'definition', 'account');
+  if (!read.ok) throw new Error(`bad definition in test: ${JSON.stringify(read.errors)}`);
+  const [row] = await f.sql.rows<{ id: string }>(
+    `INSERT INTO audiences (id, workspace_id, key, name, level, definition_ast, definition_text, include_historical_data,
+                            refresh_interval_seconds, updated_at)
+     VALUES (gen_random_uuid(), $1, $2, $2, 'account', $3, $4, true, 3600, now()) RETURNING id`,
+    [f.workspaceId, key, JSON.stringify(read.ast), read.text],
+  );
+  return row!.id;
 }
 
 export interface RunRow {

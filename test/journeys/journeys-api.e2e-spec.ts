@@ -85,7 +85,7 @@ describe('journeys API', () => {
       steps: [{ id: 'a', type: 'send', destination: '00000000-0000-4000-8000-000000000000' }],
     }).expect(400);
     expect(missing.body.errors).toEqual([
-      { field: 'entry.audience', reason: 'no audience "nope" of people in this workspace' },
+      { field: 'entry.audience', reason: 'no audience "nope" in this workspace' },
       {
         field: 'steps[0].destination',
         reason: 'no destination "00000000-0000-4000-8000-000000000000" in this workspace',
