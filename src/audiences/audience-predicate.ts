@@ -96,14 +96,23 @@ export function audiencePredicate(
   audience: AudienceScope,
   now: Date,
   level: SubjectLevel = 'profile',
+  batch = false,
 ): Prisma.Sql {
-  const ctx = { workspaceId: audience.workspaceId, now, eventsSince: eventsSince(audience) };
+  const ctx = { workspaceId: audience.workspaceId, now, eventsSince: eventsSince(audience), batch };
   return level === 'account' ? compileAccountPredicate(definition, ctx) : compileAudiencePredicate(definition, ctx);
 }
 
 /** The predicate of a saved audience: what `explain` shows and computations run. */
 export function storedAudiencePredicate(audience: StoredAudience, now: Date): Prisma.Sql {
   return audiencePredicate(storedDefinition(audience), audience, now, audience.level);
+}
+
+/**
+ * The batch form of a saved profile audience's predicate, for a statement that shadows `events`
+ * with the batch's profiles' events (see CompileContext.batch): same profiles, set-based forms.
+ */
+export function storedBatchPredicate(audience: StoredAudience, now: Date): Prisma.Sql {
+  return audiencePredicate(storedDefinition(audience), audience, now, 'profile', true);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
+import { BatchDiff, batchDiffStatement, profileDeliveries } from './batch-diff-statement';
 import { ComputationTimeoutError } from './membership.errors';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
@@ -70,6 +71,12 @@ export interface DiffResult {
   deliveries: DeliveryRef[];
 }
 
+export interface BatchDiffResult {
+  /** Transitions per audience; audiences without any are absent. */
+  byAudience: Map<string, { entered: number; exited: number }>;
+  deliveries: DeliveryRef[];
+}
+
 export interface MemberRow {
   profileId: string;
   enteredAt: Date;
@@ -99,12 +106,6 @@ const audienceColumns = Prisma.sql`
   include_historical_data AS "includeHistoricalData", history_starts_at AS "historyStartsAt",
   refresh_interval_seconds AS "refreshIntervalSeconds", version, status::text AS status,
   created_at AS "createdAt"`;
-
-/** A profile audience: one delivery per transition and connected destination, to the transition's profile. */
-const profileDeliveries = Prisma.sql`
-        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, NULL::uuid
-        FROM transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
-        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at`;
 
 /**
  * An account audience: one delivery per transition, connected destination and recipient, the
@@ -345,6 +346,29 @@ export class MembershipRepository {
         row.id !== null && row.destinationId !== null ? [{ id: row.id, destinationId: row.destinationId }] : [],
       ),
     };
+  }
+
+  /** Several profile audiences that do not refer to each other, over one batch: see batchDiffStatement. */
+  async applyBatchDiff(tx: Tx, diff: BatchDiff): Promise<BatchDiffResult> {
+    const result: BatchDiffResult = { byAudience: new Map(), deliveries: [] };
+    if (diff.audiences.length === 0 || diff.profileIds.length === 0) return result;
+    const rows = await tx.$queryRaw<
+      {
+        audienceId: string | null;
+        entered: number | null;
+        exited: number | null;
+        id: string | null;
+        destinationId: string | null;
+      }[]
+    >(batchDiffStatement(diff));
+    for (const row of rows) {
+      if (row.audienceId !== null) {
+        result.byAudience.set(row.audienceId, { entered: row.entered ?? 0, exited: row.exited ?? 0 });
+      } else if (row.id !== null && row.destinationId !== null) {
+        result.deliveries.push({ id: row.id, destinationId: row.destinationId });
+      }
+    }
+    return result;
   }
 
   /** The accounts (group row ids) of these profiles: the accounts a real-time batch re-evaluates. */

@@ -2,18 +2,19 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 
-import { dependencyOrder, directDependents } from '../audiences/audience-graph';
+import { dependencyLevels, dependencyOrder, directDependents } from '../audiences/audience-graph';
 import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { recipientPredicate, storedAudiencePredicate } from '../audiences/audience-predicate';
+import { recipientPredicate, storedAudiencePredicate, storedBatchPredicate } from '../audiences/audience-predicate';
 import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../ops/metrics.service';
-import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { DeliveryQueuesService, DeliveryRef } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
+import { BatchAudience } from './batch-diff-statement';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
-import { AudienceRecord, DiffResult, MembershipRepository, RecipientRule } from './membership.repository';
+import { AudienceRecord, MembershipRepository, RecipientRule } from './membership.repository';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 
 export type ComputeOutcome =
@@ -104,36 +105,56 @@ export class MembershipService {
   }
 
   /**
-   * Re-evaluates a batch of profiles against every audience of their workspace, referenced
-   * audiences first so that `in audience` sees memberships this very evaluation changed. One
-   * transaction under every audience's lock, one set-based statement per audience (the batch's
-   * target set against its current members), one instant for all of them. A merged-away or erased
-   * profile is in no target set, so it leaves every audience it was in. Account audiences evaluate
-   * the accounts the batch's profiles belong to (a `group` call touches its profile, so it
-   * re-evaluates its account too).
+   * Re-evaluates a batch of profiles against every audience of their workspace, in one transaction
+   * under every audience's lock, at one instant. Audiences go by dependency level (see
+   * dependencyLevels): the profile audiences of a level in ONE set-based statement over the batch
+   * (see batchDiffStatement), so that `in audience` sees memberships the levels before it just
+   * changed. A merged-away or erased profile is in no target set, so it leaves every audience it
+   * was in. Account audiences evaluate the accounts the batch's profiles belong to (a `group` call
+   * touches its profile, so it re-evaluates its account too), one statement each.
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const listed = await this.repository.listWorkspaceAudiences(workspaceId);
-    if (listed.length === 0 || profileIds.length === 0) return { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
-    let diffs: DiffResult[];
+    const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+    if (listed.length === 0 || profileIds.length === 0) return outcome;
+    let deliveries: DeliveryRef[];
     try {
-      diffs = await this.repository.withAudienceLocks(
+      deliveries = await this.repository.withAudienceLocks(
         listed.map((audience) => audience.id),
         async (tx) => {
           const now = this.clock.now();
           // Read again under the locks: the versions that decide the transitions.
-          const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId, tx));
-          const accountIds = audiences.some((a) => a.level === 'account')
+          const levels = dependencyLevels(await this.repository.listWorkspaceAudiences(workspaceId, tx));
+          const accountIds = levels.some((level) => level.some((a) => a.level === 'account'))
             ? await this.repository.accountsOf(tx, workspaceId, profileIds)
             : [];
-          const results: DiffResult[] = [];
-          for (const audience of audiences) {
-            const subjects = audience.level === 'account' ? accountIds : profileIds;
-            if (subjects.length === 0) continue;
-            const predicate = this.validPredicate(audience, now);
-            if (predicate) results.push(await this.diff(tx, audience, now, predicate, subjects));
+          const written: DeliveryRef[] = [];
+          const count = (entered: number, exited: number) => {
+            this.countTransitions({ entered, exited });
+            outcome.entered += entered;
+            outcome.exited += exited;
+          };
+          for (const level of levels) {
+            const batched: BatchAudience[] = [];
+            for (const audience of level) {
+              if (audience.level === 'account') {
+                const predicate = this.validPredicate(audience, now, false);
+                if (!predicate || accountIds.length === 0) continue;
+                const diff = await this.diff(tx, audience, now, predicate, accountIds);
+                outcome.audiences += 1;
+                count(diff.entered, diff.exited);
+                written.push(...diff.deliveries);
+                continue;
+              }
+              const predicate = this.validPredicate(audience, now, true);
+              if (predicate) batched.push({ audienceId: audience.id, version: audience.version, predicate });
+            }
+            const diff = await this.repository.applyBatchDiff(tx, { workspaceId, now, profileIds, audiences: batched });
+            outcome.audiences += batched.length;
+            for (const { entered, exited } of diff.byAudience.values()) count(entered, exited);
+            written.push(...diff.deliveries);
           }
-          return results;
+          return written;
         },
       );
     } catch (error) {
@@ -146,22 +167,18 @@ export class MembershipService {
       );
       return this.evaluateAudienceByAudience(workspaceId, profileIds);
     }
-    const outcome: EvaluateOutcome = { audiences: diffs.length, entered: 0, exited: 0, deliveries: 0 };
-    for (const diff of diffs) {
-      this.countTransitions(diff);
-      outcome.entered += diff.entered;
-      outcome.exited += diff.exited;
-      outcome.deliveries += diff.deliveries.length;
-    }
-    await this.deliveries.enqueue(diffs.flatMap((diff) => diff.deliveries));
+    outcome.deliveries = deliveries.length;
+    await this.deliveries.enqueue(deliveries);
     return outcome;
   }
 
   /**
    * The fallback of evaluateProfiles: one transaction per audience, each under that audience's
-   * lock. An audience that fails is reported after the others were evaluated.
+   * lock, one statement per audience (applyDiff, the predicates in their usual form). An audience
+   * that fails is reported after the others were evaluated. Being written independently of the
+   * batch statement, it is also what the batches are held against in the differential test.
    */
-  private async evaluateAudienceByAudience(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
+  async evaluateAudienceByAudience(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId));
     const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
     const failures: { audienceId: string; error: unknown }[] = [];
@@ -170,7 +187,7 @@ export class MembershipService {
         const diff = await this.repository.withAudienceLock(listed.id, async (tx) => {
           const audience = await this.repository.findAudience(workspaceId, listed.id, tx);
           const now = this.clock.now();
-          const predicate = audience ? this.validPredicate(audience, now) : undefined;
+          const predicate = audience ? this.validPredicate(audience, now, false) : undefined;
           if (!audience || !predicate) return null;
           const subjects =
             audience.level === 'account' ? await this.repository.accountsOf(tx, workspaceId, profileIds) : profileIds;
@@ -219,9 +236,9 @@ export class MembershipService {
    * An invalid stored definition is recorded on the audience by its compute job (status failed);
    * it must not hold back the other audiences of every profile.
    */
-  private validPredicate(audience: AudienceRecord, now: Date): Prisma.Sql | undefined {
+  private validPredicate(audience: AudienceRecord, now: Date, batch: boolean): Prisma.Sql | undefined {
     try {
-      return this.predicate(audience, now);
+      return batch ? storedBatchPredicate(audience, now) : this.predicate(audience, now);
     } catch (error) {
       if (!(error instanceof AudienceDefinitionError)) throw error;
       this.logger.debug(error.message);

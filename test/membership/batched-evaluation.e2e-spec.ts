@@ -1,8 +1,9 @@
 /**
  * Batched real-time evaluation against one-by-one evaluation: the same random stream of changes
  * (events, trait updates, merges, definition edits, time passing) goes to two workspaces with the
- * same audiences. At every checkpoint one workspace evaluates its changed profiles one at a time,
- * the other all of them in one batch through the batch participants. Memberships, member counts
+ * same audiences. At every checkpoint one workspace evaluates its changed profiles one at a time
+ * with one statement per audience, the other all of them in one batch through the batch
+ * participants (one statement per dependency level). Memberships, member counts
  * and ledgers (every transition with its kind, instant and audience version) must be identical.
  *
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
@@ -213,7 +214,8 @@ describe('batched real-time evaluation', () => {
           await one.apply(s, clock, sql);
           await batched.apply(s, clock, sql);
           if (s.kind !== 'evaluate' || one.changed.size === 0) continue;
-          for (const id of one.changed) await membership.evaluateProfiles(one.f.workspaceId, [id]);
+          // One by one through the per-audience statements (applyDiff), independent of the batch statement.
+          for (const id of one.changed) await membership.evaluateAudienceByAudience(one.f.workspaceId, [id]);
           await batches.evaluate({
             workspaceId: batched.f.workspaceId,
             profileIds: [...batched.changed],

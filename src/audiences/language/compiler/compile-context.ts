@@ -9,6 +9,12 @@ export interface CompileContext {
   now: Date;
   /** With includeHistoricalData false: event conditions only see events at or after this instant. */
   eventsSince?: Date | null;
+  /**
+   * The predicate evaluates a real-time batch: the statement shadows `events` with a materialized
+   * set of the batch's profiles' events (a few thousand rows, without indexes), so every event
+   * condition is written as a set of profiles read once from it, never as a probe per profile.
+   */
+  batch?: boolean;
 }
 
 /**
