@@ -1,13 +1,19 @@
+import { batchTargetRelation } from '../audiences/language/audience-language';
 import { Prisma } from '../generated/prisma/client';
 
 /** One profile audience of a batch statement: its predicate in batch form (see storedBatchPredicate). */
 export interface BatchAudience {
   audienceId: string;
   version: number;
+  /**
+   * 0 for an audience that refers to no other of the statement; otherwise above every audience it
+   * refers to, whose target sets its predicate reads from `target_<stage>` (see BatchTarget).
+   */
+  stage: number;
   predicate: Prisma.Sql;
 }
 
-/** Several profile audiences, none of which refers to another, over one batch of profiles. */
+/** Every profile audience of a workspace, over one batch of profiles. */
 export interface BatchDiff {
   workspaceId: string;
   now: Date;
@@ -22,8 +28,8 @@ export const profileDeliveries = Prisma.sql`
         WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at`;
 
 /**
- * The diff of several profile audiences over one batch of profiles in one statement: what
- * applyDiff does for one audience, with the work every audience shares done once.
+ * The diff of every profile audience of a workspace over one batch of profiles in one statement:
+ * what applyDiff does for one audience, with the work every audience shares done once.
  *
  * - `batch`: the batch's live profiles, read once by primary key.
  * - `events`: the batch's events, read once by events(workspace_id, profile_id, …), one probe per
@@ -35,23 +41,40 @@ export const profileDeliveries = Prisma.sql`
  *   index: 60,000 index entries read for `first performed "Signed Up"` and 500 profiles.
  * - `current`: the batch's memberships in these audiences, one probe per profile of
  *   audience_members(profile_id) instead of one per profile and audience.
+ * - `target_<n>`: the target sets of stage n. An audience that refers to another (`in audience`)
+ *   is in a later stage and reads the other's target set from its stage: for a profile of the
+ *   batch, that is exactly its membership once the statement has run, which audience_members would
+ *   only show after the statement.
  *
  * Then, as in applyDiff: enter target − current, exit current − target, one ledger row per change
  * with its audience's version, one delivery per change and connected destination, member counts
- * moved by the difference. The predicates read audience_members as they were before the statement,
- * which is why the audiences of one statement must not refer to each other (see dependencyLevels).
+ * moved by the difference.
  */
 export function batchDiffStatement(diff: BatchDiff): Prisma.Sql {
   const { workspaceId, audiences } = diff;
   const profileIds = [...diff.profileIds];
   const audienceIds = audiences.map((audience) => audience.audienceId);
   const now = diff.now.toISOString();
+  const stages = [...new Set(audiences.map((audience) => audience.stage))].sort((a, b) => a - b);
+  if (stages.some((stage, i) => stage !== i))
+    throw new Error(`batch stages must run 0, 1, …; got ${stages.join(', ')}`);
   const targets = Prisma.join(
-    audiences.map(
-      (audience) =>
-        Prisma.sql`SELECT ${audience.audienceId}::uuid AS audience_id, p.id AS profile_id FROM batch p WHERE (${audience.predicate})`,
-    ),
-    '\n        UNION ALL\n        ',
+    stages.map((stage) => {
+      const queries = audiences
+        .filter((audience) => audience.stage === stage)
+        .map(
+          (audience) =>
+            Prisma.sql`SELECT ${audience.audienceId}::uuid AS audience_id, p.id AS profile_id FROM batch p WHERE (${audience.predicate})`,
+        );
+      return Prisma.sql`${batchTargetRelation(stage)} AS MATERIALIZED (
+        ${Prisma.join(queries, '\n        UNION ALL\n        ')}
+      ),`;
+    }),
+    '\n      ',
+  );
+  const target = Prisma.join(
+    stages.map((stage) => Prisma.sql`SELECT audience_id, profile_id FROM ${batchTargetRelation(stage)}`),
+    ' UNION ALL ',
   );
   return Prisma.sql`
       WITH ids AS MATERIALIZED (
@@ -79,8 +102,9 @@ export function batchDiffStatement(diff: BatchDiff): Prisma.Sql {
           OFFSET 0
         ) m
       ),
+      ${targets}
       target AS MATERIALIZED (
-        ${targets}
+        ${target}
       ),
       entered AS (
         INSERT INTO audience_members (audience_id, profile_id, entered_at)

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { dependencyLevels, dependencyOrder, directDependents } from '../audiences/audience-graph';
 import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
 import { recipientPredicate, storedAudiencePredicate, storedBatchPredicate } from '../audiences/audience-predicate';
+import type { BatchTarget } from '../audiences/language/audience-language';
 import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
@@ -106,12 +107,12 @@ export class MembershipService {
 
   /**
    * Re-evaluates a batch of profiles against every audience of their workspace, in one transaction
-   * under every audience's lock, at one instant. Audiences go by dependency level (see
-   * dependencyLevels): the profile audiences of a level in ONE set-based statement over the batch
-   * (see batchDiffStatement), so that `in audience` sees memberships the levels before it just
-   * changed. A merged-away or erased profile is in no target set, so it leaves every audience it
-   * was in. Account audiences evaluate the accounts the batch's profiles belong to (a `group` call
-   * touches its profile, so it re-evaluates its account too), one statement each.
+   * under every audience's lock, at one instant. Every profile audience in ONE set-based statement
+   * over the batch (see batchDiffStatement), in stages by dependency level so that `in audience`
+   * sees the membership this very evaluation decides. A merged-away or erased profile is in no
+   * target set, so it leaves every audience it was in. Account audiences come after (their member
+   * conditions may read profile audiences) and evaluate the accounts the batch's profiles belong to
+   * (a `group` call touches its profile, so it re-evaluates its account too), one statement each.
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const listed = await this.repository.listWorkspaceAudiences(workspaceId);
@@ -124,35 +125,30 @@ export class MembershipService {
         async (tx) => {
           const now = this.clock.now();
           // Read again under the locks: the versions that decide the transitions.
-          const levels = dependencyLevels(await this.repository.listWorkspaceAudiences(workspaceId, tx));
-          const accountIds = levels.some((level) => level.some((a) => a.level === 'account'))
-            ? await this.repository.accountsOf(tx, workspaceId, profileIds)
-            : [];
-          const written: DeliveryRef[] = [];
+          const audiences = await this.repository.listWorkspaceAudiences(workspaceId, tx);
           const count = (entered: number, exited: number) => {
             this.countTransitions({ entered, exited });
             outcome.entered += entered;
             outcome.exited += exited;
           };
-          for (const level of levels) {
-            const batched: BatchAudience[] = [];
-            for (const audience of level) {
-              if (audience.level === 'account') {
-                const predicate = this.validPredicate(audience, now, false);
-                if (!predicate || accountIds.length === 0) continue;
-                const diff = await this.diff(tx, audience, now, predicate, accountIds);
-                outcome.audiences += 1;
-                count(diff.entered, diff.exited);
-                written.push(...diff.deliveries);
-                continue;
-              }
-              const predicate = this.validPredicate(audience, now, true);
-              if (predicate) batched.push({ audienceId: audience.id, version: audience.version, predicate });
-            }
-            const diff = await this.repository.applyBatchDiff(tx, { workspaceId, now, profileIds, audiences: batched });
-            outcome.audiences += batched.length;
-            for (const { entered, exited } of diff.byAudience.values()) count(entered, exited);
-            written.push(...diff.deliveries);
+          const batched = this.batchAudiences(
+            audiences.filter((a) => a.level !== 'account'),
+            now,
+          );
+          const diff = await this.repository.applyBatchDiff(tx, { workspaceId, now, profileIds, audiences: batched });
+          outcome.audiences += batched.length;
+          for (const { entered, exited } of diff.byAudience.values()) count(entered, exited);
+          const written = [...diff.deliveries];
+          const accountAudiences = dependencyOrder(audiences.filter((a) => a.level === 'account'));
+          const accountIds =
+            accountAudiences.length > 0 ? await this.repository.accountsOf(tx, workspaceId, profileIds) : [];
+          for (const audience of accountIds.length > 0 ? accountAudiences : []) {
+            const predicate = this.validPredicate(audience, now);
+            if (!predicate) continue;
+            const accountDiff = await this.diff(tx, audience, now, predicate, accountIds);
+            outcome.audiences += 1;
+            count(accountDiff.entered, accountDiff.exited);
+            written.push(...accountDiff.deliveries);
           }
           return written;
         },
@@ -187,7 +183,7 @@ export class MembershipService {
         const diff = await this.repository.withAudienceLock(listed.id, async (tx) => {
           const audience = await this.repository.findAudience(workspaceId, listed.id, tx);
           const now = this.clock.now();
-          const predicate = audience ? this.validPredicate(audience, now, false) : undefined;
+          const predicate = audience ? this.validPredicate(audience, now) : undefined;
           if (!audience || !predicate) return null;
           const subjects =
             audience.level === 'account' ? await this.repository.accountsOf(tx, workspaceId, profileIds) : profileIds;
@@ -236,9 +232,36 @@ export class MembershipService {
    * An invalid stored definition is recorded on the audience by its compute job (status failed);
    * it must not hold back the other audiences of every profile.
    */
-  private validPredicate(audience: AudienceRecord, now: Date, batch: boolean): Prisma.Sql | undefined {
+  private validPredicate(audience: AudienceRecord, now: Date): Prisma.Sql | undefined {
+    return this.valid(audience, () => this.predicate(audience, now));
+  }
+
+  /**
+   * The profile audiences of a batch statement: their batch predicates, in stages by dependency
+   * level (empty levels dropped), each stage reading the target sets of the stages before it. An
+   * audience whose definition no longer validates is left out, like everywhere else.
+   */
+  private batchAudiences(audiences: AudienceRecord[], now: Date): BatchAudience[] {
+    const targets = new Map<string, BatchTarget>();
+    const batched: BatchAudience[] = [];
+    let stage = 0;
+    for (const level of dependencyLevels(audiences)) {
+      // The audiences of earlier stages only: those of this level do not refer to each other.
+      const earlier = new Map(targets);
+      for (const audience of level) {
+        const predicate = this.valid(audience, () => storedBatchPredicate(audience, now, earlier));
+        if (!predicate) continue;
+        batched.push({ audienceId: audience.id, version: audience.version, stage, predicate });
+        targets.set(audience.key, { audienceId: audience.id, stage });
+      }
+      if (targets.size > earlier.size) stage += 1;
+    }
+    return batched;
+  }
+
+  private valid(audience: AudienceRecord, compile: () => Prisma.Sql): Prisma.Sql | undefined {
     try {
-      return batch ? storedBatchPredicate(audience, now) : this.predicate(audience, now);
+      return compile();
     } catch (error) {
       if (!(error instanceof AudienceDefinitionError)) throw error;
       this.logger.debug(error.message);

@@ -159,7 +159,13 @@ describe('audience SQL without statistics', () => {
       SELECT id::text AS id FROM profiles WHERE workspace_id = ${seeded.workspaceId}::uuid ORDER BY id LIMIT 100`;
     const batch = [...new Set([...seeded.heavy, ...rows.map((r) => r.id)])];
     try {
-      const audiences: { audienceId: string; version: number; predicate: Prisma.Sql; ast: AudienceAst }[] = [];
+      const audiences: {
+        audienceId: string;
+        version: number;
+        stage: number;
+        predicate: Prisma.Sql;
+        ast: AudienceAst;
+      }[] = [];
       for (const text of DEFINITIONS) {
         const ast = parseAudience(text);
         const audienceId = randomUUID();
@@ -167,7 +173,7 @@ describe('audience SQL without statistics', () => {
           INSERT INTO audiences (id, workspace_id, key, name, definition_ast, definition_text)
           VALUES (${audienceId}::uuid, ${seeded.workspaceId}::uuid, ${audienceId}, 'batch', '{}', ${text})`;
         const predicate = compileAudiencePredicate(ast, { workspaceId: seeded.workspaceId, now: NOW, batch: true });
-        audiences.push({ audienceId, version: 1, predicate, ast });
+        audiences.push({ audienceId, version: 1, stage: 0, predicate, ast });
       }
       await service.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT set_config('statement_timeout', ${STATEMENT_TIMEOUT}, true)`;
