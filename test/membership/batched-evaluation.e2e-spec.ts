@@ -240,6 +240,37 @@ describe('batched real-time evaluation', () => {
     expect(transitions).toBeGreaterThan(RUNS * 3);
   }, 600_000);
 
+  it('decides a chain of `in audience` three deep in one batch, and undoes it in the next', async () => {
+    const ws = await createWorkspace(app);
+    const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
+    const buyer = await f.profile({ traits: { plan: 'Pro' }, seenAt: clock.now() });
+    const other = await f.profile({ traits: { plan: 'Free' }, seenAt: clock.now() });
+    const buyers = await f.audience('buyers', 'performed "Order Completed"');
+    const pro = await f.audience('pro-buyers', 'in audience "buyers" and trait plan = "Pro"');
+    const notPro = await f.audience('not-pro-buyers', 'not in audience "pro-buyers" and in audience "buyers"');
+    const top = await f.audience('top', 'in audience "pro-buyers" or in audience "not-pro-buyers"');
+    await f.event(buyer, 'Order Completed', clock.now());
+    await f.event(other, 'Order Completed', clock.now());
+    await batches.evaluate({ workspaceId: ws.workspaceId, profileIds: [buyer, other], now: clock.now() });
+    expect(await f.members(buyers)).toEqual([buyer, other].sort());
+    expect(await f.members(pro)).toEqual([buyer]);
+    expect(await f.members(notPro)).toEqual([other]);
+    expect(await f.members(top)).toEqual([buyer, other].sort());
+
+    // The buyer turns Free: pro-buyers, then not-pro-buyers, change within the same batch; top stays.
+    await sql.rows(`UPDATE profiles SET traits = '{"plan": "Free"}' WHERE id = $1`, [buyer]);
+    await batches.evaluate({ workspaceId: ws.workspaceId, profileIds: [buyer], now: clock.now() });
+    expect(await f.members(pro)).toEqual([]);
+    expect(await f.members(notPro)).toEqual([buyer, other].sort());
+    expect(await f.members(top)).toEqual([buyer, other].sort());
+    for (const audienceId of [buyers, pro, notPro, top]) expect(await ledgerProblems(sql, audienceId)).toEqual([]);
+    const topLedger = await sql.rows<{ kind: string }>(
+      'SELECT kind::text FROM audience_transitions WHERE audience_id = $1 AND profile_id = $2',
+      [top, buyer],
+    );
+    expect(topLedger.map((t) => t.kind)).toEqual(['entered']);
+  });
+
   it('evaluates the other audiences of a batch when one of them fails, and reports the failure', async () => {
     const ws = await createWorkspace(app);
     const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
