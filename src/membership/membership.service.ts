@@ -116,20 +116,20 @@ export class MembershipService {
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const listed = await this.repository.listWorkspaceAudiences(workspaceId);
-    const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
-    if (listed.length === 0 || profileIds.length === 0) return outcome;
-    let deliveries: DeliveryRef[];
+    if (listed.length === 0 || profileIds.length === 0) return { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+    let written: { outcome: EvaluateOutcome; deliveries: DeliveryRef[] };
     try {
-      deliveries = await this.repository.withAudienceLocks(
+      written = await this.repository.withAudienceLocks(
         listed.map((audience) => audience.id),
         async (tx) => {
           const now = this.clock.now();
           // Read again under the locks: the versions that decide the transitions.
           const audiences = await this.repository.listWorkspaceAudiences(workspaceId, tx);
-          const count = (entered: number, exited: number) => {
-            this.countTransitions({ entered, exited });
-            outcome.entered += entered;
-            outcome.exited += exited;
+          const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+          const deliveries: DeliveryRef[] = [];
+          const add = (diff: { entered: number; exited: number }) => {
+            outcome.entered += diff.entered;
+            outcome.exited += diff.exited;
           };
           const batched = this.batchAudiences(
             audiences.filter((a) => a.level !== 'account'),
@@ -137,8 +137,8 @@ export class MembershipService {
           );
           const diff = await this.repository.applyBatchDiff(tx, { workspaceId, now, profileIds, audiences: batched });
           outcome.audiences += batched.length;
-          for (const { entered, exited } of diff.byAudience.values()) count(entered, exited);
-          const written = [...diff.deliveries];
+          diff.byAudience.forEach(add);
+          deliveries.push(...diff.deliveries);
           const accountAudiences = dependencyOrder(audiences.filter((a) => a.level === 'account'));
           const accountIds =
             accountAudiences.length > 0 ? await this.repository.accountsOf(tx, workspaceId, profileIds) : [];
@@ -147,10 +147,11 @@ export class MembershipService {
             if (!predicate) continue;
             const accountDiff = await this.diff(tx, audience, now, predicate, accountIds);
             outcome.audiences += 1;
-            count(accountDiff.entered, accountDiff.exited);
-            written.push(...accountDiff.deliveries);
+            add(accountDiff);
+            deliveries.push(...accountDiff.deliveries);
           }
-          return written;
+          outcome.deliveries = deliveries.length;
+          return { outcome, deliveries };
         },
       );
     } catch (error) {
@@ -163,9 +164,10 @@ export class MembershipService {
       );
       return this.evaluateAudienceByAudience(workspaceId, profileIds);
     }
-    outcome.deliveries = deliveries.length;
-    await this.deliveries.enqueue(deliveries);
-    return outcome;
+    // Counted once committed: a transaction that failed is evaluated again (and counted) above.
+    this.countTransitions(written.outcome);
+    await this.deliveries.enqueue(written.deliveries);
+    return written.outcome;
   }
 
   /**
