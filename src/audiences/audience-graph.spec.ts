@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import { audienceGraph, dependencyOrder, directDependents, findCycle, referrersOf } from './audience-graph';
+import {
+  audienceGraph,
+  dependencyLevels,
+  dependencyOrder,
+  directDependents,
+  findCycle,
+  referrersOf,
+} from './audience-graph';
 import { storedDefinition } from './audience-predicate';
 import { AudienceDefinitionError } from './audiences.errors';
 import { parseAudience } from './language/audience-parser';
@@ -25,6 +32,33 @@ describe('dependencyOrder', () => {
     const audiences = [audience('x', 'in audience "y" or in audience "ghost"'), audience('y', 'in audience "x"')];
     expect(
       dependencyOrder(audiences)
+        .map((a) => a.key)
+        .sort(),
+    ).toEqual(['x', 'y']);
+  });
+});
+
+describe('dependencyLevels', () => {
+  it('puts every audience one level above the deepest audience it references', () => {
+    const audiences = [
+      audience('d', 'in audience "a" or in audience "ghost"'),
+      audience('c', 'in audience "b" and in audience "a"'),
+      audience('b', 'in audience "a"'),
+      audience('a', 'trait plan = "Pro"'),
+      audience('0-independent', 'active within 7 days'),
+    ];
+    expect(dependencyLevels(audiences).map((level) => level.map((a) => a.key))).toEqual([
+      ['0-independent', 'a'],
+      ['b', 'd'],
+      ['c'],
+    ]);
+  });
+
+  it('terminates on a cycle the API should have refused, every audience in some level', () => {
+    const audiences = [audience('x', 'in audience "y"'), audience('y', 'in audience "x"')];
+    expect(
+      dependencyLevels(audiences)
+        .flat()
         .map((a) => a.key)
         .sort(),
     ).toEqual(['x', 'y']);

@@ -84,3 +84,22 @@ export function directDependents<T extends KeyedAudience>(audiences: readonly T[
   const referrers = new Set(referrersOf(audienceGraph(audiences), key));
   return audiences.filter((audience) => referrers.has(audience.key));
 }
+
+/**
+ * Audiences in dependency levels: level 0 refers to no audience of the list, level k only to
+ * audiences of lower levels (at least one of level k − 1). Audiences of one level do not depend on
+ * each other, so they may be evaluated in one statement; each level sees the levels before it.
+ * Within a level, dependency order (so key order). A cycle, which the API refuses, still ends.
+ */
+export function dependencyLevels<T extends KeyedAudience>(audiences: readonly T[]): T[][] {
+  const graph = audienceGraph(audiences);
+  const levelOf = new Map<string, number>();
+  const levels: T[][] = [];
+  for (const audience of dependencyOrder(audiences)) {
+    const below = (graph.get(audience.key) ?? []).map((key) => levelOf.get(key) ?? -1);
+    const level = Math.max(-1, ...below) + 1;
+    levelOf.set(audience.key, level);
+    (levels[level] ??= []).push(audience);
+  }
+  return levels;
+}

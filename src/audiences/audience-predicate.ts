@@ -11,6 +11,7 @@ import { AudienceAst, referencedAudienceKeys, referencedTraitKeys, SubjectLevel 
 import { validateAudienceAst } from './language/audience-validator';
 import { compileAccountPredicate, compileRecipientPredicate } from './language/compiler/account-conditions';
 import { compileAudiencePredicate } from './language/compiler/audience-compiler';
+import type { BatchTarget } from './language/compiler/compile-context';
 
 /** A stored audience version, as far as its definition is concerned. */
 export interface StoredDefinition {
@@ -96,14 +97,34 @@ export function audiencePredicate(
   audience: AudienceScope,
   now: Date,
   level: SubjectLevel = 'profile',
+  batch?: { targets: ReadonlyMap<string, BatchTarget> },
 ): Prisma.Sql {
-  const ctx = { workspaceId: audience.workspaceId, now, eventsSince: eventsSince(audience) };
+  const ctx = {
+    workspaceId: audience.workspaceId,
+    now,
+    eventsSince: eventsSince(audience),
+    batch: batch !== undefined,
+    batchTargets: batch?.targets,
+  };
   return level === 'account' ? compileAccountPredicate(definition, ctx) : compileAudiencePredicate(definition, ctx);
 }
 
 /** The predicate of a saved audience: what `explain` shows and computations run. */
 export function storedAudiencePredicate(audience: StoredAudience, now: Date): Prisma.Sql {
   return audiencePredicate(storedDefinition(audience), audience, now, audience.level);
+}
+
+/**
+ * The batch form of a saved profile audience's predicate, for a statement that shadows `events`
+ * with the batch's profiles' events (see CompileContext.batch): same profiles, set-based forms;
+ * `in audience` of the audiences in `targets` reads their target sets in the same statement.
+ */
+export function storedBatchPredicate(
+  audience: StoredAudience,
+  now: Date,
+  targets: ReadonlyMap<string, BatchTarget> = new Map(),
+): Prisma.Sql {
+  return audiencePredicate(storedDefinition(audience), audience, now, 'profile', { targets });
 }
 
 /**

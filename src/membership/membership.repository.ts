@@ -8,8 +8,9 @@ import { isStatementTimeout } from '../database/postgres-errors';
 import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import { DirectTx, PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
+import { BatchDiff, batchDiffStatement, profileDeliveries } from './batch-diff-statement';
 import { ComputationTimeoutError } from './membership.errors';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
@@ -70,6 +71,12 @@ export interface DiffResult {
   deliveries: DeliveryRef[];
 }
 
+export interface BatchDiffResult {
+  /** Transitions per audience; audiences without any are absent. */
+  byAudience: Map<string, { entered: number; exited: number }>;
+  deliveries: DeliveryRef[];
+}
+
 export interface MemberRow {
   profileId: string;
   enteredAt: Date;
@@ -100,12 +107,6 @@ const audienceColumns = Prisma.sql`
   refresh_interval_seconds AS "refreshIntervalSeconds", version, status::text AS status,
   created_at AS "createdAt"`;
 
-/** A profile audience: one delivery per transition and connected destination, to the transition's profile. */
-const profileDeliveries = Prisma.sql`
-        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, NULL::uuid
-        FROM transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
-        WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at`;
-
 /**
  * An account audience: one delivery per transition, connected destination and recipient, the
  * recipients being the account's live members that pass the destination's rule. A destination
@@ -126,6 +127,23 @@ function accountDeliveries(rules: readonly RecipientRule[]): Prisma.Sql {
         JOIN group_memberships gm ON gm.group_id = t.profile_id
         JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL
         WHERE (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at AND (${chosen})`;
+}
+
+/**
+ * `$queryRaw` and `$executeRaw` of a Prisma transaction (tagged template or Prisma.Sql) over a
+ * direct transaction. Rows come as `pg` parses them (int8 and numeric as strings, where Prisma
+ * gives bigint and Decimal): the methods run on it read int4, text, uuid, jsonb and timestamps only.
+ */
+function rawQueries(direct: DirectTx): Tx {
+  const statement = (query: TemplateStringsArray | Prisma.Sql, values: unknown[]): Prisma.Sql =>
+    query instanceof Prisma.Sql ? query : Prisma.sql(query, ...values);
+  const raw = {
+    $queryRaw: (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) =>
+      direct.rows(statement(query, values)),
+    $executeRaw: (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) =>
+      direct.run(statement(query, values)),
+  };
+  return raw as unknown as Tx;
 }
 
 @Injectable()
@@ -156,18 +174,21 @@ export class MembershipRepository {
    * audience of its workspace at once). Locks are taken in one statement, in audience id order —
    * the order every holder of several locks uses — so two batches cannot deadlock, and a full
    * computation holds one lock only.
+   *
+   * The transaction runs straight on the pool (PrismaService.directTransaction): for a batch of
+   * 500 profiles Prisma's query engine spent about as much CPU on the batch's few statements (its
+   * 500-id parameters, its rows) as Postgres spent running them. `work` gets the raw-query part of
+   * a Prisma transaction over it (see rawQueries), so the same repository methods serve both.
    */
   async withAudienceLocks<T>(audienceIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw(audienceLocksSql(audienceIds));
-        // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
-        // compiling them costs more than evaluating a batch's few hundred profiles.
-        await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
-        return work(tx);
-      },
-      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
-    );
+    return this.prisma.directTransaction(async (direct) => {
+      const tx = rawQueries(direct);
+      await tx.$executeRaw(audienceLocksSql(audienceIds));
+      // The compiled predicates are the same ones full computations run (see withComputeLock); JIT
+      // compiling them costs more than evaluating a batch's few hundred profiles.
+      await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
+      return work(tx);
+    });
   }
 
   /**
@@ -345,6 +366,29 @@ export class MembershipRepository {
         row.id !== null && row.destinationId !== null ? [{ id: row.id, destinationId: row.destinationId }] : [],
       ),
     };
+  }
+
+  /** Several profile audiences that do not refer to each other, over one batch: see batchDiffStatement. */
+  async applyBatchDiff(tx: Tx, diff: BatchDiff): Promise<BatchDiffResult> {
+    const result: BatchDiffResult = { byAudience: new Map(), deliveries: [] };
+    if (diff.audiences.length === 0 || diff.profileIds.length === 0) return result;
+    const rows = await tx.$queryRaw<
+      {
+        audienceId: string | null;
+        entered: number | null;
+        exited: number | null;
+        id: string | null;
+        destinationId: string | null;
+      }[]
+    >(batchDiffStatement(diff));
+    for (const row of rows) {
+      if (row.audienceId !== null) {
+        result.byAudience.set(row.audienceId, { entered: row.entered ?? 0, exited: row.exited ?? 0 });
+      } else if (row.id !== null && row.destinationId !== null) {
+        result.deliveries.push({ id: row.id, destinationId: row.destinationId });
+      }
+    }
+    return result;
   }
 
   /** The accounts (group row ids) of these profiles: the accounts a real-time batch re-evaluates. */

@@ -2,18 +2,20 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 
-import { dependencyOrder, directDependents } from '../audiences/audience-graph';
+import { dependencyLevels, dependencyOrder, directDependents } from '../audiences/audience-graph';
 import { COMPUTE_JOB_NAME, COMPUTE_JOB_OPTIONS } from '../audiences/audience-jobs';
-import { recipientPredicate, storedAudiencePredicate } from '../audiences/audience-predicate';
+import { recipientPredicate, storedAudiencePredicate, storedBatchPredicate } from '../audiences/audience-predicate';
+import type { BatchTarget } from '../audiences/language/audience-language';
 import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../ops/metrics.service';
-import { DeliveryQueuesService } from '../queues/delivery-queues.service';
+import { DeliveryQueuesService, DeliveryRef } from '../queues/delivery-queues.service';
 import { QueueName } from '../queues/queue-names';
 import { AudienceSchedulesService } from './audience-schedules.service';
+import { BatchAudience } from './batch-diff-statement';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
-import { AudienceRecord, DiffResult, MembershipRepository, RecipientRule } from './membership.repository';
+import { AudienceRecord, MembershipRepository, RecipientRule } from './membership.repository';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
 
 export type ComputeOutcome =
@@ -104,36 +106,52 @@ export class MembershipService {
   }
 
   /**
-   * Re-evaluates a batch of profiles against every audience of their workspace, referenced
-   * audiences first so that `in audience` sees memberships this very evaluation changed. One
-   * transaction under every audience's lock, one set-based statement per audience (the batch's
-   * target set against its current members), one instant for all of them. A merged-away or erased
-   * profile is in no target set, so it leaves every audience it was in. Account audiences evaluate
-   * the accounts the batch's profiles belong to (a `group` call touches its profile, so it
-   * re-evaluates its account too).
+   * Re-evaluates a batch of profiles against every audience of their workspace, in one transaction
+   * under every audience's lock, at one instant. Every profile audience in ONE set-based statement
+   * over the batch (see batchDiffStatement), in stages by dependency level so that `in audience`
+   * sees the membership this very evaluation decides. A merged-away or erased profile is in no
+   * target set, so it leaves every audience it was in. Account audiences come after (their member
+   * conditions may read profile audiences) and evaluate the accounts the batch's profiles belong to
+   * (a `group` call touches its profile, so it re-evaluates its account too), one statement each.
    */
   async evaluateProfiles(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const listed = await this.repository.listWorkspaceAudiences(workspaceId);
     if (listed.length === 0 || profileIds.length === 0) return { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
-    let diffs: DiffResult[];
+    let written: { outcome: EvaluateOutcome; deliveries: DeliveryRef[] };
     try {
-      diffs = await this.repository.withAudienceLocks(
+      written = await this.repository.withAudienceLocks(
         listed.map((audience) => audience.id),
         async (tx) => {
           const now = this.clock.now();
           // Read again under the locks: the versions that decide the transitions.
-          const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId, tx));
-          const accountIds = audiences.some((a) => a.level === 'account')
-            ? await this.repository.accountsOf(tx, workspaceId, profileIds)
-            : [];
-          const results: DiffResult[] = [];
-          for (const audience of audiences) {
-            const subjects = audience.level === 'account' ? accountIds : profileIds;
-            if (subjects.length === 0) continue;
+          const audiences = await this.repository.listWorkspaceAudiences(workspaceId, tx);
+          const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
+          const deliveries: DeliveryRef[] = [];
+          const add = (diff: { entered: number; exited: number }) => {
+            outcome.entered += diff.entered;
+            outcome.exited += diff.exited;
+          };
+          const batched = this.batchAudiences(
+            audiences.filter((a) => a.level !== 'account'),
+            now,
+          );
+          const diff = await this.repository.applyBatchDiff(tx, { workspaceId, now, profileIds, audiences: batched });
+          outcome.audiences += batched.length;
+          diff.byAudience.forEach(add);
+          deliveries.push(...diff.deliveries);
+          const accountAudiences = dependencyOrder(audiences.filter((a) => a.level === 'account'));
+          const accountIds =
+            accountAudiences.length > 0 ? await this.repository.accountsOf(tx, workspaceId, profileIds) : [];
+          for (const audience of accountIds.length > 0 ? accountAudiences : []) {
             const predicate = this.validPredicate(audience, now);
-            if (predicate) results.push(await this.diff(tx, audience, now, predicate, subjects));
+            if (!predicate) continue;
+            const accountDiff = await this.diff(tx, audience, now, predicate, accountIds);
+            outcome.audiences += 1;
+            add(accountDiff);
+            deliveries.push(...accountDiff.deliveries);
           }
-          return results;
+          outcome.deliveries = deliveries.length;
+          return { outcome, deliveries };
         },
       );
     } catch (error) {
@@ -146,22 +164,19 @@ export class MembershipService {
       );
       return this.evaluateAudienceByAudience(workspaceId, profileIds);
     }
-    const outcome: EvaluateOutcome = { audiences: diffs.length, entered: 0, exited: 0, deliveries: 0 };
-    for (const diff of diffs) {
-      this.countTransitions(diff);
-      outcome.entered += diff.entered;
-      outcome.exited += diff.exited;
-      outcome.deliveries += diff.deliveries.length;
-    }
-    await this.deliveries.enqueue(diffs.flatMap((diff) => diff.deliveries));
-    return outcome;
+    // Counted once committed: a transaction that failed is evaluated again (and counted) above.
+    this.countTransitions(written.outcome);
+    await this.deliveries.enqueue(written.deliveries);
+    return written.outcome;
   }
 
   /**
    * The fallback of evaluateProfiles: one transaction per audience, each under that audience's
-   * lock. An audience that fails is reported after the others were evaluated.
+   * lock, one statement per audience (applyDiff, the predicates in their usual form). An audience
+   * that fails is reported after the others were evaluated. Being written independently of the
+   * batch statement, it is also what the batches are held against in the differential test.
    */
-  private async evaluateAudienceByAudience(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
+  async evaluateAudienceByAudience(workspaceId: string, profileIds: string[]): Promise<EvaluateOutcome> {
     const audiences = dependencyOrder(await this.repository.listWorkspaceAudiences(workspaceId));
     const outcome: EvaluateOutcome = { audiences: 0, entered: 0, exited: 0, deliveries: 0 };
     const failures: { audienceId: string; error: unknown }[] = [];
@@ -220,8 +235,35 @@ export class MembershipService {
    * it must not hold back the other audiences of every profile.
    */
   private validPredicate(audience: AudienceRecord, now: Date): Prisma.Sql | undefined {
+    return this.valid(audience, () => this.predicate(audience, now));
+  }
+
+  /**
+   * The profile audiences of a batch statement: their batch predicates, in stages by dependency
+   * level (empty levels dropped), each stage reading the target sets of the stages before it. An
+   * audience whose definition no longer validates is left out, like everywhere else.
+   */
+  private batchAudiences(audiences: AudienceRecord[], now: Date): BatchAudience[] {
+    const targets = new Map<string, BatchTarget>();
+    const batched: BatchAudience[] = [];
+    let stage = 0;
+    for (const level of dependencyLevels(audiences)) {
+      // The audiences of earlier stages only: those of this level do not refer to each other.
+      const earlier = new Map(targets);
+      for (const audience of level) {
+        const predicate = this.valid(audience, () => storedBatchPredicate(audience, now, earlier));
+        if (!predicate) continue;
+        batched.push({ audienceId: audience.id, version: audience.version, stage, predicate });
+        targets.set(audience.key, { audienceId: audience.id, stage });
+      }
+      if (targets.size > earlier.size) stage += 1;
+    }
+    return batched;
+  }
+
+  private valid(audience: AudienceRecord, compile: () => Prisma.Sql): Prisma.Sql | undefined {
     try {
-      return this.predicate(audience, now);
+      return compile();
     } catch (error) {
       if (!(error instanceof AudienceDefinitionError)) throw error;
       this.logger.debug(error.message);

@@ -6,6 +6,9 @@
  * Profiles keep the invariant ingest guarantees (first/last seen bracket their events, see
  * seenAroundEvents), which the compiler relies on and the evaluator does not need.
  *
+ * Every definition is also compiled in batch form (CompileContext.batch) and run as real-time
+ * batches run it; it must pick the same profiles.
+ *
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
  * More cases: AUDIENCE_DIFF_RUNS=200 (each run is one dataset and AUDIENCE_DIFF_ASTS definitions).
  */
@@ -332,6 +335,20 @@ describe('audience compiler vs reference evaluator', () => {
             if (fromSql.length > 0 && fromSql.length < inMemory.profiles.length) discriminating++;
             if (JSON.stringify(fromSql) !== JSON.stringify(fromEvaluator)) {
               throw new Error(mismatch(ast, fromSql, fromEvaluator, predicate));
+            }
+            // The batch form, as real-time batches run it: `events` shadowed by the profiles' events,
+            // materialized (see batchDiffStatement in src/membership).
+            const batchPredicate = compileAudiencePredicate(ast, { workspaceId, now: NOW, eventsSince, batch: true });
+            const batchRows = await prisma.$queryRaw<{ id: string }[]>(
+              Prisma.sql`WITH events AS MATERIALIZED (
+                SELECT e.workspace_id, e.profile_id, e.type, e.name, e.timestamp, e.properties
+                FROM events e WHERE e.workspace_id = ${workspaceId}::uuid
+              )
+              SELECT p.id FROM profiles p WHERE p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL AND ${batchPredicate}`,
+            );
+            const fromBatch = batchRows.map((r) => r.id).sort();
+            if (JSON.stringify(fromBatch) !== JSON.stringify(fromEvaluator)) {
+              throw new Error(mismatch(ast, fromBatch, fromEvaluator, batchPredicate));
             }
           }
         },

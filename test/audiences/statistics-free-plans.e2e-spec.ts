@@ -4,7 +4,8 @@
  * profile's events by everyone's. Each definition must still finish, and pick the profiles the
  * reference evaluator picks; the statement timeout turns "takes minutes" into a failure. Covers
  * whole-workspace counts (computations, previews) and the real-time path (a few profiles, events
- * restricted to theirs by MembershipRepository.applyDiff).
+ * restricted to theirs by MembershipRepository.applyDiff, and every audience of a batch in one
+ * statement by MembershipRepository.applyBatchDiff).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -141,6 +142,53 @@ describe('audience SQL without statistics', () => {
           SELECT profile_id::text AS id FROM audience_members WHERE audience_id = ${audienceId}::uuid ORDER BY 1`;
         const heavy = new Set(seeded.heavy);
         expect(members.map((m) => m.id)).toEqual(expected(ast).filter((id) => heavy.has(id)));
+      }
+    } finally {
+      await service.onModuleDestroy();
+      await interactive.onModuleDestroy();
+    }
+  });
+
+  it('evaluates every definition over a batch of profiles in one statement, as real-time batches do', async () => {
+    const config = loadDatabaseConfig({ DATABASE_URL: testPrisma.database.url });
+    const service = new PrismaService(config);
+    const interactive = new InteractiveDatabase(config);
+    const repository = new MembershipRepository(service, interactive, config);
+    // The heavy profiles and a hundred light ones: a batch as the outbox hands it over.
+    const rows = await prisma.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM profiles WHERE workspace_id = ${seeded.workspaceId}::uuid ORDER BY id LIMIT 100`;
+    const batch = [...new Set([...seeded.heavy, ...rows.map((r) => r.id)])];
+    try {
+      const audiences: {
+        audienceId: string;
+        version: number;
+        stage: number;
+        predicate: Prisma.Sql;
+        ast: AudienceAst;
+      }[] = [];
+      for (const text of DEFINITIONS) {
+        const ast = parseAudience(text);
+        const audienceId = randomUUID();
+        await prisma.$executeRaw`
+          INSERT INTO audiences (id, workspace_id, key, name, definition_ast, definition_text)
+          VALUES (${audienceId}::uuid, ${seeded.workspaceId}::uuid, ${audienceId}, 'batch', '{}', ${text})`;
+        const predicate = compileAudiencePredicate(ast, { workspaceId: seeded.workspaceId, now: NOW, batch: true });
+        audiences.push({ audienceId, version: 1, stage: 0, predicate, ast });
+      }
+      await service.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT set_config('statement_timeout', ${STATEMENT_TIMEOUT}, true)`;
+        await repository.applyBatchDiff(tx, {
+          workspaceId: seeded.workspaceId,
+          now: NOW,
+          profileIds: batch,
+          audiences,
+        });
+      }, TRANSACTION);
+      const inBatch = new Set(batch);
+      for (const { audienceId, ast } of audiences) {
+        const members = await prisma.$queryRaw<{ id: string }[]>`
+          SELECT profile_id::text AS id FROM audience_members WHERE audience_id = ${audienceId}::uuid ORDER BY 1`;
+        expect(members.map((m) => m.id)).toEqual(expected(ast).filter((id) => inBatch.has(id)));
       }
     } finally {
       await service.onModuleDestroy();

@@ -1,8 +1,9 @@
 /**
  * Batched real-time evaluation against one-by-one evaluation: the same random stream of changes
  * (events, trait updates, merges, definition edits, time passing) goes to two workspaces with the
- * same audiences. At every checkpoint one workspace evaluates its changed profiles one at a time,
- * the other all of them in one batch through the batch participants. Memberships, member counts
+ * same audiences. At every checkpoint one workspace evaluates its changed profiles one at a time
+ * with one statement per audience, the other all of them in one batch through the batch
+ * participants (one statement per dependency level). Memberships, member counts
  * and ledgers (every transition with its kind, instant and audience version) must be identical.
  *
  * Reproduce a failure with the seed and path fast-check prints: FC_SEED=<seed> FC_PATH=<path>.
@@ -213,7 +214,8 @@ describe('batched real-time evaluation', () => {
           await one.apply(s, clock, sql);
           await batched.apply(s, clock, sql);
           if (s.kind !== 'evaluate' || one.changed.size === 0) continue;
-          for (const id of one.changed) await membership.evaluateProfiles(one.f.workspaceId, [id]);
+          // One by one through the per-audience statements (applyDiff), independent of the batch statement.
+          for (const id of one.changed) await membership.evaluateAudienceByAudience(one.f.workspaceId, [id]);
           await batches.evaluate({
             workspaceId: batched.f.workspaceId,
             profileIds: [...batched.changed],
@@ -237,6 +239,37 @@ describe('batched real-time evaluation', () => {
     expect(checkpoints).toBeGreaterThan(RUNS);
     expect(transitions).toBeGreaterThan(RUNS * 3);
   }, 600_000);
+
+  it('decides a chain of `in audience` three deep in one batch, and undoes it in the next', async () => {
+    const ws = await createWorkspace(app);
+    const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
+    const buyer = await f.profile({ traits: { plan: 'Pro' }, seenAt: clock.now() });
+    const other = await f.profile({ traits: { plan: 'Free' }, seenAt: clock.now() });
+    const buyers = await f.audience('buyers', 'performed "Order Completed"');
+    const pro = await f.audience('pro-buyers', 'in audience "buyers" and trait plan = "Pro"');
+    const notPro = await f.audience('not-pro-buyers', 'not in audience "pro-buyers" and in audience "buyers"');
+    const top = await f.audience('top', 'in audience "pro-buyers" or in audience "not-pro-buyers"');
+    await f.event(buyer, 'Order Completed', clock.now());
+    await f.event(other, 'Order Completed', clock.now());
+    await batches.evaluate({ workspaceId: ws.workspaceId, profileIds: [buyer, other], now: clock.now() });
+    expect(await f.members(buyers)).toEqual([buyer, other].sort());
+    expect(await f.members(pro)).toEqual([buyer]);
+    expect(await f.members(notPro)).toEqual([other]);
+    expect(await f.members(top)).toEqual([buyer, other].sort());
+
+    // The buyer turns Free: pro-buyers, then not-pro-buyers, change within the same batch; top stays.
+    await sql.rows(`UPDATE profiles SET traits = '{"plan": "Free"}' WHERE id = $1`, [buyer]);
+    await batches.evaluate({ workspaceId: ws.workspaceId, profileIds: [buyer], now: clock.now() });
+    expect(await f.members(pro)).toEqual([]);
+    expect(await f.members(notPro)).toEqual([buyer, other].sort());
+    expect(await f.members(top)).toEqual([buyer, other].sort());
+    for (const audienceId of [buyers, pro, notPro, top]) expect(await ledgerProblems(sql, audienceId)).toEqual([]);
+    const topLedger = await sql.rows<{ kind: string }>(
+      'SELECT kind::text FROM audience_transitions WHERE audience_id = $1 AND profile_id = $2',
+      [top, buyer],
+    );
+    expect(topLedger.map((t) => t.kind)).toEqual(['entered']);
+  });
 
   it('evaluates the other audiences of a batch when one of them fails, and reports the failure', async () => {
     const ws = await createWorkspace(app);

@@ -24,7 +24,9 @@ export { readAudienceDefinition } from './audience-definition';
 export { AudienceParseError, parseAudience, parseFilters, parsePropertyPath } from './audience-parser';
 export { printAudience } from './audience-printer';
 export { compareCodePoints, jsonAtPath, jsonNumber, minusDuration, parseInstant } from './audience-values';
-export type { CompileContext } from './compiler/compile-context';
+export type { BatchTarget, CompileContext } from './compiler/compile-context';
+/** The relation a real-time batch statement holds a stage's target sets in (see CompileContext.batchTargets). */
+export { batchTargetRelation } from './compiler/compile-context';
 /** A Date (or epoch milliseconds) as a bound `timestamptz` parameter. */
 export { instant as sqlInstant } from './compiler/compile-context';
 

@@ -1,7 +1,7 @@
 import { Prisma } from '../../../generated/prisma/client';
 import { ActiveCondition, assertUnreachable, InactiveCondition, SeenCondition, TimeWindow } from '../audience-ast';
 import { dateLiteralMillis, minusDuration } from '../audience-values';
-import { CompileContext, eventScope, instant, windowTest } from './compile-context';
+import { CompileContext, eventScope, instant, profileIn, windowTest } from './compile-context';
 
 /**
  * Activity is any event of any type (track, page, screen, identify, group, alias): whatever the
@@ -25,7 +25,19 @@ function probe(test: 'EXISTS' | 'NOT EXISTS', where: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`${Prisma.raw(test)} (SELECT 1 FROM events e WHERE ${where} OFFSET 0)`;
 }
 
+/**
+ * A real-time batch (ctx.batch): the profiles with an event passing `where`, as one hashed set read
+ * from the batch's own events. A probe per profile would scan that unindexed set once per profile.
+ */
+function profilesWithEvents(where: Prisma.Sql): Prisma.Sql {
+  return profileIn(Prisma.sql`SELECT e.profile_id FROM events e WHERE ${where}`);
+}
+
 export function compileActive(node: ActiveCondition, ctx: CompileContext): Prisma.Sql {
+  if (ctx.batch) {
+    const events = Prisma.sql`${eventScope('e', ctx)} AND ${windowTest(Prisma.sql`e.timestamp`, node.window, ctx, true)}`;
+    return Prisma.sql`(${seenAround(node.window, ctx)} AND ${profilesWithEvents(events)})`;
+  }
   // A restriction on p: profiles not seen in the window are not probed at all, e.g. 1M probes
   // become the ~26% seen in the last week.
   const events = Prisma.sql`${eventScope('e', ctx, Prisma.sql`p.id`)} AND ${windowTest(Prisma.sql`e.timestamp`, node.window, ctx, true)}`;
@@ -44,6 +56,8 @@ export function compileActive(node: ActiveCondition, ctx: CompileContext): Prism
  */
 export function compileInactive(node: InactiveCondition, ctx: CompileContext): Prisma.Sql {
   const cutoff = instant(minusDuration(ctx.now, node.duration));
+  if (ctx.batch)
+    return Prisma.sql`NOT (${profilesWithEvents(Prisma.sql`${eventScope('e', ctx)} AND e.timestamp > ${cutoff}`)})`;
   const seenSince = Prisma.sql`CASE WHEN p.last_seen_at > ${cutoff} THEN p.id END`;
   return probe('NOT EXISTS', Prisma.sql`${eventScope('e', ctx, seenSince)} AND e.timestamp > ${cutoff}`);
 }

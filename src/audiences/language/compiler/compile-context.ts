@@ -9,6 +9,31 @@ export interface CompileContext {
   now: Date;
   /** With includeHistoricalData false: event conditions only see events at or after this instant. */
   eventsSince?: Date | null;
+  /**
+   * The predicate evaluates a real-time batch: the statement shadows `events` with a materialized
+   * set of the batch's profiles' events (a few thousand rows, without indexes), so every event
+   * condition is written as a set of profiles read once from it, never as a probe per profile.
+   */
+  batch?: boolean;
+  /**
+   * With `batch`: audiences (by key) evaluated by the same statement in an earlier stage. For a
+   * profile of the batch, membership after the statement is exactly "in that audience's target
+   * set", which stage n holds in the relation `target_<n>`; `in audience` reads it there.
+   */
+  batchTargets?: ReadonlyMap<string, BatchTarget>;
+}
+
+/** Where a batch statement holds an audience's target set (see CompileContext.batchTargets). */
+export interface BatchTarget {
+  audienceId: string;
+  /** The statement's stage: its target set is the relation `target_<stage>`. */
+  stage: number;
+}
+
+/** The relation of a batch statement's stage: a fixed name with an integer, never from a definition. */
+export function batchTargetRelation(stage: number): Prisma.Sql {
+  if (!Number.isSafeInteger(stage) || stage < 0) throw new Error(`a batch stage is a whole number, got ${stage}`);
+  return Prisma.raw(`target_${stage}`);
 }
 
 /**

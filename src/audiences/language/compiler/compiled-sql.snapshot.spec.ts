@@ -37,6 +37,16 @@ describe('compiled SQL', () => {
     expect({ sql: sql.sql, values: sql.values }).toMatchSnapshot();
   });
 
+  it.each(['active within 7 days or inactive 30 days', 'inactive 30 days and performed "Login"'])(
+    'batch form: %s',
+    (text) => {
+      const sql = compileAudiencePredicate(parseAudience(text), { ...ctx, batch: true });
+      // Sets read once from the batch's events, never a probe per profile (no p.id inside them).
+      expect(sql.sql).not.toMatch(/e\.profile_id = p\.id|THEN p\.id END/);
+      expect({ sql: sql.sql, values: sql.values }).toMatchSnapshot();
+    },
+  );
+
   it('restricts events, not traits, when historical data is excluded', () => {
     const sql = compileAudiencePredicate(parseAudience('performed "Order Completed" and trait plan = "Pro"'), {
       ...ctx,
