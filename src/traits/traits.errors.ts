@@ -17,10 +17,11 @@ export class InvalidTraitError extends BadRequestException {
 }
 
 export class DuplicateTraitKeyError extends ConflictException {
-  constructor(readonly key: string) {
-    super(
-      problemBody(409, 'Conflict', [{ field: 'key', reason: `"${key}" is already the key of another computed trait` }]),
-    );
+  constructor(
+    readonly key: string,
+    owner = 'another computed trait',
+  ) {
+    super(problemBody(409, 'Conflict', [{ field: 'key', reason: `"${key}" is already the key of ${owner}` }]));
   }
 }
 

@@ -125,6 +125,16 @@ export class TraitsRepository {
 
   async insert(workspaceId: string, trait: NewTrait, tx: Tx): Promise<TraitRow> {
     const { at, ...fields } = trait;
+    // Audiences read adoption scores (src/scores) as `computed <key>`, `<key>_band` and
+    // `<key>_change_<N>d`: a trait may not take one of those keys. Scores check traits' keys the
+    // same way, under the same workspace definitions lock.
+    const [score] = await tx.$queryRaw<{ key: string }[]>`
+      SELECT s.key FROM scores s
+      WHERE s.workspace_id = ${workspaceId}::uuid
+        AND (s.key = ${trait.key} OR s.key || '_band' = ${trait.key}
+             OR ${trait.key} ~ ('^' || s.key || '_change_[1-9][0-9]{0,2}d$'))
+      LIMIT 1`;
+    if (score) throw new DuplicateTraitKeyError(trait.key, `adoption score "${score.key}"`);
     try {
       return await tx.computedTrait.create({
         data: { workspaceId, ...fields, createdAt: at, updatedAt: at },

@@ -138,6 +138,16 @@ describe('scores API', () => {
     await api.post('/api/scores').send(score('health')).expect(201);
     await api.post('/api/scores').send(score('health')).expect(409);
     await api.post('/api/scores').send(score('health_band')).expect(400);
+    // The other way round: a computed trait cannot take a key a score answers to.
+    for (const key of ['health', 'health_band', 'health_change_14d']) {
+      const taken = await api
+        .post('/api/traits')
+        .send({ key, name: key, definition: 'count "Login" within 7 days' })
+        .expect(409);
+      expect(taken.body.errors).toEqual([
+        { field: 'key', reason: `"${key}" is already the key of adoption score "health"` },
+      ]);
+    }
     await api.post('/api/scores').send(score('activation')).expect(201);
 
     // Listed by key, a page at a time.
