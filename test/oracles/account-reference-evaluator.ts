@@ -65,7 +65,7 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
       case 'in_audience':
         return data.accountMemberships.get(node.audience)?.has(account.id) ?? false;
       case 'computed':
-        // An account-level computed trait, kept under the account's id (no value fails every test).
+        // An account-level computed trait or score, kept under the account's id (no value fails every test).
         return valueTestHolds(data.computed?.get(node.trait)?.get(account.id), node, ctx.now);
       case 'and':
         return node.conditions.every((c) => holds(account, c));
@@ -73,9 +73,6 @@ export function evaluateAccountAudience(ast: AudienceAst, data: AccountEvaluator
         return node.conditions.some((c) => holds(account, c));
       case 'not':
         return !holds(account, node.condition);
-      case 'computed':
-        // Account values (scores) are keyed by the account's id, as profiles' are by theirs.
-        return valueTestHolds(data.computed?.get(node.trait)?.get(account.id), node, ctx.now);
       case 'performed':
       case 'not_performed':
       case 'first_performed':
