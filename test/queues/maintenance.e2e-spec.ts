@@ -6,10 +6,15 @@ import { startTestApp, TestApp, waitForQueues } from '../support/app';
 import { PrivateRedis } from '../support/redis-server';
 import { waitFor } from '../support/wait-for';
 
-const SCHEDULERS = ['maintenance-journey-timers', 'maintenance-relay-profile-changes', 'maintenance-sweep-deliveries'];
+const SCHEDULERS = [
+  'maintenance-journey-timers',
+  'maintenance-relay-profile-changes',
+  'maintenance-relay-sync-outbox',
+  'maintenance-sweep-deliveries',
+];
 
 /**
- * The housekeeping of workers (outbox relay, delivery sweeper) runs as job schedulers on the
+ * The housekeeping of workers (outbox relays, delivery sweeper, journey timers) runs as job schedulers on the
  * `maintenance` queue, with a worker — so the dashboard shows them, and a Redis that restarted
  * empty gets them back without a worker restart.
  */
@@ -38,7 +43,9 @@ describe('the maintenance queue', () => {
     await waitFor(
       async () => {
         const names = new Set((await maintenance.getJobs(['completed'])).map((job) => job.name));
-        return names.has('relay-profile-changes') && names.has('sweep-deliveries') && names.has('journey-timers');
+        return ['relay-profile-changes', 'relay-sync-outbox', 'sweep-deliveries', 'journey-timers'].every((name) =>
+          names.has(name),
+        );
       },
       { what: 'a completed run of each task', timeoutMs: 30_000 },
     );
