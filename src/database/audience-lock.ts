@@ -26,6 +26,18 @@ export function advisoryLockSql(lockClass: number, id: string): Prisma.Sql {
 }
 
 /**
+ * The frequency cap's locks, one per person (key `workspaceId/profileId`), in their own advisory
+ * lock class ("capp"): the delivery workers count a person's messages under it before an email
+ * passes the cap, and the journey runner before its sends to people pass it, so neither can count
+ * before the other's message is written.
+ */
+export const FREQUENCY_CAP_LOCK_CLASS = 0x63617070;
+
+export function frequencyCapLockKey(workspaceId: string, profileId: string): string {
+  return `${workspaceId}/${profileId}`;
+}
+
+/**
  * The locks of several ids of one class in one statement, in id order (byte order, whatever the
  * database's collation): every holder of several takes them in that order, so two cannot deadlock.
  */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import { advisoryLockSql } from '../database/audience-lock';
+import { advisoryLockSql, FREQUENCY_CAP_LOCK_CLASS, frequencyCapLockKey } from '../database/audience-lock';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DestinationType } from './destination-config';
@@ -115,9 +115,6 @@ function computedValues(subject: Prisma.Sql): Prisma.Sql {
       ORDER BY x.key, x.rank) k), '{}'::json)`;
 }
 
-/** The frequency cap's locks, one per person, in their own advisory lock class ("capp"). */
-const CAP_LOCK_CLASS = 0x63617070;
-
 /** A person's messages in the cap's window: how many, and when the oldest of them leaves it. */
 export type CapCheck = { passed: true } | { passed: false; count: number; oldest: Date };
 
@@ -231,8 +228,8 @@ export class DeliveryRepository {
 
   /**
    * The workspace's frequency cap for one claimed email, as it is about to be sent: the person's
-   * messages in the last `windowHours` (sent, or passed the cap and being sent or retried; other
-   * deliveries than this one), counted under a lock on the person so that two emails to them
+   * messages in the last `windowHours` (sent, or passed the cap and waiting, being sent or retried,
+   * as a person's journey send has from the moment its step passed; other deliveries than this one), counted under a lock on the person so that two emails to them
    * checked at once are counted one after the other. Under the cap, this delivery is marked as
    * counted (from now) before the lock is let go.
    */
@@ -243,13 +240,13 @@ export class DeliveryRepository {
     windowHours: number,
   ): Promise<CapCheck> {
     return this.prisma.directTransaction(async (tx) => {
-      await tx.rows(advisoryLockSql(CAP_LOCK_CLASS, `${delivery.workspaceId}/${personId}`));
+      await tx.rows(advisoryLockSql(FREQUENCY_CAP_LOCK_CLASS, frequencyCapLockKey(delivery.workspaceId, personId)));
       const [window] = await tx.rows<{ count: number; oldest: Date | null }>(Prisma.sql`
         SELECT count(*)::int AS count, min(coalesce(d.cap_counted_at, d.sent_at)) AS oldest
         FROM deliveries d
         LEFT JOIN audience_transitions t ON t.id = d.transition_id
         LEFT JOIN journey_runs r ON r.id = d.journey_run_id
-        WHERE d.workspace_id = ${delivery.workspaceId}::uuid AND d.status IN ('sending', 'sent', 'failed')
+        WHERE d.workspace_id = ${delivery.workspaceId}::uuid AND d.status IN ('queued', 'sending', 'sent', 'failed')
           AND coalesce(d.cap_counted_at, d.sent_at) > now() - ${windowHours}::int * interval '1 hour'
           AND d.id <> ${delivery.id}::uuid
           AND coalesce(d.recipient_id, t.profile_id, r.profile_id) = ${personId}::uuid`);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 
+import { advisoryLocksSql, FREQUENCY_CAP_LOCK_CLASS, frequencyCapLockKey } from '../database/audience-lock';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
 import { WorkspaceSettingsService } from '../workspace-settings/workspace-settings.service';
 import { conditionPredicate, recipientsPredicate } from './journey-conditions';
@@ -141,7 +142,11 @@ export class JourneyRunnerService {
         now,
       );
       const sending = moving.filter((s) => step(s).type === 'send');
-      messaging ??= sending.length > 0 ? await this.messagingOf(sending) : undefined;
+      if (sending.length > 0 && !messaging) {
+        // Settings of every workspace of the pass: a later hop may send in another one.
+        messaging = await this.messagingOf(states);
+        await this.lockCappedPeople(tx, states, messaging);
+      }
       const guard = sending.length > 0 ? await this.guardrails(tx, sending, now, messaging!, sentNow) : undefined;
       for (const state of moving) {
         const current = step(state);
@@ -313,6 +318,25 @@ export class JourneyRunnerService {
       for (const state of group) if (matching.has(state.profileId)) holding.add(state);
     }
     return holding;
+  }
+
+  /**
+   * People's sends are counted under their cap locks, taken once per pass for all its people (in
+   * one statement, in key order, so two passes cannot deadlock) and held until its sends are
+   * written and committed: an audience-sync email checked meanwhile waits, then counts them
+   * (DeliveryRepository.checkCap).
+   */
+  private async lockCappedPeople(tx: RunTx, states: RunState[], messaging: Map<string, MessagingSettings>) {
+    const capped = states.filter(
+      (s) => levelOf(s.definition) === 'profile' && (messaging.get(s.workspaceId)?.frequencyCap ?? 0) > 0,
+    );
+    if (capped.length === 0) return;
+    await tx.rows(
+      advisoryLocksSql(
+        FREQUENCY_CAP_LOCK_CLASS,
+        capped.map((s) => frequencyCapLockKey(s.workspaceId, s.profileId)),
+      ),
+    );
   }
 
   private async messagingOf(states: RunState[]): Promise<Map<string, MessagingSettings>> {

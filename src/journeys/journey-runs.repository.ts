@@ -416,6 +416,10 @@ export class JourneyRunsRepository {
     recipients: Prisma.Sql | null,
   ): Promise<{ id: string; destinationId: string }[]> {
     const recipient = recipients ? Prisma.sql`p.id` : Prisma.sql`v.subject_id`;
+    // A person's send passed the cap when its step ran (under the person's cap lock, see
+    // JourneyRunner): it counts from now, also while it waits for a delivery worker. An account's
+    // emails meet the cap recipient by recipient when they are sent.
+    const countedAt = recipients ? Prisma.sql`NULL::timestamptz` : Prisma.sql`now()`;
     const members = recipients
       ? Prisma.sql`JOIN group_memberships gm ON gm.group_id = v.subject_id
           JOIN profiles p ON p.id = gm.profile_id AND p.merged_into_id IS NULL AND (${recipients})`
@@ -426,8 +430,8 @@ export class JourneyRunsRepository {
                              ${sends.map((s) => s.runId)}::uuid[], ${sends.map((s) => s.seq)}::int[],
                              ${sends.map((s) => s.subjectId)}::uuid[])
              AS v(workspace_id, destination_id, run_id, seq, subject_id))
-      INSERT INTO deliveries (id, workspace_id, destination_id, journey_run_id, journey_seq, recipient_id)
-      SELECT gen_random_uuid(), v.workspace_id, v.destination_id, v.run_id, v.seq, ${recipient}
+      INSERT INTO deliveries (id, workspace_id, destination_id, journey_run_id, journey_seq, recipient_id, cap_counted_at)
+      SELECT gen_random_uuid(), v.workspace_id, v.destination_id, v.run_id, v.seq, ${recipient}, ${countedAt}
       FROM values_ v ${members}
       WHERE EXISTS (SELECT 1 FROM destinations d WHERE d.id = v.destination_id)
       ON CONFLICT DO NOTHING

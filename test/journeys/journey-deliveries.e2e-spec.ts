@@ -175,3 +175,57 @@ describe('journeys: deliveries and the cap on audience syncs', () => {
     expect(filtered.body.nextCursor).not.toBeNull();
   });
 });
+
+/**
+ * A person's journey email counts toward the cap from the moment its step passed: an audience-sync
+ * email checked while the journey email is still on its way (a slow SMTP server holds it) counts it.
+ */
+describe('journeys: the cap counts a journey email that is still being sent', () => {
+  let bed: JourneyBed;
+
+  beforeAll(async () => {
+    bed = await JourneyBed.start({}, { delayMs: 4_000 });
+  });
+
+  afterAll(() => bed.close());
+
+  it('skips an audience-sync email while the journey email to the same person is in flight', async () => {
+    const { ws, f, api } = await bed.workspace();
+    await api
+      .patch('/api/workspace/settings')
+      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: 'skip' } })
+      .expect(200);
+    const email = await api.createEmail(EMAIL);
+    await f.audience('signed-up', 'performed "Signed Up"');
+    await api.connect(await f.audience('pro', 'trait plan = "pro"'), email);
+    await createJourney(bed.app, ws.apiToken, {
+      key: 'welcome',
+      name: 'Welcome',
+      entry: { audience: 'signed-up' },
+      steps: [{ id: 'hello', type: 'send', destination: email, subject: 'Welcome' }],
+    });
+    const person = await f.profile({ traits: { email: 'in-flight@example.test' } });
+    await bed.track(f, person, 'Signed Up');
+    await waitFor(() => bed.smtp.inFlight === 1, { what: 'the journey email on its way' });
+
+    await bed.sql.rows(`UPDATE profiles SET traits = traits || '{"plan":"pro"}' WHERE id = $1`, [person]);
+    await f.changed(person);
+    const items = await waitFor(
+      async () => {
+        const page = (await api.get(`/api/destinations/${email}/deliveries`).expect(200)).body as {
+          items: DeliveryItem[];
+        };
+        return page.items.length === 2 && page.items.every((d) => ['sent', 'skipped'].includes(d.status))
+          ? page.items
+          : undefined;
+      },
+      { what: 'both deliveries to settle' },
+    );
+    expect(items.find((d) => d.kind === 'journey')?.status).toBe('sent');
+    expect(items.find((d) => d.kind === 'entered')).toMatchObject({
+      status: 'skipped',
+      lastError: 'frequency cap: 1 messages to this person within 24 hours',
+    });
+    expect(bed.smtp.to('in-flight@example.test')).toHaveLength(1);
+  });
+});

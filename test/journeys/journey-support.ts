@@ -2,7 +2,7 @@ import { readAudienceDefinition } from '../../src/audiences/language/audience-de
 import { ManualClock } from '../../src/common/clock';
 import { JourneyEngineService, SweepOutcome } from '../../src/journeys/journey-engine.service';
 import { destinationsApi } from '../destinations/support/api';
-import { SmtpTestServer } from '../destinations/support/smtp-test-server';
+import { SmtpTestServer, SmtpTestServerOptions } from '../destinations/support/smtp-test-server';
 import { MembershipFixtures } from '../membership/membership-support';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
@@ -29,8 +29,8 @@ export class JourneyBed {
     readonly api: ReturnType<typeof destinationsApi>,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<JourneyBed> {
-    const smtp = await SmtpTestServer.start();
+  static async start(env: Record<string, string> = {}, smtpOptions: SmtpTestServerOptions = {}): Promise<JourneyBed> {
+    const smtp = await SmtpTestServer.start(smtpOptions);
     const clock = new ManualClock(START);
     const app = await startTestApp({ SMTP_URL: smtp.url, ...env }, { clock });
     const sql = await TestSql.connect(app);
