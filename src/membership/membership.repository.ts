@@ -4,14 +4,13 @@ import { DatabaseConfig } from '../config/app-config';
 import { audienceLockSql, audienceLocksSql } from '../database/audience-lock';
 import { InteractiveDatabase } from '../database/interactive-database';
 import { liveProfileFilter } from '../database/live-profile-filter';
-import { isStatementTimeout } from '../database/postgres-errors';
 import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { DirectTx, PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
 import { BatchDiff, batchDiffStatement, profileDeliveries } from './batch-diff-statement';
-import { ComputationTimeoutError } from './membership.errors';
+import { COMPUTE_TRANSACTION_TIMEOUT_MS, inComputeLock } from './compute-lock';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
 
@@ -96,7 +95,6 @@ export interface TransitionCursor {
 }
 
 /** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
-const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 /** Listings page through indexes; only a broken index or a huge page could make them slow. */
 const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
@@ -198,20 +196,7 @@ export class MembershipRepository {
    * transaction leaves the previous membership as it was.
    */
   async withComputeLock<T>(audienceId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const limitMs = this.config.COMPUTE_STATEMENT_TIMEOUT_MS;
-    try {
-      return await this.prisma.$transaction(
-        async (tx) => {
-          await tx.$executeRaw(audienceLockSql(audienceId));
-          await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
-          return work(tx);
-        },
-        { maxWait: 10_000, timeout: Math.max(COMPUTE_TRANSACTION_TIMEOUT_MS, limitMs + 60_000) },
-      );
-    } catch (error) {
-      if (isStatementTimeout(error)) throw new ComputationTimeoutError(limitMs);
-      throw error;
-    }
+    return inComputeLock(this.prisma, audienceLockSql(audienceId), this.config.COMPUTE_STATEMENT_TIMEOUT_MS, work);
   }
 
   async findAudience(workspaceId: string, audienceId: string, tx: Tx = this.prisma): Promise<AudienceRecord | null> {

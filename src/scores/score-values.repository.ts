@@ -2,11 +2,9 @@ import { Injectable } from '@nestjs/common';
 
 import { DatabaseConfig } from '../config/app-config';
 import { advisoryLockSql, advisoryLocksSql } from '../database/audience-lock';
-import { isStatementTimeout } from '../database/postgres-errors';
-import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
-import { ComputationTimeoutError } from '../membership/membership.errors';
+import { inBatchLocks, inComputeLock } from '../membership/compute-lock';
 import { PrismaService } from '../prisma/prisma.service';
 import type { ScoreLevel } from './score-definition';
 import { CompiledScore, scoreValuesStatement, snapshotStatement } from './score-sql';
@@ -25,7 +23,6 @@ export interface ScoreRecord {
 
 /** Score locks have their own advisory lock class, apart from audiences' ("memb") and traits' ("trai"). */
 export const SCORE_LOCK_CLASS = 0x73636f72; // "scor"
-const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 const scoreColumns = Prisma.sql`
   id, workspace_id AS "workspaceId", key, level::text AS level, components, bands,
@@ -44,32 +41,17 @@ export class ScoreValuesRepository {
 
   /** A full computation: the score's lock, each statement limited to COMPUTE_STATEMENT_TIMEOUT_MS. */
   async withComputeLock<T>(scoreId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const limitMs = this.config.COMPUTE_STATEMENT_TIMEOUT_MS;
-    try {
-      return await this.prisma.$transaction(
-        async (tx) => {
-          await tx.$executeRaw(advisoryLockSql(SCORE_LOCK_CLASS, scoreId));
-          await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
-          return work(tx);
-        },
-        { maxWait: 10_000, timeout: Math.max(COMPUTE_TRANSACTION_TIMEOUT_MS, limitMs + 60_000) },
-      );
-    } catch (error) {
-      if (isStatementTimeout(error)) throw new ComputationTimeoutError(limitMs);
-      throw error;
-    }
+    return inComputeLock(
+      this.prisma,
+      advisoryLockSql(SCORE_LOCK_CLASS, scoreId),
+      this.config.COMPUTE_STATEMENT_TIMEOUT_MS,
+      work,
+    );
   }
 
   /** A real-time batch: every score's lock in one statement, in id order (no deadlock between batches). */
   async withScoreLocks<T>(scoreIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw(advisoryLocksSql(SCORE_LOCK_CLASS, scoreIds));
-        await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
-        return work(tx);
-      },
-      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
-    );
+    return inBatchLocks(this.prisma, advisoryLocksSql(SCORE_LOCK_CLASS, scoreIds), work);
   }
 
   async findScore(workspaceId: string, scoreId: string, tx: Tx = this.prisma): Promise<ScoreRecord | null> {

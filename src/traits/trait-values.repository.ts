@@ -3,11 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { DatabaseConfig } from '../config/app-config';
 import { advisoryLockSql, advisoryLocksSql } from '../database/audience-lock';
 import { liveProfileFilter } from '../database/live-profile-filter';
-import { isStatementTimeout } from '../database/postgres-errors';
-import { ANALYTICAL_SETTINGS, setLocal } from '../database/query-settings';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
-import { ComputationTimeoutError } from '../membership/membership.errors';
+import { inBatchLocks, inComputeLock } from '../membership/compute-lock';
 import { PrismaService } from '../prisma/prisma.service';
 import { AccountTraitAst } from './language/account-trait-ast';
 import { accountTraitTargetQuery, compileAccountTrait } from './language/compiler/account-values';
@@ -50,7 +48,6 @@ export interface ValuesOutcome {
 
 /** Trait locks have their own advisory lock class, apart from the audiences' ("memb"). */
 export const TRAIT_LOCK_CLASS = 0x74726169; // "trai"
-const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 const traitColumns = Prisma.sql`
   id, workspace_id AS "workspaceId", key, level::text AS level, definition_ast AS "definitionAst",
@@ -73,20 +70,12 @@ export class TraitValuesRepository {
    * COMPUTE_STATEMENT_TIMEOUT_MS; a timeout leaves the previous values as they were.
    */
   async withComputeLock<T>(traitId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const limitMs = this.config.COMPUTE_STATEMENT_TIMEOUT_MS;
-    try {
-      return await this.prisma.$transaction(
-        async (tx) => {
-          await tx.$executeRaw(advisoryLockSql(TRAIT_LOCK_CLASS, traitId));
-          await tx.$queryRaw(setLocal({ ...ANALYTICAL_SETTINGS, statement_timeout: String(limitMs) }));
-          return work(tx);
-        },
-        { maxWait: 10_000, timeout: Math.max(COMPUTE_TRANSACTION_TIMEOUT_MS, limitMs + 60_000) },
-      );
-    } catch (error) {
-      if (isStatementTimeout(error)) throw new ComputationTimeoutError(limitMs);
-      throw error;
-    }
+    return inComputeLock(
+      this.prisma,
+      advisoryLockSql(TRAIT_LOCK_CLASS, traitId),
+      this.config.COMPUTE_STATEMENT_TIMEOUT_MS,
+      work,
+    );
   }
 
   /**
@@ -94,14 +83,7 @@ export class TraitValuesRepository {
    * holder of several uses), so two batches cannot deadlock and a full computation holds one.
    */
   async withTraitLocks<T>(traitIds: readonly string[], work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw(advisoryLocksSql(TRAIT_LOCK_CLASS, traitIds));
-        await tx.$queryRaw(setLocal(ANALYTICAL_SETTINGS));
-        return work(tx);
-      },
-      { maxWait: 10_000, timeout: COMPUTE_TRANSACTION_TIMEOUT_MS },
-    );
+    return inBatchLocks(this.prisma, advisoryLocksSql(TRAIT_LOCK_CLASS, traitIds), work);
   }
 
   async findTrait(workspaceId: string, traitId: string, tx: Tx = this.prisma): Promise<TraitRecord | null> {
