@@ -22,7 +22,7 @@
  *
  * Knobs (env): BENCH_EMAILS (5000), BENCH_POOL (5), BENCH_ROUNDS (3), BENCH_EVENTS (100),
  * BENCH_EVENTS_RPS (10), BENCH_CPU_PROFILE (unset; a file for the CPU profile of the last Personae round),
- * BENCH_SEGMENT_MEMBERS (10000), BENCH_SEGMENT_CONCURRENCY (4, requests at once in the bare loop),
+ * BENCH_SEGMENT_MEMBERS (10000,50000: the sizes of audience change timed), BENCH_SEGMENT_CONCURRENCY (4, requests at once in the bare loop),
  * BENCH_SYNC_ONLY (unset; `email` or `segment` to run one part), BENCH_SEGMENT_CPU_PROFILE (unset; a file).
  */
 import 'reflect-metadata';
@@ -56,7 +56,7 @@ const EVENTS_RPS = env('BENCH_EVENTS_RPS', 10);
 const TARGET_RATIO = 0.7;
 const TARGET_RATE = 500;
 const TARGET_P95_MS = 2_000;
-const SEGMENT_MEMBERS = env('BENCH_SEGMENT_MEMBERS', 10_000);
+const SEGMENT_MEMBERS = (process.env.BENCH_SEGMENT_MEMBERS ?? '10000,50000').split(',').map(Number);
 const SEGMENT_CONCURRENCY = env('BENCH_SEGMENT_CONCURRENCY', 4);
 const SEGMENT_TARGET_RATIO = 0.8;
 const ONLY = process.env.BENCH_SYNC_ONLY;

@@ -2,18 +2,36 @@ import http from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
-import type { Client } from 'pg';
+import { Client } from 'pg';
 
 import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { audienceMessages } from '../../src/destinations/segment-messages';
 import { batchBody, packRequests } from '../../src/destinations/segment-requests';
+import { DELIVERY_COLUMNS, profileDeliveries } from '../../src/membership/batch-diff-statement';
 import { DeliveryQueuesService, DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { startCpuProfile } from '../ingest/cpu-profile';
+import { backendCpu, cpuBetween } from '../ingest/postgres-cpu';
 import type { BatchSinkClient } from './batch-sink-client';
 import { api } from './personae-sync';
 
 const gzipAsync = promisify(gzip);
+
+/** CPU used during a phase: this process (the app and its workers, or the bare loop) and Postgres, in ms. */
+export interface PhaseCpu {
+  appMs: number;
+  postgresMs: number;
+}
+
+/** Starts counting CPU; the function it returns stops and answers. */
+async function cpuMeter(meter: Client): Promise<() => Promise<PhaseCpu>> {
+  const app = process.cpuUsage();
+  const postgres = await backendCpu(meter);
+  return async () => {
+    const used = process.cpuUsage(app);
+    return { appMs: (used.user + used.system) / 1000, postgresMs: cpuBetween(postgres, await backendCpu(meter)) };
+  };
+}
 
 export interface SegmentBench {
   personae: Personae;
@@ -23,6 +41,8 @@ export interface SegmentBench {
   token: string;
   workspaceId: string;
   members: number;
+  /** A connection of its own that reads the CPU of the others. */
+  meter: Client;
 }
 
 export interface SegmentResult {
@@ -36,13 +56,15 @@ export interface SegmentResult {
   /** Members/s counted from the end of rows + enqueue: the delivery workers' part alone. */
   deliveryMembersPerSecond: number;
   sentRecorded: number;
+  cpu: PhaseCpu;
 }
 
 /**
  * N audience entries synced to a segment destination whose receiver is the local batch sink:
- * membership, transition and delivery rows written in one statement (like the membership engine),
- * enqueued, then claimed, batched, gzipped, posted and recorded by the delivery workers; timed
- * until the sink has every message.
+ * membership and transition rows written first, then the deliveries the membership engine writes
+ * for them (its own SQL: a transition batch per 1,250 transitions), enqueued, claimed, gzipped,
+ * posted and recorded by the delivery workers; timed from the deliveries until the sink has every
+ * message.
  */
 export async function segmentSync(bench: SegmentBench, prefix: string): Promise<SegmentResult> {
   const { personae, db, sink, base, token, workspaceId, members } = bench;
@@ -73,7 +95,7 @@ export async function segmentSync(bench: SegmentBench, prefix: string): Promise<
   while (!workers.served().includes(destination.id)) await new Promise((r) => setTimeout(r, 50));
 
   // The membership engine's part (members and transitions) is written before the clock starts: it
-  // exists whether or not a destination is connected. Timed: what syncing adds, the delivery rows
+  // exists whether or not a destination is connected. Timed: what syncing adds, the deliveries
   // (the exactly-once ledger), their jobs, and the workers claiming, posting and recording them.
   await db.query(
     `WITH members AS (
@@ -86,23 +108,26 @@ export async function segmentSync(bench: SegmentBench, prefix: string): Promise<
     [workspaceId, audience!.id, prefix],
   );
   const before = { messages: sink.messages, requests: sink.requests };
+  const cpu = await cpuMeter(bench.meter);
   const started = Date.now();
   const { rows } = await db.query<DeliveryRef>(
-    `INSERT INTO deliveries (id, workspace_id, destination_id, transition_id)
-     SELECT gen_random_uuid(), $1, $3, t.id FROM audience_transitions t WHERE t.audience_id = $2
+    `WITH transitions AS (SELECT * FROM audience_transitions WHERE audience_id = $1)
+     INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
      RETURNING id, destination_id AS "destinationId"`,
-    [workspaceId, audience!.id, destination.id],
+    [audience!.id],
   );
   const queues = personae.app.get(DeliveryQueuesService);
   for (let i = 0; i < rows.length; i += 1_000) await queues.enqueue(rows.slice(i, i + 1_000));
   const enqueuedMs = Date.now() - started;
   await sink.until(before.messages + 2 * members, 300_000);
+  const used = await cpu();
   const seconds = (sink.lastAt - started) / 1000;
   let sent = 0;
   for (let tries = 0; tries < 100 && sent < members; tries++) {
     await new Promise((r) => setTimeout(r, 100));
     const result = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM deliveries WHERE destination_id = $1 AND status = 'sent'`,
+      `SELECT coalesce(sum(coalesce(cardinality(transition_ids), 1)), 0)::int AS n
+       FROM deliveries WHERE destination_id = $1 AND status = 'sent'`,
       [destination.id],
     );
     sent = result.rows[0]?.n ?? 0;
@@ -118,6 +143,7 @@ export async function segmentSync(bench: SegmentBench, prefix: string): Promise<
     enqueuedMs,
     deliveryMembersPerSecond: members / (seconds - enqueuedMs / 1000),
     sentRecorded: sent,
+    cpu: used,
   };
 }
 
@@ -127,6 +153,7 @@ export interface BareBatchResult {
   seconds: number;
   membersPerSecond: number;
   concurrency: number;
+  cpu: PhaseCpu;
 }
 
 /**
@@ -137,7 +164,7 @@ export interface BareBatchResult {
  * exactly-once costs: the delivery rows, their jobs, the claim and the recorded outcome.
  */
 export async function bareBatchLoop(
-  bench: Pick<SegmentBench, 'db' | 'sink' | 'workspaceId'>,
+  bench: Pick<SegmentBench, 'db' | 'sink' | 'workspaceId' | 'meter'>,
   audienceId: string,
   members: number,
   concurrency: number,
@@ -166,6 +193,7 @@ export async function bareBatchLoop(
       request.end(body);
     });
   const before = sink.messages;
+  const cpu = await cpuMeter(bench.meter);
   const started = Date.now();
   const { rows } = await db.query<{
     id: string;
@@ -226,9 +254,10 @@ export async function bareBatchLoop(
     }),
   );
   await sink.until(before + 2 * rows.length, 60_000);
+  const used = await cpu();
   const seconds = (sink.lastAt - started) / 1000;
   agent.destroy();
-  return { members, requests: requests.length, seconds, membersPerSecond: members / seconds, concurrency };
+  return { members, requests: requests.length, seconds, membersPerSecond: members / seconds, concurrency, cpu: used };
 }
 
 export interface SegmentRound {
@@ -238,13 +267,47 @@ export interface SegmentRound {
 }
 
 export interface SegmentReport {
+  members: number;
   rounds: SegmentRound[];
   median: SegmentRound;
   target: { ratio: number; met: boolean };
 }
 
-/** Personae rounds, each followed by the bare loop over the batches it posted; the median round. */
+/**
+ * For each audience change size: Personae rounds, each followed by the bare loop over the batches
+ * it posted, and the median round. A small change shows the latency every sync starts with (the
+ * engine's delivery rows, the job, the first claim); a large one the rate it then keeps.
+ */
 export async function segmentBench(
+  shared: Omit<SegmentBench, 'members' | 'meter'>,
+  sizes: number[],
+  rounds: number,
+  concurrency: number,
+  targetRatio: number,
+): Promise<{ rows: [string, string, string][]; report: SegmentReport[] }> {
+  const { host, port, user, database } = shared.db;
+  const meter = new Client({ host, port, user, database });
+  await meter.connect();
+  try {
+    const bench = { ...shared, meter };
+    // An untimed round of each first: both share the message builder and packer, which the first
+    // timed round would otherwise warm up for the bare loop that follows it.
+    const warm = await segmentSync({ ...bench, members: 2_000 }, 'warm-seg');
+    await bareBatchLoop(bench, warm.audienceId, warm.members, concurrency);
+    const rows: [string, string, string][] = [];
+    const report: SegmentReport[] = [];
+    for (const members of sizes) {
+      const size = await segmentRounds(bench, members, rounds, concurrency, targetRatio);
+      rows.push(...size.rows);
+      report.push(size.report);
+    }
+    return { rows, report };
+  } finally {
+    await meter.end();
+  }
+}
+
+async function segmentRounds(
   bench: Omit<SegmentBench, 'members'>,
   members: number,
   rounds: number,
@@ -252,16 +315,17 @@ export async function segmentBench(
   targetRatio: number,
 ): Promise<{ rows: [string, string, string][]; report: SegmentReport }> {
   const results: SegmentRound[] = [];
+  const label = `segment ${members.toLocaleString('en-US')}`;
   for (let round = 1; round <= rounds; round++) {
     const profileFile = process.env.BENCH_SEGMENT_CPU_PROFILE;
     const profile = profileFile && round === rounds ? await startCpuProfile() : undefined;
-    const personae = await segmentSync({ ...bench, members }, `s${round}-seg`);
+    const personae = await segmentSync({ ...bench, members }, `s${members}r${round}-seg`);
     if (profile && profileFile) await profile.stop(profileFile);
     const bare = await bareBatchLoop(bench, personae.audienceId, members, concurrency);
     const ratio = personae.membersPerSecond / bare.membersPerSecond;
     results.push({ personae, bare, ratio });
     process.stdout.write(
-      `segment round ${round}: bare ${bare.membersPerSecond.toFixed(0)} members/s, ` +
+      `${label} round ${round}: bare ${bare.membersPerSecond.toFixed(0)} members/s, ` +
         `Personae ${personae.membersPerSecond.toFixed(0)} members/s in ${personae.requests} requests ` +
         `(delivery rows + enqueue ${personae.enqueuedMs} ms), ` +
         `${(ratio * 100).toFixed(0)} %\n`,
@@ -271,29 +335,49 @@ export async function segmentBench(
   const { personae, bare, ratio } = median;
   const rows: [string, string, string][] = [
     [
-      'segment: bare loop (read members, build, post)',
+      `${label}: bare loop (read members, build, post)`,
       `${bare.membersPerSecond.toFixed(0)} members/s`,
       `one query for the members, the same messages and packing, ${bare.requests} gzipped /v1/batch requests, ` +
         `${bare.concurrency} at a time, in ${bare.seconds.toFixed(2)} s`,
     ],
     [
-      'segment: Personae transitions → /v1/batch',
+      `${label}: Personae transitions → /v1/batch`,
       `${personae.membersPerSecond.toFixed(0)} members/s`,
       `${personae.members} members, ${personae.messages} messages, ${personae.requests} requests in ` +
         `${personae.seconds.toFixed(2)} s (delivery rows + enqueue ${personae.enqueuedMs} ms); ${personae.sentRecorded} recorded sent`,
     ],
     [
-      'segment: Personae after delivery rows + enqueue',
+      `${label}: Personae after delivery rows + enqueue`,
       `${personae.deliveryMembersPerSecond.toFixed(0)} members/s`,
       `the delivery workers alone (claim, batch, gzip, post, record): ` +
         `${((personae.deliveryMembersPerSecond / bare.membersPerSecond) * 100).toFixed(0)} % of the bare loop`,
     ],
     [
-      'segment: ratio to the bare loop',
+      `${label}: CPU per 1,000 members, bare loop`,
+      `${perThousand(bare.cpu, members)} ms`,
+      'this process (query, build, pack, gzip, post) + Postgres',
+    ],
+    [
+      `${label}: CPU per 1,000 members, Personae`,
+      `${perThousand(personae.cpu, members)} ms`,
+      'this process (API, workers: claim, build, pack, gzip, post, record) + Postgres',
+    ],
+    [
+      `${label}: ratio to the bare loop`,
       `${(ratio * 100).toFixed(0)} %`,
       `median of ${results.length} (${results.map((r) => `${(r.ratio * 100).toFixed(0)} %`).join(', ')}); ` +
         `goal ≥ ${targetRatio * 100} %`,
     ],
   ];
-  return { rows, report: { rounds: results, median, target: { ratio: targetRatio, met: ratio >= targetRatio } } };
+  return {
+    rows,
+    report: { members, rounds: results, median, target: { ratio: targetRatio, met: ratio >= targetRatio } },
+  };
+}
+
+/** `app + Postgres = total` CPU ms per 1,000 members. */
+function perThousand(cpu: PhaseCpu, members: number): string {
+  const app = (cpu.appMs * 1000) / members;
+  const postgres = (cpu.postgresMs * 1000) / members;
+  return `${app.toFixed(0)} + ${postgres.toFixed(0)} = ${(app + postgres).toFixed(0)}`;
 }

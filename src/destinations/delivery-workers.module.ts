@@ -12,6 +12,7 @@ import { SegmentSender } from './segment-sender';
 import { SlackSender } from './slack-sender';
 import { SyncOutboxRelayService } from './sync-outbox-relay.service';
 import { TraitSyncRepository } from './trait-sync.repository';
+import { TransitionBatches } from './transition-batches';
 import { WebhookSender } from './webhook-sender';
 
 /** Worker role: per-destination delivery workers and the sweeper that rebuilds lost jobs from Postgres. */
@@ -30,6 +31,7 @@ import { WebhookSender } from './webhook-sender';
     UnsubscribeLinks,
     SyncOutboxRelayService,
     TraitSyncRepository,
+    TransitionBatches,
   ],
   exports: [DeliveryWorkersService, DeliverySweeperService, SyncOutboxRelayService],
 })

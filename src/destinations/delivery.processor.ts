@@ -16,6 +16,7 @@ import { SlackSender } from './slack-sender';
 import type { SegmentConfig, SlackConfig } from './sync-config';
 import { RenderAbortedError, TemplateRenderer } from './template-renderer';
 import { TemplateError } from './templates';
+import { BatchAttempt, TransitionBatches } from './transition-batches';
 import { WebhookSender } from './webhook-sender';
 
 /** Lets the processor pause a whole destination queue (an HTTP 429 with Retry-After). */
@@ -39,8 +40,19 @@ export interface DeliveryQueueContext {
  */
 const ROWS_PER_STATEMENT = 1_250;
 
+/** Claims of transition batches one job sends at the same time (see deliverBatches). */
+const CHUNKS_IN_FLIGHT = 2;
+
 /** A claim held by someone else, or a retry not yet due: the job comes back a little after this. */
 const RECHECK_SLACK_MS = 500;
+
+/** The batch rows due again (their own retry) and the rows their attempts moved transitions to. */
+function batchesLater(batches: { id: string; attempt: BatchAttempt }[]): SingleDelivery[] {
+  return batches.flatMap(({ id, attempt }) => [
+    ...(attempt.retryAt !== undefined ? [{ id, at: attempt.retryAt }] : []),
+    ...attempt.moved,
+  ]);
+}
 
 /** When a claim was taken or last renewed, on the monotonic clock (read before the statement was sent). */
 interface Claim {
@@ -86,6 +98,7 @@ export class DeliveryProcessor {
     private readonly links: UnsubscribeLinks,
     private readonly metrics: MetricsService,
     private readonly queues: DeliveryQueuesService,
+    private readonly batches: TransitionBatches,
   ) {
     this.claims = new Batcher(async (ids) => {
       const rows = await this.repository.claimMany([...new Set(ids)], LEASE_MS);
@@ -148,6 +161,13 @@ export class DeliveryProcessor {
     const claimedAt = performance.now();
     const delivery = await this.claims.call(deliveryId);
     if (!delivery) {
+      const [batch] = await this.batches.claim([deliveryId]);
+      if (batch) {
+        const attempt = await this.batches.deliver(batch, context.pause);
+        await this.queues.enqueueSingles(context.destinationId, attempt.moved);
+        if (attempt.retryAt !== undefined) await this.delay(job, token, attempt.retryAt);
+        return attempt.kind;
+      }
       const [recheck] = await this.rechecks([deliveryId]);
       if (recheck?.at !== undefined) await this.delay(job, token, recheck.at);
       return recheck ? `already ${recheck.status}` : 'gone';
@@ -164,15 +184,22 @@ export class DeliveryProcessor {
    */
   private async processBatch(ids: string[], context: DeliveryQueueContext): Promise<string> {
     const claimedAt = performance.now();
+    // Rows and transition batches are claimed side by side: a claim takes only its own kind.
+    const batchAttempts = this.deliverBatches(ids, context);
     const claimed = await Promise.all(ids.map((id) => this.claims.call(id)));
     const deliveries = claimed.filter((delivery): delivery is ClaimedDelivery => delivery !== undefined);
-    const unclaimed = ids.filter((_, i) => claimed[i] === undefined);
-    const [rechecks, ...attempts] = await Promise.allSettled([
-      unclaimed.length > 0 ? this.rechecks(unclaimed) : Promise.resolve([]),
+    const [rechecks, sentBatches, ...attempts] = await Promise.allSettled([
+      batchAttempts.then((sent) => {
+        const taken = new Set(sent.map((s) => s.id));
+        const unclaimed = ids.filter((id, i) => claimed[i] === undefined && !taken.has(id));
+        return unclaimed.length > 0 ? this.rechecks(unclaimed) : [];
+      }),
+      batchAttempts,
       ...deliveries.map((delivery) => this.deliver({ delivery, at: claimedAt }, context.pause)),
     ]);
     const later: SingleDelivery[] = [];
     if (rechecks.status === 'fulfilled') later.push(...rechecks.value.filter((r) => r.at !== undefined));
+    if (sentBatches.status === 'fulfilled') later.push(...batchesLater(sentBatches.value));
     const kinds = new Map<string, number>();
     attempts.forEach((attempt, i) => {
       if (attempt.status !== 'fulfilled') return;
@@ -182,9 +209,44 @@ export class DeliveryProcessor {
     await this.queues.enqueueSingles(context.destinationId, later);
     // A delivery whose outcome could not be read or written stays claimed; when the claim
     // expires, the sweeper puts it back on the queue. Failing the job says so in BullMQ.
-    const failure = [rechecks, ...attempts].find((result) => result.status === 'rejected');
+    const failure = [rechecks, sentBatches, ...attempts].find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
-    return [...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'nothing to send';
+    const described = [...kinds].map(([kind, n]) => `${kind} ${n}`);
+    if (sentBatches.status === 'fulfilled') described.push(...sentBatches.value.map((b) => `batch: ${b.attempt.kind}`));
+    return described.join(', ') || 'nothing to send';
+  }
+
+  /**
+   * Claims and sends whichever of these deliveries are transition batches: claimed a request's
+   * worth of transitions at a time (one big batch, or many small ones whose transitions then share
+   * requests), with up to CHUNKS_IN_FLIGHT such claims being sent while the next is read, so that
+   * the requests of one go out while Postgres reads the next. A job without batches costs one
+   * statement that claims nothing.
+   */
+  private async deliverBatches(
+    ids: string[],
+    context: DeliveryQueueContext,
+  ): Promise<{ id: string; attempt: BatchAttempt }[]> {
+    const results: { id: string; attempt: BatchAttempt }[] = [];
+    const inFlight = new Set<Promise<unknown>>();
+    const failures: unknown[] = [];
+    for (;;) {
+      while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
+      const chunk = await this.batches.claim(ids);
+      if (chunk.length === 0) break;
+      const sending: Promise<unknown> = Promise.all(
+        chunk.map(async (batch) =>
+          results.push({ id: batch.id, attempt: await this.batches.deliver(batch, context.pause) }),
+        ),
+      )
+        .catch((error: unknown) => failures.push(error))
+        .finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+    }
+    await Promise.all(inFlight);
+    // A batch whose outcome could not be recorded stays claimed until the sweeper takes it back.
+    if (failures.length > 0) throw failures[0];
+    return results;
   }
 
   /** Why rows could not be claimed decides whether, and when, to look at them again. */

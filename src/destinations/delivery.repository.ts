@@ -115,6 +115,66 @@ function computedValues(subject: Prisma.Sql): Prisma.Sql {
       ORDER BY x.key, x.rank) k), '{}'::json)`;
 }
 
+/** A profile `p`'s identities, as the messages name people (userId, anonymousId). */
+const IDENTITIES = Prisma.sql`coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
+                       FROM identities i WHERE i.profile_id = p.id), '[]'::json)`;
+
+/** A profile `p`'s email address: its `email` trait, or else its oldest email identity (lateral `address`). */
+const ADDRESS = Prisma.sql`LEFT JOIN LATERAL (
+        SELECT lower(btrim(coalesce(
+          CASE WHEN jsonb_typeof(p.traits->'email') = 'string' THEN nullif(btrim(p.traits->>'email'), '') END,
+          (SELECT i.value FROM identities i WHERE i.profile_id = p.id AND i.type = 'email' ORDER BY i.created_at LIMIT 1)
+        ))) AS email
+      ) address ON true`;
+
+/** A delivery that can be claimed now: waiting, due for its retry, or held by a worker that died. */
+const CLAIMABLE = Prisma.sql`(status = 'queued'
+               OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
+               OR (status = 'sending' AND claimed_until < now()))`;
+
+/** A claimed transition batch's own columns, read with its first transition only. */
+export interface ClaimedBatchRow {
+  workspaceId: string;
+  destinationId: string;
+  attempts: number;
+  destinationType: DestinationType;
+  config: unknown;
+  destinationVersion: Date;
+}
+
+/**
+ * One transition of a claimed transition batch, with what its messages say about the person; the
+ * batch's own columns come with its first transition (`batch`), null on the others, so that they
+ * are not sent and parsed once per transition.
+ */
+export interface BatchTransitionRow {
+  id: string;
+  batch: ClaimedBatchRow | null;
+  transitionId: string;
+  /** null when the transition is gone (its audience was deleted). */
+  kind: 'entered' | 'exited' | null;
+  at: Date | null;
+  audienceId: string | null;
+  audienceKey: string | null;
+  audienceName: string | null;
+  profileId: string | null;
+  identities: { type: string; value: string }[];
+  email: string | null;
+  connected: boolean;
+}
+
+/**
+ * How a share of a transition batch's transitions ended: the first group stays in the batch's
+ * row, each other one moves to a new row (same destination, same attempt count).
+ */
+export interface BatchOutcomeGroup {
+  transitionIds: string[];
+  status: FinalStatus | 'failed';
+  error?: string;
+  /** A `failed` group's retry. */
+  retryAt?: Date;
+}
+
 /** A person's messages in the cap's window: how many, and when the oldest of them leaves it. */
 export type CapCheck = { passed: true } | { passed: false; count: number; oldest: Date };
 
@@ -148,10 +208,7 @@ export class DeliveryRepository {
         SET status = 'sending', attempts = attempts + 1,
             claimed_until = now() + ${leaseMs}::int * interval '1 millisecond',
             next_attempt_at = NULL, updated_at = now()
-        WHERE id = ANY(${deliveryIds}::uuid[])
-          AND (status = 'queued'
-               OR (status = 'failed' AND coalesce(next_attempt_at, now()) <= now())
-               OR (status = 'sending' AND claimed_until < now()))
+        WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NULL AND ${CLAIMABLE}
         RETURNING id, workspace_id, destination_id, transition_id, recipient_id, journey_run_id, journey_seq,
                   trait_change_id, attempts
       )
@@ -161,8 +218,7 @@ export class DeliveryRepository {
              dest.type::text AS "destinationType", dest.config, dest.updated_at AS "destinationVersion",
              p.id AS "profileId", p.traits,
              ${computedValues(Prisma.sql`p.id`)} AS computed,
-             coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.created_at)
-                       FROM identities i WHERE i.profile_id = p.id), '[]'::json) AS identities,
+             ${IDENTITIES} AS identities,
              address.email,
              (SELECT s.reason::text FROM suppressions s
               WHERE s.workspace_id = c.workspace_id AND s.email = address.email) AS suppression,
@@ -216,14 +272,114 @@ export class DeliveryRepository {
       -- the profile whose computed trait changed.
       LEFT JOIN profiles p0 ON p0.id = coalesce(c.recipient_id, t.profile_id, r.profile_id, ch.profile_id)
       LEFT JOIN profiles p ON p.id = coalesce(p0.merged_into_id, p0.id)
-      LEFT JOIN LATERAL (
-        SELECT lower(btrim(coalesce(
-          CASE WHEN jsonb_typeof(p.traits->'email') = 'string' THEN nullif(btrim(p.traits->>'email'), '') END,
-          (SELECT i.value FROM identities i WHERE i.profile_id = p.id AND i.type = 'email' ORDER BY i.created_at LIMIT 1)
-        ))) AS email
-      ) address ON true`,
+      ${ADDRESS}`,
       'delivery_claim',
     );
+  }
+
+  /**
+   * Claims those of these deliveries that are transition batches (see profileDeliveries) and can
+   * be claimed now, in id order, as many as hold up to `maxTransitions` transitions (at least one
+   * batch), for one attempt as claimMany claims a delivery. Reads one row per transition with only
+   * what audience messages need: the transition, its audience, the person's identities and
+   * address, and whether the audience is still connected. No rows: none is left to claim.
+   */
+  async claimTransitionBatches(
+    deliveryIds: string[],
+    maxTransitions: number,
+    leaseMs: number,
+  ): Promise<BatchTransitionRow[]> {
+    return this.prisma.query<BatchTransitionRow>(
+      Prisma.sql`
+      WITH candidates AS (
+        SELECT id, sum(cardinality(transition_ids)) OVER (ORDER BY id) - cardinality(transition_ids) AS before
+        FROM deliveries
+        WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NOT NULL AND ${CLAIMABLE}
+      ),
+      claimed AS (
+        UPDATE deliveries
+        SET status = 'sending', attempts = attempts + 1,
+            claimed_until = now() + ${leaseMs}::int * interval '1 millisecond',
+            next_attempt_at = NULL, updated_at = now()
+        -- Checked again on the row itself: a batch another worker claimed meanwhile is left to it.
+        WHERE id IN (SELECT id FROM candidates WHERE before < ${maxTransitions}::int) AND ${CLAIMABLE}
+        RETURNING id, workspace_id, destination_id, attempts, transition_ids
+      )
+      SELECT c.id,
+             CASE WHEN b.n = 1 THEN json_build_object(
+               'workspaceId', c.workspace_id, 'destinationId', c.destination_id, 'attempts', c.attempts,
+               'destinationType', dest.type, 'config', dest.config, 'destinationVersion', dest.updated_at) END AS batch,
+             b.id::text AS "transitionId", t.kind::text AS kind, t.at,
+             a.id AS "audienceId", a.key AS "audienceKey", a.name AS "audienceName",
+             p.id AS "profileId", ${IDENTITIES} AS identities, address.email,
+             EXISTS (SELECT 1 FROM audience_destinations ad
+                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected
+      FROM claimed c
+      JOIN destinations dest ON dest.id = c.destination_id
+      CROSS JOIN LATERAL unnest(c.transition_ids) WITH ORDINALITY b(id, n)
+      LEFT JOIN audience_transitions t ON t.id = b.id
+      LEFT JOIN audiences a ON a.id = t.audience_id
+      LEFT JOIN profiles p0 ON p0.id = t.profile_id
+      -- The profile it was merged into, if it was (a NULL key probes nothing).
+      LEFT JOIN profiles pm ON pm.id = p0.merged_into_id
+      CROSS JOIN LATERAL (
+        SELECT coalesce(pm.id, p0.id) AS id, CASE WHEN pm.id IS NULL THEN p0.traits ELSE pm.traits END AS traits
+      ) p
+      ${ADDRESS}`,
+      'delivery_claim_batch',
+    );
+  }
+
+  /**
+   * Records the end of a transition batch's attempt, fenced by the attempt number as finishMany
+   * is: the first group stays in the row, the others move to new rows, all in one statement.
+   * Returns the new rows (to enqueue the retries among them), or null when the claim was taken over.
+   */
+  async recordTransitionBatch(
+    deliveryId: string,
+    attempt: number,
+    groups: BatchOutcomeGroup[],
+  ): Promise<{ id: string; status: string; nextAttemptAt: Date | null }[] | null> {
+    const outcomes = JSON.stringify(
+      groups.map((g, n) => ({
+        n,
+        ids: g.transitionIds,
+        status: g.status,
+        error: g.error ?? null,
+        retry_at: g.retryAt?.toISOString() ?? null,
+      })),
+    );
+    const rows = await this.prisma.query<{ id: string; status: string; nextAttemptAt: Date | null; head: boolean }>(
+      Prisma.sql`
+      WITH g AS (
+        SELECT * FROM jsonb_to_recordset(${outcomes}::jsonb) AS g(n int, ids bigint[], status text, error text, retry_at timestamptz)
+      ),
+      head AS (
+        UPDATE deliveries d
+        SET status = g.status::delivery_status, last_error = g.error,
+            -- Unchanged when every transition shares the outcome: the array is not written again.
+            transition_ids = CASE WHEN ${groups.length}::int > 1 THEN g.ids ELSE d.transition_ids END,
+            sent_at = CASE WHEN g.status = 'sent' THEN now() ELSE d.sent_at END,
+            claimed_until = NULL, next_attempt_at = g.retry_at, updated_at = now()
+        FROM g
+        WHERE g.n = 0 AND d.id = ${deliveryId}::uuid AND d.status = 'sending' AND d.attempts = ${attempt}::int
+        RETURNING d.id, d.workspace_id, d.destination_id, d.attempts, d.created_at
+      ),
+      moved AS (
+        INSERT INTO deliveries (id, workspace_id, destination_id, transition_ids, status, attempts, last_error,
+                                next_attempt_at, sent_at, created_at, updated_at)
+        SELECT gen_random_uuid(), h.workspace_id, h.destination_id, g.ids, g.status::delivery_status, h.attempts,
+               g.error, g.retry_at, CASE WHEN g.status = 'sent' THEN now() END, h.created_at, now()
+        FROM head h JOIN g ON g.n > 0
+        RETURNING id, status, next_attempt_at
+      )
+      SELECT id, true AS head, NULL::text AS status, NULL::timestamptz AS "nextAttemptAt" FROM head
+      UNION ALL
+      SELECT id, false, status::text, next_attempt_at FROM moved`,
+      'delivery_record_batch',
+    );
+    if (!rows.some((row) => row.head)) return null;
+    return rows.filter((row) => !row.head).map(({ id, status, nextAttemptAt }) => ({ id, status, nextAttemptAt }));
   }
 
   /**

@@ -46,11 +46,15 @@ export interface DeliveryRow {
   at: Date;
   /** Set for a journey send: the journey, its run and the step. */
   journey: { id: string; key: string; version: number; runId: string; step: string; seq: number } | null;
+  /** A transition batch's transition: its place in the row (1, 2, …), for the cursor; 0 for any other delivery. */
+  position: number;
 }
 
 export interface DeliveryCursor {
   createdAt: Date;
   id: string;
+  /** The last transition listed of a transition batch; 0 after any other delivery. */
+  position: number;
 }
 
 export interface ConnectionRow {
@@ -148,7 +152,7 @@ export class DestinationsRepository {
 
   async counts(workspaceId: string, destinationId: string): Promise<Record<string, number>> {
     const rows = await this.prisma.$queryRaw<{ status: DeliveryStatus; count: number }[]>`
-      SELECT status, count(*)::int AS count FROM deliveries
+      SELECT status, sum(coalesce(cardinality(transition_ids), 1))::int AS count FROM deliveries
       WHERE workspace_id = ${workspaceId}::uuid AND destination_id = ${destinationId}::uuid
       GROUP BY status`;
     return Object.fromEntries(rows.map((row) => [row.status, row.count]));
@@ -164,29 +168,32 @@ export class DestinationsRepository {
   ): Promise<DeliveryRow[]> {
     const statusFilter = status ? Prisma.sql`AND d.status = ${status}::delivery_status` : Prisma.empty;
     const keyset = after
-      ? Prisma.sql`AND (d.created_at, d.id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+      ? Prisma.sql`AND (d.created_at, d.id, coalesce(b.n, 0)) < (${after.createdAt}::timestamptz, ${after.id}::uuid, ${after.position}::bigint)`
       : Prisma.empty;
     return this.prisma.$queryRaw<DeliveryRow[]>`
       SELECT d.id, d.status::text AS status, d.attempts, d.last_error AS "lastError",
              d.provider_message_id AS "providerMessageId", d.next_attempt_at AS "nextAttemptAt",
              d.sent_at AS "sentAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
-             d.transition_id AS "transitionId", t.audience_id AS "audienceId", a.key AS "audienceKey",
+             coalesce(d.transition_id, b.id) AS "transitionId", t.audience_id AS "audienceId", a.key AS "audienceKey",
              coalesce(t.profile_id, r.profile_id) AS "profileId",
              nullif(d.recipient_id, coalesce(t.profile_id, r.profile_id)) AS "recipientId",
              coalesce(t.kind::text, 'journey') AS kind, coalesce(t.at, h.left_at, d.created_at) AS at,
              CASE WHEN r.id IS NOT NULL THEN json_build_object(
                'id', j.id, 'key', j.key, 'version', r.version, 'runId', r.id, 'step', h.step_id, 'seq', d.journey_seq)
-             END AS journey
+             END AS journey,
+             coalesce(b.n, 0)::int AS position
       FROM deliveries d
+      -- A transition batch is listed as one entry per transition, with the row's status.
+      LEFT JOIN LATERAL unnest(d.transition_ids) WITH ORDINALITY b(id, n) ON true
       -- An audience sync's transition, or a journey run's step.
-      LEFT JOIN audience_transitions t ON t.id = d.transition_id
+      LEFT JOIN audience_transitions t ON t.id = coalesce(d.transition_id, b.id)
       LEFT JOIN audiences a ON a.id = t.audience_id
       LEFT JOIN journey_runs r ON r.id = d.journey_run_id
       LEFT JOIN journeys j ON j.id = r.journey_id
       LEFT JOIN journey_run_steps h ON h.run_id = d.journey_run_id AND h.seq = d.journey_seq
       WHERE d.workspace_id = ${workspaceId}::uuid AND d.destination_id = ${destinationId}::uuid
         ${statusFilter} ${keyset}
-      ORDER BY d.created_at DESC, d.id DESC
+      ORDER BY d.created_at DESC, d.id DESC, coalesce(b.n, 0) DESC
       LIMIT ${limit}`;
   }
 

@@ -40,16 +40,18 @@ import {
 import { secretsNeededAgain } from './endpoint-rules';
 import { TemplateRenderer } from './template-renderer';
 
-export function encodeDeliveryCursor(row: Pick<DeliveryRow, 'createdAt' | 'id'>): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+export function encodeDeliveryCursor(row: Pick<DeliveryRow, 'createdAt' | 'id' | 'position'>): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}|${row.position}`).toString('base64url');
 }
 
+/** A cursor of this version, or of the one before transition batches (no position: after the whole row). */
 export function decodeDeliveryCursor(cursor: string): DeliveryCursor {
-  const [at, rawId] = cursorParts(cursor, 2) ?? [];
+  const [at, rawId, rawPosition] = cursorParts(cursor, 3) ?? cursorParts(cursor, 2) ?? [];
   const createdAt = cursorDate(at);
   const id = cursorUuid(rawId);
-  if (!createdAt || !id) throw invalidDeliveryCursor();
-  return { createdAt, id };
+  const position = rawPosition === undefined ? 0 : /^\d{1,9}$/.test(rawPosition) ? Number(rawPosition) : undefined;
+  if (!createdAt || !id || position === undefined) throw invalidDeliveryCursor();
+  return { createdAt, id, position };
 }
 
 @Injectable()
@@ -123,7 +125,10 @@ export class DestinationsService {
     const page = rows.slice(0, size);
     const last = page[page.length - 1];
     return {
-      items: page.map((row) => ({ ...row, transitionId: row.transitionId?.toString() ?? null })),
+      items: page.map(({ position: _position, ...row }) => ({
+        ...row,
+        transitionId: row.transitionId?.toString() ?? null,
+      })),
       nextCursor: rows.length > size && last ? encodeDeliveryCursor(last) : null,
     };
   }

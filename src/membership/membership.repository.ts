@@ -9,7 +9,7 @@ import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { DirectTx, PrismaService } from '../prisma/prisma.service';
 import type { DeliveryRef } from '../queues/delivery-queues.service';
-import { BatchDiff, batchDiffStatement, profileDeliveries } from './batch-diff-statement';
+import { BatchDiff, batchDiffStatement, DELIVERY_COLUMNS, profileDeliveries } from './batch-diff-statement';
 import { COMPUTE_TRANSACTION_TIMEOUT_MS, inComputeLock } from './compute-lock';
 
 export type AudienceStatus = 'pending' | 'computing' | 'ready' | 'failed';
@@ -119,7 +119,7 @@ function accountDeliveries(rules: readonly RecipientRule[]): Prisma.Sql {
           ' OR ',
         );
   return Prisma.sql`
-        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, p.id
+        SELECT gen_random_uuid(), t.workspace_id, ad.destination_id, t.id, p.id, NULL::bigint[]
         FROM transitions t
         JOIN audience_destinations ad ON ad.audience_id = t.audience_id
         JOIN group_memberships gm ON gm.group_id = t.profile_id
@@ -333,7 +333,7 @@ export class MembershipRepository {
         RETURNING id, workspace_id, audience_id, profile_id, kind, at
       ),
       deliveries AS (
-        INSERT INTO deliveries (id, workspace_id, destination_id, transition_id, recipient_id)
+        INSERT INTO deliveries ${DELIVERY_COLUMNS}
         ${accounts ? accountDeliveries(diff.recipients ?? []) : profileDeliveries}
         ON CONFLICT DO NOTHING
         RETURNING id, destination_id

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 
+import { transitionMessageKey } from '../../src/destinations/transition-batches';
 import { createWorkspace, type WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver, ReceivedRequest, Responder } from './support/http-receiver';
@@ -208,12 +209,15 @@ describe('segment destinations', () => {
     const destinationId = await createSegment(`http://127.0.0.1:${hook.port}/`, 'wire-key');
     await api.connect(audienceId, destinationId, false, 'both');
     const refs = [];
+    const transitions = [];
     const people = [];
     for (let i = 0; i < 20; i++) {
       const identities: Record<string, string> = i % 2 === 0 ? { user_id: `wire-${i}` } : { anonymous_id: `anon-${i}` };
       const p = await seed.profile(ws.workspaceId, { email: `Wire${i}@Example.test `, secret: 'x' }, identities);
       people.push(p);
-      refs.push(...(await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date())).deliveries);
+      const written = await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date());
+      refs.push(...written.deliveries);
+      transitions.push(written.transitionId);
     }
     await seed.enqueue(refs);
     await waitFor(async () => (await seed.statusCounts(destinationId)).sent === 20, { what: 'sent after a 503' });
@@ -232,9 +236,11 @@ describe('segment destinations', () => {
     const ids = delivered.map((m) => m.messageId);
     expect(new Set(ids).size).toBe(40);
     expect(ids).toEqual(expect.arrayContaining(failed.map((m) => m.messageId)));
-    for (const ref of refs) {
-      const identify = delivered.find((m) => m.messageId === `${ref.id}-identify`)!;
-      const track = delivered.find((m) => m.messageId === `${ref.id}-track`)!;
+    // Each transition's messageIds are fixed by destination and transition.
+    for (const transitionId of transitions) {
+      const key = transitionMessageKey(destinationId, transitionId);
+      const identify = delivered.find((m) => m.messageId === `${key}-identify`)!;
+      const track = delivered.find((m) => m.messageId === `${key}-track`)!;
       expect(identify).toMatchObject({ type: 'identify', traits: { power_users: true } });
       expect(identify.traits!.email).toMatch(/^wire\d+@example\.test$/);
       expect(identify.traits).not.toHaveProperty('secret');
@@ -324,6 +330,93 @@ describe('segment destinations', () => {
     expect(batches.length).toBeLessThan(600 / 5);
     expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(20);
   }, 90_000);
+
+  it('sends the transitions of one engine statement as batches, exactly once, listing each transition', async () => {
+    // Answers the first request 503 and refuses (400) any request carrying the poisoned person.
+    const hook = await receiver((request, index) => {
+      if (index === 0) return { status: 503 };
+      return batchOf(request).some((m) => m.userId === 'batch-poison') ? { status: 400 } : { status: 200 };
+    });
+    const audienceId = await seed.audience(ws.workspaceId, 'batched');
+    const destinationId = await createSegment(`http://127.0.0.1:${hook.port}`, 'batch-key');
+    await api.connect(audienceId, destinationId);
+    const profiles = await seed.query<{ id: string }>(
+      `WITH p AS (
+         INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at)
+         SELECT gen_random_uuid(), $1, jsonb_build_object('email', 'batch' || g || '@example.test'), now(), now()
+         FROM generate_series(1, 3000) g RETURNING id, traits->>'email' AS email)
+       INSERT INTO identities (id, workspace_id, profile_id, type, value)
+       SELECT gen_random_uuid(), $1, p.id, 'user_id',
+              CASE WHEN p.email = 'batch1234@example.test' THEN 'batch-poison' ELSE 'batch-' || p.id END
+       FROM p RETURNING profile_id AS id`,
+      [ws.workspaceId],
+    );
+    const refs = await seed.enterTogether(
+      ws.workspaceId,
+      audienceId,
+      profiles.map((p) => p.id),
+    );
+    // One row per 1,250 transitions of the statement, not one per transition.
+    const written = await seed.query<{ n: number }>(
+      `SELECT cardinality(transition_ids) AS n FROM deliveries WHERE destination_id = $1 ORDER BY n DESC`,
+      [destinationId],
+    );
+    expect(written.map((row) => row.n)).toEqual([1_250, 1_250, 500]);
+    await seed.enqueue(refs);
+    await waitFor(
+      async () => {
+        const counts = await seed.statusCounts(destinationId);
+        return counts.sent === 2_999 && counts.dead === 1;
+      },
+      { what: '2,999 sent and the refused one dead', timeoutMs: 60_000 },
+    );
+
+    // Every message the receiver accepted, once; what the 503 refused came again with the same messageIds.
+    const accepted = hook.requests
+      .filter((request, index) => index > 0 && !batchOf(request).some((m) => m.userId === 'batch-poison'))
+      .flatMap(batchOf);
+    expect(accepted).toHaveLength(2 * 2_999);
+    expect(new Set(accepted.map((m) => m.messageId)).size).toBe(2 * 2_999);
+    const retried = batchOf(hook.requests[0]!).filter((m) => m.userId !== 'batch-poison');
+    expect(retried.length).toBeGreaterThan(0);
+    expect(accepted.map((m) => m.messageId)).toEqual(expect.arrayContaining(retried.map((m) => m.messageId)));
+
+    // The rows still hold each transition once; the refused one is alone in a row with the reason.
+    const [ledger] = await seed.query<{ total: number; distinct: number }>(
+      `SELECT count(*)::int AS total, count(DISTINCT t)::int AS distinct
+       FROM deliveries d CROSS JOIN LATERAL unnest(d.transition_ids) t WHERE d.destination_id = $1`,
+      [destinationId],
+    );
+    expect(ledger).toEqual({ total: 3_000, distinct: 3_000 });
+    const dead = await seed.query<{ n: number; last_error: string }>(
+      `SELECT cardinality(transition_ids) AS n, last_error FROM deliveries WHERE destination_id = $1 AND status = 'dead'`,
+      [destinationId],
+    );
+    expect(dead).toEqual([{ n: 1, last_error: 'http 400: ok' }]);
+
+    // The delivery list shows one entry per transition, page after page, each once.
+    const listed: { transitionId: string; status: string; lastError: string | null; profileId: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: typeof listed; nextCursor: string | null } } = await api
+        .get(`/api/destinations/${destinationId}/deliveries`)
+        .query({ limit: 700, ...(cursor && { cursor }) })
+        .expect(200);
+      listed.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(listed).toHaveLength(3_000);
+    expect(new Set(listed.map((item) => item.transitionId)).size).toBe(3_000);
+    const deadItems = await api
+      .get(`/api/destinations/${destinationId}/deliveries`)
+      .query({ status: 'dead' })
+      .expect(200);
+    expect(deadItems.body.items).toEqual([
+      expect.objectContaining({ status: 'dead', lastError: 'http 400: ok', kind: 'entered', audienceKey: 'batched' }),
+    ]);
+    const destination = await api.get(`/api/destinations/${destinationId}`).expect(200);
+    expect(destination.body.counts).toMatchObject({ sent: 2_999, dead: 1 });
+  }, 120_000);
 
   it('waits as long as a 429 says, and gives up at once on another 4xx with the reason', async () => {
     const limited = await receiver((_, index) =>

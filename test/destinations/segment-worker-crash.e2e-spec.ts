@@ -129,13 +129,15 @@ describe('a segment sync to another workspace, worker killed mid-request', () =>
       .expect(201);
     const destinationId = (created.body as { id: string }).id;
     await api.connect(audienceId, destinationId);
-    const refs: DeliveryRef[] = [];
+    const together: string[] = [];
     for (let i = 0; i < MEMBERS; i++) {
       const p = await seed.profile(ws.workspaceId, { email: `crash${i}@example.test` }, { user_id: `crash-${i}` });
-      // Half one by one (a job each), half in batch jobs.
+      // Half one by one (a job each), half entering in one statement (one transition batch).
       if (i % 2 === 0) await seed.enter(ws.workspaceId, audienceId, p);
-      else refs.push(...(await seed.transition(ws.workspaceId, audienceId, p, 'entered', new Date())).deliveries);
+      else together.push(p);
     }
+    const refs: DeliveryRef[] = await seed.enterTogether(ws.workspaceId, audienceId, together);
+    expect(refs).toHaveLength(1);
     await seed.enqueue(refs);
 
     const first = startWorker();

@@ -45,6 +45,18 @@ const enumDbName = new Map(dmmf.datamodel.enums.map((e) => [e.name, e.dbName ?? 
 
 /** The Postgres type Prisma's migrate would create for a field, as information_schema spells it. */
 function expectedType(field: DmmfField): string {
+  // A scalar list is a Postgres array, which Prisma's migrate creates without NOT NULL.
+  if (field.isList) {
+    const element = expectedType({ ...field, isList: false });
+    const udt: Record<string, string> = {
+      bigint: 'int8',
+      integer: 'int4',
+      text: 'text',
+      uuid: 'uuid',
+      boolean: 'bool',
+    };
+    return `ARRAY:_${udt[element] ?? element}`;
+  }
   if (field.kind === 'enum') return `USER-DEFINED:${enumDbName.get(field.type)}`;
   const native = field.nativeType?.[0];
   switch (native) {
@@ -84,6 +96,7 @@ interface ColumnRow {
 }
 
 function actualType(column: ColumnRow): string {
+  if (column.data_type === 'ARRAY') return `ARRAY:${column.udt_name}`;
   if (column.data_type === 'USER-DEFINED') return `USER-DEFINED:${column.udt_name}`;
   if (column.data_type === 'character varying') return `character varying(${column.character_maximum_length})`;
   if (column.data_type.startsWith('timestamp')) return `${column.data_type}(${column.datetime_precision})`;
@@ -125,7 +138,7 @@ describe('schema.prisma and the SQL migrations agree', () => {
     (_, model) => {
       const scalarFields = model.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum');
       const expected = scalarFields
-        .map((f) => ({ column: columnName(f), type: expectedType(f), nullable: !f.isRequired }))
+        .map((f) => ({ column: columnName(f), type: expectedType(f), nullable: f.isList || !f.isRequired }))
         .sort((a, b) => a.column.localeCompare(b.column));
       const actual = columns
         .filter((c) => c.table_name === tableName(model))

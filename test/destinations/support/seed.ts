@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 
+import { DELIVERY_COLUMNS, profileDeliveries } from '../../../src/membership/batch-diff-statement';
 import { DeliveryQueuesService, DeliveryRef } from '../../../src/queues/delivery-queues.service';
 import type { TestApp } from '../../support/app';
 
@@ -80,16 +81,41 @@ export class Seed {
        VALUES ($1, $2, $3, $4, $5, 1) RETURNING id::text`,
       [workspaceId, audienceId, profileId, kind, at],
     );
+    // The deliveries the membership engine writes for a transition (a transition batch for a segment destination).
     const deliveries = await this.query<DeliveryRef>(
-      `INSERT INTO deliveries (id, workspace_id, destination_id, transition_id)
-       SELECT gen_random_uuid(), $1, ad.destination_id, t.id
-       FROM audience_transitions t JOIN audience_destinations ad ON ad.audience_id = t.audience_id
-       WHERE t.id = $2 AND (ad.send = 'both' OR ad.send::text = t.kind::text) AND t.at >= ad.connected_at
+      `WITH transitions AS (SELECT * FROM audience_transitions WHERE id = $1)
+       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
        ON CONFLICT DO NOTHING
        RETURNING id, destination_id AS "destinationId"`,
-      [workspaceId, t!.id],
+      [t!.id],
     );
     return { transitionId: t!.id, deliveries };
+  }
+
+  /**
+   * Members entering together, as one statement of the membership engine writes them: memberships,
+   * ledger rows and the engine's deliveries for all of them at once.
+   */
+  async enterTogether(
+    workspaceId: string,
+    audienceId: string,
+    profileIds: string[],
+    at = new Date(),
+  ): Promise<DeliveryRef[]> {
+    return this.query<DeliveryRef>(
+      `WITH members AS (
+         INSERT INTO audience_members (audience_id, profile_id, entered_at)
+         SELECT $2, p, $4 FROM unnest($3::uuid[]) p RETURNING profile_id
+       ),
+       transitions AS (
+         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+         SELECT $1, $2, profile_id, 'entered', $4, 1 FROM members RETURNING *
+       )
+       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
+       ON CONFLICT DO NOTHING
+       RETURNING id, destination_id AS "destinationId"`,
+      [workspaceId, audienceId, profileIds, at],
+    );
   }
 
   /** transition() then the engine's enqueue. */
@@ -119,9 +145,11 @@ export class Seed {
     );
   }
 
+  /** Deliveries by status, a transition batch counting its transitions. */
   async statusCounts(destinationId: string): Promise<Record<string, number>> {
     const rows = await this.query<{ status: string; n: number }>(
-      `SELECT status::text AS status, count(*)::int AS n FROM deliveries WHERE destination_id = $1 GROUP BY status`,
+      `SELECT status::text AS status, sum(coalesce(cardinality(transition_ids), 1))::int AS n
+       FROM deliveries WHERE destination_id = $1 GROUP BY status`,
       [destinationId],
     );
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));

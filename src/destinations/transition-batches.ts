@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+
+import { TRANSITIONS_PER_BATCH } from '../membership/batch-diff-statement';
+import { MetricsService } from '../ops/metrics.service';
+import type { SingleDelivery } from '../queues/delivery-queues.service';
+import {
+  BatchOutcomeGroup,
+  BatchTransitionRow,
+  ClaimedBatchRow,
+  ClaimedDelivery,
+  DeliveryRepository,
+} from './delivery.repository';
+import { backoffMs, LEASE_MS, MAX_ATTEMPTS, SendOutcome } from './delivery-policy';
+import { SegmentSender } from './segment-sender';
+import type { SegmentConfig } from './sync-config';
+
+/** A claimed transition batch: the row, and one entry per transition in it. */
+export interface ClaimedBatch extends ClaimedBatchRow {
+  id: string;
+  transitions: BatchTransitionRow[];
+}
+
+/** How a batch's attempt ended: what the processor reports, when the row itself is due again, and new rows to enqueue. */
+export interface BatchAttempt {
+  kind: string;
+  retryAt?: number;
+  moved: SingleDelivery[];
+}
+
+/**
+ * The key a batch transition's messageIds derive from (`<key>-identify`, `<key>-track`): fixed by
+ * destination and transition, so a retry, from this row or from the row the transition moved to,
+ * sends the same messageIds.
+ */
+export function transitionMessageKey(destinationId: string, transitionId: string): string {
+  return `${destinationId}-t${transitionId}`;
+}
+
+/** A transition of a claimed batch as the message builder reads deliveries. */
+function asDelivery(batch: ClaimedBatch, row: BatchTransitionRow): ClaimedDelivery {
+  return {
+    id: transitionMessageKey(batch.destinationId, row.transitionId),
+    workspaceId: batch.workspaceId,
+    destinationId: batch.destinationId,
+    attempts: batch.attempts,
+    kind: row.kind ?? 'entered',
+    at: row.at ?? new Date(),
+    audienceId: row.audienceId ?? '',
+    audienceKey: row.audienceKey ?? '',
+    audienceName: row.audienceName ?? '',
+    destinationType: batch.destinationType,
+    config: batch.config,
+    destinationVersion: batch.destinationVersion,
+    profileId: row.profileId,
+    traits: null,
+    computed: {},
+    identities: row.identities,
+    email: row.email,
+    suppression: null,
+    connected: row.connected,
+    account: null,
+    journey: null,
+    traitChange: null,
+  };
+}
+
+/** The status a transition's outcome leaves it in, and when it is tried again (`retryAt` of a transient one). */
+function groupOf(
+  outcome: SendOutcome,
+  attempts: number,
+  retryAt: (outcome: Extract<SendOutcome, { kind: 'transient' }>) => Date,
+): Omit<BatchOutcomeGroup, 'transitionIds'> {
+  switch (outcome.kind) {
+    case 'sent':
+      return { status: 'sent' };
+    case 'final':
+      return { status: outcome.status, error: outcome.error };
+    case 'permanent':
+      return { status: 'dead', error: outcome.error };
+    case 'transient':
+      if (attempts >= MAX_ATTEMPTS)
+        return { status: 'dead', error: `gave up after ${attempts} attempts: ${outcome.error}` };
+      return { status: 'failed', error: outcome.error, retryAt: retryAt(outcome) };
+  }
+}
+
+/**
+ * Transition batches: a segment destination's deliveries from one membership statement, one row
+ * for up to 1,250 transitions. Claimed in one statement, posted in as few /v1/batch requests as
+ * the limits allow, recorded in one statement; transitions whose outcome differs from the rest's
+ * move to rows of their own (a retry, a refused message), so that the row tells each one's state.
+ */
+@Injectable()
+export class TransitionBatches {
+  /**
+   * One answer is the outcome of every transition in its request, from one batch or several: they
+   * are retried at the same moment, so that they meet again in one request, and a Retry-After
+   * pauses the queue once.
+   */
+  private readonly retries = new WeakMap<SendOutcome, Date>();
+  private readonly paused = new WeakSet<SendOutcome>();
+
+  constructor(
+    private readonly repository: DeliveryRepository,
+    private readonly segment: SegmentSender,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Claims those of these deliveries that are transition batches and can be claimed now, as many
+   * as hold up to `maxTransitions` transitions (at least one batch); none when none is left.
+   */
+  async claim(deliveryIds: string[], maxTransitions = TRANSITIONS_PER_BATCH): Promise<ClaimedBatch[]> {
+    const rows = await this.repository.claimTransitionBatches(deliveryIds, maxTransitions, LEASE_MS);
+    const transitions = new Map<string, BatchTransitionRow[]>();
+    const batches: ClaimedBatch[] = [];
+    for (const row of rows) {
+      let list = transitions.get(row.id);
+      if (!list) transitions.set(row.id, (list = []));
+      list.push(row);
+      if (row.batch) {
+        const { destinationVersion, ...own } = row.batch;
+        batches.push({ ...own, destinationVersion: new Date(destinationVersion), id: row.id, transitions: list });
+      }
+    }
+    return batches;
+  }
+
+  /** One attempt of a claimed batch, recorded; `pause` is called once for a Retry-After. */
+  async deliver(batch: ClaimedBatch, pause: (ms: number) => Promise<void>): Promise<BatchAttempt> {
+    const started = performance.now();
+    const outcomes = await this.attempt(batch);
+    const retryAt = (outcome: Extract<SendOutcome, { kind: 'transient' }>) => {
+      let at = this.retries.get(outcome);
+      if (!at)
+        this.retries.set(outcome, (at = new Date(Date.now() + (outcome.retryAfterMs ?? backoffMs(batch.attempts)))));
+      return at;
+    };
+    // A request's answer is one outcome object for all of its transitions: grouped by object
+    // first, then by what the outcome leaves them in.
+    const byOutcome = new Map<SendOutcome, string[]>();
+    batch.transitions.forEach((row, i) => {
+      const outcome = outcomes[i]!;
+      const ids = byOutcome.get(outcome);
+      if (ids) ids.push(row.transitionId);
+      else byOutcome.set(outcome, [row.transitionId]);
+    });
+    const groups = new Map<string, BatchOutcomeGroup>();
+    for (const [outcome, ids] of byOutcome) {
+      const group = groupOf(outcome, batch.attempts, retryAt);
+      const key = `${group.status}|${group.error ?? ''}|${group.retryAt?.getTime() ?? ''}`;
+      const existing = groups.get(key);
+      if (existing) existing.transitionIds.push(...ids);
+      else groups.set(key, { ...group, transitionIds: ids });
+    }
+    // What was sent stays in the row (the common case: everything), else the largest share does.
+    const ordered = [...groups.values()].sort(
+      (x, y) =>
+        Number(y.status === 'sent') - Number(x.status === 'sent') || y.transitionIds.length - x.transitionIds.length,
+    );
+    const head = ordered[0]!;
+    this.metrics.deliveryDuration.observe(
+      { type: batch.destinationType, outcome: head.status === 'failed' ? 'transient' : head.status },
+      (performance.now() - started) / 1000,
+    );
+    const moved = await this.repository.recordTransitionBatch(batch.id, batch.attempts, ordered);
+    if (moved === null) return { kind: 'taken over', moved: [] };
+    if (batch.attempts < MAX_ATTEMPTS) {
+      for (const outcome of new Set(outcomes)) {
+        if (outcome.kind !== 'transient' || outcome.retryAfterMs === undefined || this.paused.has(outcome)) continue;
+        this.paused.add(outcome);
+        await pause(outcome.retryAfterMs);
+      }
+    }
+    return {
+      kind: ordered.map((g) => `${g.status} ${g.transitionIds.length}`).join(', '),
+      retryAt: head.retryAt?.getTime(),
+      moved: moved
+        .filter((row) => row.status === 'failed')
+        .map((row) => ({ id: row.id, at: row.nextAttemptAt?.getTime() })),
+    };
+  }
+
+  /** Each transition's outcome: decided without sending (gone, disconnected), or its request's answer. */
+  private async attempt(batch: ClaimedBatch): Promise<SendOutcome[]> {
+    const outcomes: SendOutcome[] = [];
+    const sendable: { index: number; delivery: ClaimedDelivery }[] = [];
+    batch.transitions.forEach((row, index) => {
+      if (row.kind === null)
+        outcomes[index] = { kind: 'final', status: 'skipped', error: 'the transition no longer exists' };
+      else if (!row.connected) outcomes[index] = { kind: 'final', status: 'skipped', error: 'disconnected' };
+      else if (!row.profileId)
+        outcomes[index] = { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
+      else sendable.push({ index, delivery: asDelivery(batch, row) });
+    });
+    // Through the destination's request batcher: the transitions of batches claimed at about the
+    // same time (small batches of real-time evaluation, retries due together) share requests.
+    const config = batch.config as SegmentConfig;
+    const sent = await Promise.all(sendable.map((s) => this.segment.send(s.delivery, config)));
+    sendable.forEach((s, i) => (outcomes[s.index] = sent[i]!));
+    return outcomes;
+  }
+}
