@@ -1,6 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 
 import { transitionMessageKey } from '../../src/destinations/transition-batches';
+import { Prisma } from '../../src/generated/prisma/client';
+import { DELIVERY_COLUMNS, profileDeliveries } from '../../src/membership/batch-diff-statement';
+import { PrismaService } from '../../src/prisma/prisma.service';
+import type { DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { createWorkspace, type WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
 import { HttpReceiver, ReceivedRequest, Responder } from './support/http-receiver';
@@ -417,6 +421,54 @@ describe('segment destinations', () => {
     const destination = await api.get(`/api/destinations/${destinationId}`).expect(200);
     expect(destination.body.counts).toMatchObject({ sent: 2_999, dead: 1 });
   }, 120_000);
+
+  it('skips the transitions of a batch whose audience was disconnected before it went out', async () => {
+    const hook = await receiver();
+    const kept = await seed.audience(ws.workspaceId, 'kept_batch');
+    const dropped = await seed.audience(ws.workspaceId, 'dropped_batch');
+    const destinationId = await createSegment(`http://127.0.0.1:${hook.port}`, 'disconnect-key');
+    await api.connect(kept, destinationId);
+    await api.connect(dropped, destinationId);
+    const people = [];
+    for (let i = 0; i < 4; i++) people.push(await seed.profile(ws.workspaceId, {}, { user_id: `disc-${i}` }));
+    // One statement, two audiences of the same destination: one transition batch for both.
+    const refs = await seed.query<DeliveryRef>(
+      `WITH transitions AS (
+         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+         SELECT $1, CASE WHEN n <= 2 THEN $2::uuid ELSE $3::uuid END, p, 'entered', now(), 1
+         FROM unnest($4::uuid[]) WITH ORDINALITY u(p, n) RETURNING *)
+       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
+       RETURNING id, destination_id AS "destinationId"`,
+      [ws.workspaceId, kept, dropped, people],
+    );
+    expect(refs).toHaveLength(1);
+    await api.delete(`/api/audiences/${dropped}/destinations/${destinationId}`).expect(204);
+    await seed.enqueue(refs);
+    await waitFor(
+      async () => {
+        const counts = await seed.statusCounts(destinationId);
+        return counts.sent === 2 && counts.skipped === 2;
+      },
+      { what: 'the kept audience sent, the dropped one skipped' },
+    );
+    const messages = hook.requests.flatMap(batchOf);
+    expect(messages.map((m) => m.userId).sort()).toEqual(['disc-0', 'disc-0', 'disc-1', 'disc-1']);
+    const skipped = await api
+      .get(`/api/destinations/${destinationId}/deliveries`)
+      .query({ status: 'skipped' })
+      .expect(200);
+    expect(skipped.body.items).toEqual([
+      expect.objectContaining({ lastError: 'disconnected', audienceKey: 'dropped_batch' }),
+      expect.objectContaining({ lastError: 'disconnected', audienceKey: 'dropped_batch' }),
+    ]);
+  });
+
+  it('claims on connections without JIT, which compiled a claim for longer than it ran', async () => {
+    const [row] = await bed.app.personae.app
+      .get(PrismaService)
+      .query<{ jit: string }>(Prisma.sql`SELECT current_setting('jit') AS jit`);
+    expect(row).toEqual({ jit: 'off' });
+  });
 
   it('waits as long as a 429 says, and gives up at once on another 4xx with the reason', async () => {
     const limited = await receiver((_, index) =>
