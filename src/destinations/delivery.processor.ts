@@ -186,6 +186,9 @@ export class DeliveryProcessor {
     const claimedAt = performance.now();
     // Rows and transition batches are claimed side by side: a claim takes only its own kind.
     const batchAttempts = this.deliverBatches(ids, context);
+    // Its failure is reported below with the others; this only keeps it from going unobserved
+    // should the claim of the rows fail first.
+    batchAttempts.catch(() => undefined);
     const claimed = await Promise.all(ids.map((id) => this.claims.call(id)));
     const deliveries = claimed.filter((delivery): delivery is ClaimedDelivery => delivery !== undefined);
     const [rechecks, sentBatches, ...attempts] = await Promise.allSettled([
