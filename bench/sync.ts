@@ -33,6 +33,7 @@ import { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
+import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { createPersonae } from '../src/app.factory';
@@ -320,8 +321,22 @@ async function main(): Promise<void> {
     await db.end();
     await personae.close();
     await database.drop();
+    await dropQueueKeys(config.REDIS_URL, config.QUEUE_PREFIX);
     sink.stop();
     batchSink.stop();
+  }
+}
+
+/** This run's queues in Redis, the destinations' own included (their names are not known in advance). */
+async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+    }
+  } finally {
+    redis.disconnect();
   }
 }
 
