@@ -164,7 +164,7 @@ export class DeliveryProcessor {
       const [batch] = await this.batches.claim([deliveryId]);
       if (batch) {
         const attempt = await this.batches.deliver(batch, context.pause);
-        await this.queues.enqueueSingles(context.destinationId, attempt.moved);
+        await this.queues.enqueueDueTogether(context.destinationId, attempt.moved);
         if (attempt.retryAt !== undefined) await this.delay(job, token, attempt.retryAt);
         return attempt.kind;
       }
@@ -202,7 +202,8 @@ export class DeliveryProcessor {
     ]);
     const later: SingleDelivery[] = [];
     if (rechecks.status === 'fulfilled') later.push(...rechecks.value.filter((r) => r.at !== undefined));
-    if (sentBatches.status === 'fulfilled') later.push(...batchesLater(sentBatches.value));
+    if (sentBatches.status === 'fulfilled')
+      await this.queues.enqueueDueTogether(context.destinationId, batchesLater(sentBatches.value));
     const kinds = new Map<string, number>();
     attempts.forEach((attempt, i) => {
       if (attempt.status !== 'fulfilled') return;

@@ -106,6 +106,30 @@ export class DeliveryQueuesService implements OnModuleDestroy {
     );
   }
 
+  /**
+   * Deliveries due again at the same moment (the transition batches of one failed request) share
+   * jobs, DELIVERIES_PER_JOB at most, delayed until then: they are claimed together again and meet
+   * in one request, as they failed in one.
+   */
+  async enqueueDueTogether(destinationId: string, deliveries: SingleDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const byDue = new Map<number | undefined, string[]>();
+    for (const { id, at } of deliveries) {
+      let ids = byDue.get(at);
+      if (!ids) byDue.set(at, (ids = []));
+      ids.push(id);
+    }
+    const now = Date.now();
+    const jobs = [];
+    for (const [at, ids] of byDue) {
+      for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB) {
+        const job = jobFor(ids.slice(i, i + DELIVERIES_PER_JOB));
+        jobs.push({ ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } });
+      }
+    }
+    await this.queueFor(destinationId).addBulk(jobs);
+  }
+
   /** Forgets a destination's queue (after the destination is deleted). */
   async release(destinationId: string): Promise<void> {
     const queue = this.queues.get(destinationId);
