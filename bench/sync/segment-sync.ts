@@ -8,6 +8,7 @@ import type { Personae } from '../../src/app.factory';
 import { DeliveryWorkersService } from '../../src/destinations/delivery-workers.service';
 import { audienceMessages } from '../../src/destinations/segment-messages';
 import { batchBody, packRequests } from '../../src/destinations/segment-requests';
+import { batchTransitionDelivery, ClaimedBatch } from '../../src/destinations/transition-batches';
 import { DELIVERY_COLUMNS, profileDeliveries } from '../../src/membership/batch-diff-statement';
 import { DeliveryQueuesService, DeliveryRef } from '../../src/queues/delivery-queues.service';
 import { startCpuProfile } from '../ingest/cpu-profile';
@@ -210,31 +211,34 @@ export async function bareBatchLoop(
      WHERE t.audience_id = $1`,
     [audienceId],
   );
+  // Personae's own delivery of a batch transition, so the messages are the ones Personae sends.
+  const batch: ClaimedBatch = {
+    id: 'bare',
+    workspaceId,
+    destinationId: 'bare',
+    attempts: 1,
+    destinationType: 'segment',
+    config: {},
+    destinationVersion: new Date(),
+    transitions: [],
+  };
   const serialized = rows.map((row) =>
-    audienceMessages({
-      id: `bare-${row.id}`,
-      workspaceId,
-      destinationId: 'bare',
-      attempts: 1,
-      kind: 'entered',
-      at: row.at,
-      audienceId,
-      audienceKey: 'bench_key',
-      audienceName: 'Bench segment',
-      destinationType: 'segment',
-      config: {},
-      destinationVersion: row.at,
-      profileId: row.profileId,
-      traits: null,
-      computed: {},
-      identities: row.identities,
-      email: row.email,
-      suppression: null,
-      connected: true,
-      account: null,
-      journey: null,
-      traitChange: null,
-    }).map((m) => JSON.stringify(m)),
+    audienceMessages(
+      batchTransitionDelivery(batch, {
+        id: 'bare',
+        batch: null,
+        transitionId: row.id,
+        kind: 'entered',
+        at: row.at,
+        audienceId,
+        audienceKey: 'bench_key',
+        audienceName: 'Bench segment',
+        profileId: row.profileId,
+        identities: row.identities,
+        email: row.email,
+        connected: true,
+      }),
+    ).map((m) => JSON.stringify(m)),
   );
   const { requests } = packRequests(serialized);
   let next = 0;

@@ -8,6 +8,7 @@ import { DeliveryWorkersService } from './delivery-workers.service';
 import { DestinationsCoreModule } from './destinations-core.module';
 import { EmailSender } from './email-sender';
 import { HttpPoster } from './http-poster';
+import { OutcomeRetries } from './outcome-retries';
 import { SegmentSender } from './segment-sender';
 import { SlackSender } from './slack-sender';
 import { SyncOutboxRelayService } from './sync-outbox-relay.service';
@@ -32,6 +33,7 @@ import { WebhookSender } from './webhook-sender';
     SyncOutboxRelayService,
     TraitSyncRepository,
     TransitionBatches,
+    OutcomeRetries,
   ],
   exports: [DeliveryWorkersService, DeliverySweeperService, SyncOutboxRelayService],
 })

@@ -44,6 +44,8 @@ interface WorkerShape {
   rate: number | null;
   /** Batches are taken apart into one job per delivery (see DeliveryQueueContext). */
   splitBatches: boolean;
+  /** Its deliveries may be transition batches (see DeliveryQueueContext). */
+  transitionBatches: boolean;
   shape: string;
 }
 
@@ -86,6 +88,7 @@ export function workerShape(
     concurrency,
     rate,
     splitBatches,
+    transitionBatches: destination.type === 'segment',
     shape: `${concurrency}/${rate ?? '-'}/${splitBatches ? 'split' : 'batch'}`,
   };
 }
@@ -185,11 +188,16 @@ export class DeliveryWorkersService implements OnApplicationBootstrap, OnModuleD
     }
   }
 
-  private start(destinationId: string, { concurrency, rate, splitBatches, shape }: WorkerShape, version: number): void {
+  private start(
+    destinationId: string,
+    { concurrency, rate, splitBatches, transitionBatches, shape }: WorkerShape,
+    version: number,
+  ): void {
     const { prefix, connection } = bullOptions(this.config);
     const context: DeliveryQueueContext = {
       destinationId,
       splitBatches,
+      transitionBatches,
       pause: (ms) => this.queues.queueFor(destinationId).rateLimit(ms),
     };
     const worker = new Worker<DeliveryJob>(

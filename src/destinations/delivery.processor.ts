@@ -7,10 +7,11 @@ import { UnsubscribeLinks } from '../unsubscribe/unsubscribe-links';
 import { readWorkspaceSettings } from '../workspace-settings/workspace-settings';
 import { Batcher } from './batcher';
 import { ClaimedDelivery, DeliveryRepository, FinalStatus, FinishedAttempt } from './delivery.repository';
-import { backoffMs, claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
+import { claimNeedsRenewal, LEASE_MS, MAX_ATTEMPTS, RECORD_WINDOW_MS, SendOutcome } from './delivery-policy';
 import { type EmailConfig, isPlainEmail, type WebhookConfig } from './destination-config';
 import { buildEmail, emailTemplates, templateScope } from './email-message';
 import { EmailSender } from './email-sender';
+import { OutcomeRetries } from './outcome-retries';
 import { SegmentSender } from './segment-sender';
 import { SlackSender } from './slack-sender';
 import type { SegmentConfig, SlackConfig } from './sync-config';
@@ -31,6 +32,8 @@ export interface DeliveryQueueContext {
    * one job per delivery, which the limiter then spaces out.
    */
   splitBatches: boolean;
+  /** Its deliveries may be transition batches (a segment destination, see TransitionBatches). */
+  transitionBatches: boolean;
 }
 
 /**
@@ -84,9 +87,6 @@ export class DeliveryProcessor {
   private readonly claims: Batcher<string, ClaimedDelivery | undefined>;
   private readonly finishes: Batcher<FinishedAttempt, boolean>;
   private readonly renewals: Batcher<ClaimedDelivery, boolean>;
-  /** Outcomes whose Retry-After already paused their queue, and when what failed with them is due again. */
-  private readonly paused = new WeakSet<SendOutcome>();
-  private readonly retries = new WeakMap<SendOutcome, Date>();
 
   constructor(
     private readonly repository: DeliveryRepository,
@@ -99,6 +99,7 @@ export class DeliveryProcessor {
     private readonly metrics: MetricsService,
     private readonly queues: DeliveryQueuesService,
     private readonly batches: TransitionBatches,
+    private readonly retries: OutcomeRetries,
   ) {
     this.claims = new Batcher(async (ids) => {
       const rows = await this.repository.claimMany([...new Set(ids)], LEASE_MS);
@@ -161,7 +162,7 @@ export class DeliveryProcessor {
     const claimedAt = performance.now();
     const delivery = await this.claims.call(deliveryId);
     if (!delivery) {
-      const [batch] = await this.batches.claim([deliveryId]);
+      const [batch] = context.transitionBatches ? await this.batches.claim([deliveryId]) : [];
       if (batch) {
         const attempt = await this.batches.deliver(batch, context.pause);
         await this.queues.enqueueDueTogether(context.destinationId, attempt.moved);
@@ -185,7 +186,7 @@ export class DeliveryProcessor {
   private async processBatch(ids: string[], context: DeliveryQueueContext): Promise<string> {
     const claimedAt = performance.now();
     // Rows and transition batches are claimed side by side: a claim takes only its own kind.
-    const batchAttempts = this.deliverBatches(ids, context);
+    const batchAttempts = context.transitionBatches ? this.deliverBatches(ids, context) : Promise.resolve([]);
     // Its failure is reported below with the others; this only keeps it from going unobserved
     // should the claim of the rows fail first.
     batchAttempts.catch(() => undefined);
@@ -393,19 +394,10 @@ export class DeliveryProcessor {
           recorded = await this.finish(delivery, 'dead', { error });
           break;
         }
-        // One answer can be the outcome of many deliveries (a /v1/batch request): they are retried
-        // at the same time, so that they meet again in one request, and the queue is paused once.
-        let at = this.retries.get(outcome);
-        if (!at) {
-          at = new Date(Date.now() + (outcome.retryAfterMs ?? backoffMs(attempts)));
-          this.retries.set(outcome, at);
-        }
+        const at = this.retries.retryAt(outcome, attempts);
         recorded = await this.repository.retryLater(id, attempts, outcome.error, at);
         if (!recorded) break;
-        if (outcome.retryAfterMs !== undefined && !this.paused.has(outcome)) {
-          this.paused.add(outcome);
-          await pause(outcome.retryAfterMs);
-        }
+        await this.retries.pauseOnce(outcome, pause);
         retryAt = at.getTime();
         break;
       }

@@ -10,7 +10,8 @@ import {
   ClaimedDelivery,
   DeliveryRepository,
 } from './delivery.repository';
-import { backoffMs, LEASE_MS, MAX_ATTEMPTS, SendOutcome } from './delivery-policy';
+import { LEASE_MS, MAX_ATTEMPTS, SendOutcome } from './delivery-policy';
+import { OutcomeRetries } from './outcome-retries';
 import { SegmentSender } from './segment-sender';
 import type { SegmentConfig } from './sync-config';
 
@@ -37,7 +38,7 @@ export function transitionMessageKey(destinationId: string, transitionId: string
 }
 
 /** A transition of a claimed batch as the message builder reads deliveries. */
-function asDelivery(batch: ClaimedBatch, row: BatchTransitionRow): ClaimedDelivery {
+export function batchTransitionDelivery(batch: ClaimedBatch, row: BatchTransitionRow): ClaimedDelivery {
   return {
     id: transitionMessageKey(batch.destinationId, row.transitionId),
     workspaceId: batch.workspaceId,
@@ -68,7 +69,7 @@ function asDelivery(batch: ClaimedBatch, row: BatchTransitionRow): ClaimedDelive
 function groupOf(
   outcome: SendOutcome,
   attempts: number,
-  retryAt: (outcome: Extract<SendOutcome, { kind: 'transient' }>) => Date,
+  retries: OutcomeRetries,
 ): Omit<BatchOutcomeGroup, 'transitionIds'> {
   switch (outcome.kind) {
     case 'sent':
@@ -80,7 +81,7 @@ function groupOf(
     case 'transient':
       if (attempts >= MAX_ATTEMPTS)
         return { status: 'dead', error: `gave up after ${attempts} attempts: ${outcome.error}` };
-      return { status: 'failed', error: outcome.error, retryAt: retryAt(outcome) };
+      return { status: 'failed', error: outcome.error, retryAt: retries.retryAt(outcome, attempts) };
   }
 }
 
@@ -92,26 +93,19 @@ function groupOf(
  */
 @Injectable()
 export class TransitionBatches {
-  /**
-   * One answer is the outcome of every transition in its request, from one batch or several: they
-   * are retried at the same moment, so that they meet again in one request, and a Retry-After
-   * pauses the queue once.
-   */
-  private readonly retries = new WeakMap<SendOutcome, Date>();
-  private readonly paused = new WeakSet<SendOutcome>();
-
   constructor(
     private readonly repository: DeliveryRepository,
     private readonly segment: SegmentSender,
     private readonly metrics: MetricsService,
+    private readonly retries: OutcomeRetries,
   ) {}
 
   /**
    * Claims those of these deliveries that are transition batches and can be claimed now, as many
-   * as hold up to `maxTransitions` transitions (at least one batch); none when none is left.
+   * as hold up to a request's worth of transitions (at least one batch); none when none is left.
    */
-  async claim(deliveryIds: string[], maxTransitions = TRANSITIONS_PER_BATCH): Promise<ClaimedBatch[]> {
-    const rows = await this.repository.claimTransitionBatches(deliveryIds, maxTransitions, LEASE_MS);
+  async claim(deliveryIds: string[]): Promise<ClaimedBatch[]> {
+    const rows = await this.repository.claimTransitionBatches(deliveryIds, TRANSITIONS_PER_BATCH, LEASE_MS);
     const transitions = new Map<string, BatchTransitionRow[]>();
     const batches: ClaimedBatch[] = [];
     for (const row of rows) {
@@ -130,12 +124,6 @@ export class TransitionBatches {
   async deliver(batch: ClaimedBatch, pause: (ms: number) => Promise<void>): Promise<BatchAttempt> {
     const started = performance.now();
     const outcomes = await this.attempt(batch);
-    const retryAt = (outcome: Extract<SendOutcome, { kind: 'transient' }>) => {
-      let at = this.retries.get(outcome);
-      if (!at)
-        this.retries.set(outcome, (at = new Date(Date.now() + (outcome.retryAfterMs ?? backoffMs(batch.attempts)))));
-      return at;
-    };
     // A request's answer is one outcome object for all of its transitions: grouped by object
     // first, then by what the outcome leaves them in.
     const byOutcome = new Map<SendOutcome, string[]>();
@@ -147,7 +135,7 @@ export class TransitionBatches {
     });
     const groups = new Map<string, BatchOutcomeGroup>();
     for (const [outcome, ids] of byOutcome) {
-      const group = groupOf(outcome, batch.attempts, retryAt);
+      const group = groupOf(outcome, batch.attempts, this.retries);
       const key = `${group.status}|${group.error ?? ''}|${group.retryAt?.getTime() ?? ''}`;
       const existing = groups.get(key);
       if (existing) existing.transitionIds.push(...ids);
@@ -165,13 +153,8 @@ export class TransitionBatches {
     );
     const moved = await this.repository.recordTransitionBatch(batch.id, batch.attempts, ordered);
     if (moved === null) return { kind: 'taken over', moved: [] };
-    if (batch.attempts < MAX_ATTEMPTS) {
-      for (const outcome of new Set(outcomes)) {
-        if (outcome.kind !== 'transient' || outcome.retryAfterMs === undefined || this.paused.has(outcome)) continue;
-        this.paused.add(outcome);
-        await pause(outcome.retryAfterMs);
-      }
-    }
+    if (batch.attempts < MAX_ATTEMPTS)
+      for (const outcome of byOutcome.keys()) await this.retries.pauseOnce(outcome, pause);
     return {
       kind: ordered.map((g) => `${g.status} ${g.transitionIds.length}`).join(', '),
       retryAt: head.retryAt?.getTime(),
@@ -191,7 +174,7 @@ export class TransitionBatches {
       else if (!row.connected) outcomes[index] = { kind: 'final', status: 'skipped', error: 'disconnected' };
       else if (!row.profileId)
         outcomes[index] = { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
-      else sendable.push({ index, delivery: asDelivery(batch, row) });
+      else sendable.push({ index, delivery: batchTransitionDelivery(batch, row) });
     });
     // Through the destination's request batcher: the transitions of batches claimed at about the
     // same time (small batches of real-time evaluation, retries due together) share requests.

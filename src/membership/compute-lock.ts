@@ -5,7 +5,10 @@ import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { ComputationTimeoutError } from './membership.errors';
 
-/** How long a computation's transaction may last at least; a full one also gets its statement limit and a minute. */
+/**
+ * How long a computation's transaction may last at least (a full computation of a million profiles
+ * takes tens of seconds; Prisma's default is 5 s); a full one also gets its statement limit and a minute.
+ */
 export const COMPUTE_TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 
 /**

@@ -94,8 +94,6 @@ export interface TransitionCursor {
   id: bigint;
 }
 
-/** A full computation of a million profiles takes tens of seconds; Prisma's default is 5 s. */
-
 /** Listings page through indexes; only a broken index or a huge page could make them slow. */
 const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
 

@@ -50,6 +50,12 @@ function jobFor(ids: string[]): { name: string; data: DeliveryJob; opts: { jobId
   return { name: 'deliver', data, opts: { jobId: deliveryJobId(ids) } };
 }
 
+/** jobFor, delayed until `at` (epoch ms) when that is later than `now`. */
+function dueJobFor(ids: string[], at: number | undefined, now: number) {
+  const job = jobFor(ids);
+  return { ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } };
+}
+
 /**
  * Producer side of the per-destination delivery queues. BullMQ's rate limiter works per queue, so
  * each destination gets its own queue: a slow or failing destination never stalls another.
@@ -98,12 +104,7 @@ export class DeliveryQueuesService implements OnModuleDestroy {
   async enqueueSingles(destinationId: string, deliveries: SingleDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const now = Date.now();
-    await this.queueFor(destinationId).addBulk(
-      deliveries.map(({ id, at }) => {
-        const job = jobFor([id]);
-        return { ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } };
-      }),
-    );
+    await this.queueFor(destinationId).addBulk(deliveries.map(({ id, at }) => dueJobFor([id], at, now)));
   }
 
   /**
@@ -122,10 +123,8 @@ export class DeliveryQueuesService implements OnModuleDestroy {
     const now = Date.now();
     const jobs = [];
     for (const [at, ids] of byDue) {
-      for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB) {
-        const job = jobFor(ids.slice(i, i + DELIVERIES_PER_JOB));
-        jobs.push({ ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } });
-      }
+      for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB)
+        jobs.push(dueJobFor(ids.slice(i, i + DELIVERIES_PER_JOB), at, now));
     }
     await this.queueFor(destinationId).addBulk(jobs);
   }

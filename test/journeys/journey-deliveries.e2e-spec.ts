@@ -30,11 +30,7 @@ describe('journeys: deliveries and the cap on audience syncs', () => {
 
   /** A person entering two audiences, each synced to email: two messages at once. */
   async function twoSyncs(mode: 'skip' | 'wait', address: string) {
-    const { f, api } = await bed.workspace();
-    await api
-      .patch('/api/workspace/settings')
-      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: mode } })
-      .expect(200);
+    const { f, api } = await bed.cappedWorkspace(mode);
     const email = await api.createEmail(EMAIL);
     for (const [key, definition] of [
       ['pro', 'trait plan = "pro"'],
@@ -100,11 +96,7 @@ describe('journeys: deliveries and the cap on audience syncs', () => {
   });
 
   it('caps an account journey’s emails recipient by recipient when they are sent, and reports them as capped', async () => {
-    const { ws, f, api } = await bed.workspace();
-    await api
-      .patch('/api/workspace/settings')
-      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: 'skip' } })
-      .expect(200);
+    const { ws, f, api } = await bed.cappedWorkspace('skip');
     await accountAudience(f, 'paying', 'trait plan = "Business"');
     const email = await api.createEmail(EMAIL);
     const journeyId = await createJourney(bed.app, ws.apiToken, {
@@ -190,11 +182,7 @@ describe('journeys: the cap counts a journey email that is still being sent', ()
   afterAll(() => bed.close());
 
   it('skips an audience-sync email while the journey email to the same person is in flight', async () => {
-    const { ws, f, api } = await bed.workspace();
-    await api
-      .patch('/api/workspace/settings')
-      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: 'skip' } })
-      .expect(200);
+    const { ws, f, api } = await bed.cappedWorkspace('skip');
     const email = await api.createEmail(EMAIL);
     await f.audience('signed-up', 'performed "Signed Up"');
     await api.connect(await f.audience('pro', 'trait plan = "pro"'), email);

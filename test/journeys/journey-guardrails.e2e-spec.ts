@@ -14,11 +14,7 @@ describe('journeys: guardrails', () => {
   afterAll(() => bed.close());
 
   async function twoEmails(mode: 'skip' | 'wait', address: string) {
-    const { ws, f, api } = await bed.workspace();
-    await api
-      .patch('/api/workspace/settings')
-      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: mode } })
-      .expect(200);
+    const { ws, f, api } = await bed.cappedWorkspace(mode);
     await f.audience('entry', 'performed "Signed Up"');
     const email = await api.createEmail(EMAIL);
     const journeyId = await createJourney(bed.app, ws.apiToken, {

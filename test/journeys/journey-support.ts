@@ -66,6 +66,16 @@ export class JourneyBed {
     };
   }
 
+  /** A new workspace whose frequency cap allows one message per person a day, in `mode`. */
+  async cappedWorkspace(mode: 'skip' | 'wait'): ReturnType<JourneyBed['workspace']> {
+    const workspace = await this.workspace();
+    await workspace.api
+      .patch('/api/workspace/settings')
+      .send({ messaging: { frequencyCap: 1, frequencyCapWindowHours: 24, frequencyCapMode: mode } })
+      .expect(200);
+    return workspace;
+  }
+
   engine(): JourneyEngineService {
     return this.app.personae.app.get(JourneyEngineService);
   }
