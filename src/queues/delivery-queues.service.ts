@@ -50,10 +50,15 @@ function jobFor(ids: string[]): { name: string; data: DeliveryJob; opts: { jobId
   return { name: 'deliver', data, opts: { jobId: deliveryJobId(ids) } };
 }
 
-/** jobFor, delayed until `at` (epoch ms) when that is later than `now`. */
+/**
+ * jobFor, delayed until `at` (epoch ms) when that is later than `now`. A batch due at a time is
+ * named by that time too: the job whose attempt failed it, with the same ids, is still running
+ * when it adds the retry, and a job of the same name would be dropped as a duplicate of it.
+ */
 function dueJobFor(ids: string[], at: number | undefined, now: number) {
   const job = jobFor(ids);
-  return { ...job, opts: { ...job.opts, ...(at !== undefined && at > now && { delay: at - now }) } };
+  const jobId = ids.length > 1 && at !== undefined ? `${job.opts.jobId}-at${at}` : job.opts.jobId;
+  return { ...job, opts: { jobId, ...(at !== undefined && at > now && { delay: at - now }) } };
 }
 
 /**
