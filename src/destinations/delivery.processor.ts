@@ -43,8 +43,12 @@ export interface DeliveryQueueContext {
  */
 const ROWS_PER_STATEMENT = 1_250;
 
-/** Claims of transition batches one job sends at the same time (see deliverBatches). */
-const CHUNKS_IN_FLIGHT = 2;
+/**
+ * Claims of transition batches one job takes and sends side by side (see deliverBatches): a lane
+ * claims its next only when it has sent and recorded its last, so a claim's lease is spent
+ * sending it.
+ */
+const CLAIM_LANES = 3;
 
 /** A claim held by someone else, or a retry not yet due: the job comes back a little after this. */
 const RECHECK_SLACK_MS = 500;
@@ -222,33 +226,32 @@ export class DeliveryProcessor {
   }
 
   /**
-   * Claims and sends whichever of these deliveries are transition batches: claimed a request's
-   * worth of transitions at a time (one big batch, or many small ones whose transitions then share
-   * requests), with up to CHUNKS_IN_FLIGHT such claims being sent while the next is read, so that
-   * the requests of one go out while Postgres reads the next. A job without batches costs one
-   * statement that claims nothing.
+   * Claims and sends whichever of these deliveries are transition batches, planned into claims
+   * of a request's worth of transitions (one big batch, or many small ones whose transitions then
+   * share requests). CLAIM_LANES claims are taken and sent side by side, each lane claiming its
+   * next when it has recorded the last: Postgres reads one while the event loop builds another
+   * and the requests of a third are on the wire. A job without batches costs one statement.
    */
   private async deliverBatches(
     ids: string[],
     context: DeliveryQueueContext,
   ): Promise<{ id: string; attempt: BatchAttempt }[]> {
+    const claims = await this.batches.plan(ids);
     const results: { id: string; attempt: BatchAttempt }[] = [];
-    const inFlight = new Set<Promise<unknown>>();
     const failures: unknown[] = [];
-    for (;;) {
-      while (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
-      const chunk = await this.batches.claim(ids);
-      if (chunk.length === 0) break;
-      const sending: Promise<unknown> = Promise.all(
-        chunk.map(async (batch) =>
-          results.push({ id: batch.id, attempt: await this.batches.deliver(batch, context.pause) }),
-        ),
-      )
-        .catch((error: unknown) => failures.push(error))
-        .finally(() => inFlight.delete(sending));
-      inFlight.add(sending);
-    }
-    await Promise.all(inFlight);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < claims.length) {
+        const chunk = await this.batches.claim(claims[next++]!);
+        const settled = await Promise.allSettled(chunk.map((batch) => this.batches.deliver(batch, context.pause)));
+        settled.forEach((attempt, i) => {
+          if (attempt.status === 'fulfilled') results.push({ id: chunk[i]!.id, attempt: attempt.value });
+          else failures.push(attempt.reason);
+        });
+      }
+    };
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(CLAIM_LANES, claims.length) }, lane));
+    for (const ended of lanes) if (ended.status === 'rejected') failures.push(ended.reason);
     // A batch whose outcome could not be recorded stays claimed until the sweeper takes it back.
     if (failures.length > 0) throw failures[0];
     return results;

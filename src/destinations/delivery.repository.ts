@@ -428,6 +428,21 @@ export class DeliveryRepository {
     return count > 0;
   }
 
+  /**
+   * Those of these deliveries that are transition batches claimable now, in id order, with how
+   * many transitions each holds: what a job plans its claims from.
+   */
+  async claimableBatchSizes(deliveryIds: string[]): Promise<{ id: string; transitions: number }[]> {
+    return this.prisma.query<{ id: string; transitions: number }>(
+      Prisma.sql`
+      SELECT id, cardinality(transition_ids) AS transitions
+      FROM deliveries
+      WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NOT NULL AND ${CLAIMABLE}
+      ORDER BY id`,
+      'delivery_batch_sizes',
+    );
+  }
+
   /** Where deliveries that could not be claimed stand; a deleted one is missing from the answer. */
   async states(deliveryIds: string[]): Promise<DeliveryState[]> {
     return this.prisma.query<DeliveryState>(

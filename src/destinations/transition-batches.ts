@@ -65,6 +65,27 @@ export function batchTransitionDelivery(batch: ClaimedBatch, row: BatchTransitio
   };
 }
 
+/**
+ * Batches (in the order given) grouped into claims of up to `max` transitions each, a bigger
+ * batch alone: consecutive batches share a claim while they fit.
+ */
+export function planClaims(batches: { id: string; transitions: number }[], max: number): string[][] {
+  const claims: string[][] = [];
+  let current: string[] = [];
+  let transitions = 0;
+  for (const batch of batches) {
+    if (current.length > 0 && transitions + batch.transitions > max) {
+      claims.push(current);
+      current = [];
+      transitions = 0;
+    }
+    current.push(batch.id);
+    transitions += batch.transitions;
+  }
+  if (current.length > 0) claims.push(current);
+  return claims;
+}
+
 /** The status a transition's outcome leaves it in, and when it is tried again (`retryAt` of a transient one). */
 function groupOf(
   outcome: SendOutcome,
@@ -99,6 +120,16 @@ export class TransitionBatches {
     private readonly metrics: MetricsService,
     private readonly retries: OutcomeRetries,
   ) {}
+
+  /**
+   * Those of these deliveries that are transition batches claimable now, grouped into claims of
+   * up to a request's worth of transitions each (a bigger batch alone), in id order: claims a job
+   * can take side by side, since no two hold the same row. Batches due again together are planned
+   * into the same claim, so they meet in one request again.
+   */
+  async plan(deliveryIds: string[]): Promise<string[][]> {
+    return planClaims(await this.repository.claimableBatchSizes(deliveryIds), TRANSITIONS_PER_BATCH);
+  }
 
   /**
    * Claims those of these deliveries that are transition batches and can be claimed now, as many
