@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Job, Worker } from 'bullmq';
 
 import { loadConfig } from '../../src/config/app-config';
-import { deliveryIdsOf,DeliveryJob, DeliveryQueuesService } from '../../src/queues/delivery-queues.service';
+import { deliveryIdsOf, DeliveryJob, DeliveryQueuesService } from '../../src/queues/delivery-queues.service';
 import { bullOptions } from '../../src/queues/queue-connection';
 import { deliveryQueueName } from '../../src/queues/queue-names';
 import { PrivateRedis } from '../support/redis-server';
