@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 
 import { DatabaseWatchdog } from './database-watchdog.service';
-import { OpsRepository } from './ops.repository';
 
 /** Worker-role operations: pausing workers while Postgres is down. */
-@Module({ providers: [DatabaseWatchdog, OpsRepository], exports: [DatabaseWatchdog] })
+@Module({ providers: [DatabaseWatchdog], exports: [DatabaseWatchdog] })
 export class OpsWorkerModule {}

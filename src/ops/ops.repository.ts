@@ -31,10 +31,6 @@ export interface EvaluationBacklogRow {
 export class OpsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async ping(): Promise<void> {
-    await this.prisma.$queryRaw`SELECT 1`;
-  }
-
   async audiences(workspaceId?: string): Promise<AudienceFreshnessRow[]> {
     return this.prisma.audience.findMany({
       where: workspaceId ? { workspaceId } : {},

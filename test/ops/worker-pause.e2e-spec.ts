@@ -1,5 +1,8 @@
 import { Job, Queue, Worker } from 'bullmq';
 
+import { Prisma } from '../../src/generated/prisma/client';
+import { DatabaseWatchdog } from '../../src/ops/database-watchdog.service';
+import { PrismaService } from '../../src/prisma/prisma.service';
 import { bullOptions } from '../../src/queues/queue-connection';
 import { WorkerRegistry } from '../../src/queues/worker-registry.service';
 import { startTestApp, TestApp } from '../support/app';
@@ -53,5 +56,23 @@ describe('workers while Postgres is down', () => {
       what: 'the jobs queued during the outage',
     });
     expect(processed.sort()).toEqual(['before', ...during].sort());
+  });
+
+  it('keep taking jobs while every connection of the main pool is busy', async () => {
+    const prisma = app.personae.app.get(PrismaService);
+    const watchdog = app.personae.app.get(DatabaseWatchdog);
+    // Every connection of the pool busy for longer than the watchdog waits for its answer.
+    const busy = Array.from({ length: app.config.DATABASE_POOL_SIZE }, () =>
+      prisma.query(Prisma.sql`SELECT pg_sleep(4)`),
+    );
+    try {
+      await watchdog.check();
+      expect(watchdog.workersPaused).toBe(false);
+      expect(worker.isPaused()).toBe(false);
+      await queue.add('probe', {}, { jobId: 'while-busy' });
+      await waitFor(() => processed.includes('while-busy'), { what: 'a job while the pool is busy' });
+    } finally {
+      await Promise.allSettled(busy);
+    }
   });
 });
