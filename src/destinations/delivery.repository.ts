@@ -279,30 +279,21 @@ export class DeliveryRepository {
 
   /**
    * Claims those of these deliveries that are transition batches (see profileDeliveries) and can
-   * be claimed now, in id order, as many as hold up to `maxTransitions` transitions (at least one
-   * batch), for one attempt as claimMany claims a delivery. Reads one row per transition with only
-   * what audience messages need: the transition, its audience, the person's identities and
-   * address, and whether the audience is still connected. No rows: none is left to claim.
+   * be claimed now (a claim planned by claimableBatchSizes: a request's worth), for one attempt as
+   * claimMany claims a delivery. Reads one row per transition with only what audience messages
+   * need: the transition, its audience, the person's identities and address, and whether the
+   * audience is still connected. No rows: none of them could be claimed.
    */
-  async claimTransitionBatches(
-    deliveryIds: string[],
-    maxTransitions: number,
-    leaseMs: number,
-  ): Promise<BatchTransitionRow[]> {
+  async claimTransitionBatches(deliveryIds: string[], leaseMs: number): Promise<BatchTransitionRow[]> {
     return this.prisma.query<BatchTransitionRow>(
       Prisma.sql`
-      WITH candidates AS (
-        SELECT id, sum(cardinality(transition_ids)) OVER (ORDER BY id) - cardinality(transition_ids) AS before
-        FROM deliveries
-        WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NOT NULL AND ${CLAIMABLE}
-      ),
-      claimed AS (
+      WITH claimed AS (
         UPDATE deliveries
         SET status = 'sending', attempts = attempts + 1,
             claimed_until = now() + ${leaseMs}::int * interval '1 millisecond',
             next_attempt_at = NULL, updated_at = now()
-        -- Checked again on the row itself: a batch another worker claimed meanwhile is left to it.
-        WHERE id IN (SELECT id FROM candidates WHERE before < ${maxTransitions}::int) AND ${CLAIMABLE}
+        -- A batch another worker claimed meanwhile is left to it.
+        WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NOT NULL AND ${CLAIMABLE}
         RETURNING id, workspace_id, destination_id, attempts, transition_ids
       )
       SELECT c.id,

@@ -132,11 +132,11 @@ export class TransitionBatches {
   }
 
   /**
-   * Claims those of these deliveries that are transition batches and can be claimed now, as many
-   * as hold up to a request's worth of transitions (at least one batch); none when none is left.
+   * Claims those of these deliveries that are transition batches and can be claimed now: one
+   * planned claim, or a single batch; none when another worker holds them or they are done.
    */
   async claim(deliveryIds: string[]): Promise<ClaimedBatch[]> {
-    const rows = await this.repository.claimTransitionBatches(deliveryIds, TRANSITIONS_PER_BATCH, LEASE_MS);
+    const rows = await this.repository.claimTransitionBatches(deliveryIds, LEASE_MS);
     const transitions = new Map<string, BatchTransitionRow[]>();
     const batches: ClaimedBatch[] = [];
     for (const row of rows) {

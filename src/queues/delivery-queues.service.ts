@@ -50,6 +50,25 @@ function jobFor(ids: string[]): { name: string; data: DeliveryJob; opts: { jobId
   return { name: 'deliver', data, opts: { jobId: deliveryJobId(ids) } };
 }
 
+/** The deliveries' ids by a key, in the order they come. */
+function idsBy<T extends { id: string }, K>(deliveries: T[], key: (delivery: T) => K): Map<K, string[]> {
+  const groups = new Map<K, string[]>();
+  for (const delivery of deliveries) {
+    const k = key(delivery);
+    const ids = groups.get(k);
+    if (ids) ids.push(delivery.id);
+    else groups.set(k, [delivery.id]);
+  }
+  return groups;
+}
+
+/** Ids in runs of DELIVERIES_PER_JOB, a job's worth each. */
+function perJob(ids: string[]): string[][] {
+  const runs: string[][] = [];
+  for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB) runs.push(ids.slice(i, i + DELIVERIES_PER_JOB));
+  return runs;
+}
+
 /**
  * jobFor, delayed until `at` (epoch ms) when that is later than `now`. A batch due at a time is
  * named by that time too: the job whose attempt failed it, with the same ids, is still running
@@ -85,19 +104,10 @@ export class DeliveryQueuesService implements OnModuleDestroy {
 
   /** Deliveries written together: one job per DELIVERIES_PER_JOB of the same destination. */
   async enqueue(deliveries: DeliveryRef[]): Promise<void> {
-    const byDestination = new Map<string, string[]>();
-    for (const delivery of deliveries) {
-      let ids = byDestination.get(delivery.destinationId);
-      if (!ids) byDestination.set(delivery.destinationId, (ids = []));
-      ids.push(delivery.id);
-    }
     await Promise.all(
-      [...byDestination].map(([destinationId, ids]) => {
-        const jobs = [];
-        for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB)
-          jobs.push(jobFor(ids.slice(i, i + DELIVERIES_PER_JOB)));
-        return this.queueFor(destinationId).addBulk(jobs);
-      }),
+      [...idsBy(deliveries, (d) => d.destinationId)].map(([destinationId, ids]) =>
+        this.queueFor(destinationId).addBulk(perJob(ids).map(jobFor)),
+      ),
     );
   }
 
@@ -119,18 +129,10 @@ export class DeliveryQueuesService implements OnModuleDestroy {
    */
   async enqueueDueTogether(destinationId: string, deliveries: SingleDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const byDue = new Map<number | undefined, string[]>();
-    for (const { id, at } of deliveries) {
-      let ids = byDue.get(at);
-      if (!ids) byDue.set(at, (ids = []));
-      ids.push(id);
-    }
     const now = Date.now();
-    const jobs = [];
-    for (const [at, ids] of byDue) {
-      for (let i = 0; i < ids.length; i += DELIVERIES_PER_JOB)
-        jobs.push(dueJobFor(ids.slice(i, i + DELIVERIES_PER_JOB), at, now));
-    }
+    const jobs = [...idsBy(deliveries, (d) => d.at)].flatMap(([at, ids]) =>
+      perJob(ids).map((chunk) => dueJobFor(chunk, at, now)),
+    );
     await this.queueFor(destinationId).addBulk(jobs);
   }
 
