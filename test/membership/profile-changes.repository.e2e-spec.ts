@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 import { loadDatabaseConfig } from '../../src/config/app-config';
+import { Prisma } from '../../src/generated/prisma/client';
 import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -95,6 +96,51 @@ describe('ProfileChangesRepository', () => {
       [...leased, ...again].map((c) => c.id),
     );
     expect((await sql.query('SELECT 1 FROM profile_changes WHERE workspace_id = $1', [ws])).rowCount).toBe(0);
+  });
+
+  /** The plans (EXPLAIN, not run) of the statements `work` sends through a repository. */
+  async function plansOf(work: (repository: ProfileChangesRepository) => Promise<unknown>): Promise<unknown[]> {
+    const plans: unknown[] = [];
+    // The repository only sends statements through `query`.
+    const explaining = {
+      query: async (statement: Prisma.Sql): Promise<unknown[]> => {
+        const [row] = await prisma.query<{ 'QUERY PLAN': unknown }>(Prisma.sql`EXPLAIN (FORMAT JSON) ${statement}`);
+        plans.push(row!['QUERY PLAN']);
+        return [];
+      },
+    } as unknown as PrismaService;
+    await work(new ProfileChangesRepository(explaining));
+    return plans;
+  }
+
+  /** Every index a plan reads. */
+  function indexesOf(plan: unknown): string[] {
+    if (Array.isArray(plan)) return plan.flatMap(indexesOf);
+    if (plan === null || typeof plan !== 'object') return [];
+    return Object.entries(plan).flatMap(([key, value]) =>
+      key === 'Index Name' && typeof value === 'string' ? [value] : indexesOf(value),
+    );
+  }
+
+  it("completes, renews and releases a batch's rows by primary key, however long its workspace's queue", async () => {
+    const ws = randomUUID();
+    await rows(ws, 'live', 100_000);
+    const ids = (await claim(ws, 500)).map((c) => c.id);
+    const statements = (repository: ProfileChangesRepository) =>
+      Promise.all([
+        repository.complete(ws, ids),
+        repository.renew(ws, ids, 60_000),
+        repository.release(ws, ids, 1_000),
+      ]);
+
+    // Without statistics (as here, autovacuum off) and with them: the workspace's queue is never scanned.
+    for (const plans of [
+      await plansOf(statements),
+      (await sql.query('ANALYZE profile_changes'), await plansOf(statements)),
+    ]) {
+      expect(plans).toHaveLength(3);
+      for (const plan of plans) expect(indexesOf(plan)).toEqual(['profile_changes_pkey']);
+    }
   });
 
   it('gives concurrent claimers of one workspace different rows', async () => {
