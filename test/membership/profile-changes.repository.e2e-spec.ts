@@ -4,6 +4,7 @@ import { Client } from 'pg';
 
 import { loadDatabaseConfig } from '../../src/config/app-config';
 import { Prisma } from '../../src/generated/prisma/client';
+import { OUTBOX_VACUUM_DEAD_ROWS, OutboxRelayService } from '../../src/membership/outbox-relay.service';
 import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -141,6 +142,31 @@ describe('ProfileChangesRepository', () => {
       expect(plans).toHaveLength(3);
       for (const plan of plans) expect(indexesOf(plan)).toEqual(['profile_changes_pkey']);
     }
+  });
+
+  it('is vacuumed by the relay once its dead rows pass the threshold, and not before', async () => {
+    // vacuumOnce needs only the outbox; the relay's queueing side is not used here.
+    const relay = new OutboxRelayService(changes, {} as never, {} as never, {} as never);
+    const ws = randomUUID();
+    await rows(ws, 'live', OUTBOX_VACUUM_DEAD_ROWS);
+    for (let left = true; left;) {
+      const batch = await claim(ws, 5_000);
+      await changes.complete(
+        ws,
+        batch.map((c) => c.id),
+      );
+      left = batch.length > 0;
+    }
+    // Each row left a claimed and a deleted version; backends report them within about a second.
+    await waitFor(async () => (await changes.deadRows()) >= OUTBOX_VACUUM_DEAD_ROWS, {
+      what: 'Postgres to count the dead rows',
+    });
+
+    expect(await relay.vacuumOnce()).toEqual({ deadRows: expect.any(Number), vacuumed: true });
+    await waitFor(async () => (await changes.deadRows()) < OUTBOX_VACUUM_DEAD_ROWS, {
+      what: 'the vacuum to be counted',
+    });
+    expect(await relay.vacuumOnce()).toEqual({ deadRows: expect.any(Number), vacuumed: false });
   });
 
   it('gives concurrent claimers of one workspace different rows', async () => {

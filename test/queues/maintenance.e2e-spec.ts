@@ -11,10 +11,11 @@ const SCHEDULERS = [
   'maintenance-relay-profile-changes',
   'maintenance-relay-sync-outbox',
   'maintenance-sweep-deliveries',
+  'maintenance-vacuum-profile-changes',
 ];
 
 /**
- * The housekeeping of workers (outbox relays, delivery sweeper, journey timers) runs as job schedulers on the
+ * The housekeeping of workers (outbox relays, delivery sweeper, journey timers, the outbox's vacuum) runs as job schedulers on the
  * `maintenance` queue, with a worker — so the dashboard shows them, and a Redis that restarted
  * empty gets them back without a worker restart.
  */
@@ -43,9 +44,13 @@ describe('the maintenance queue', () => {
     await waitFor(
       async () => {
         const names = new Set((await maintenance.getJobs(['completed'])).map((job) => job.name));
-        return ['relay-profile-changes', 'relay-sync-outbox', 'sweep-deliveries', 'journey-timers'].every((name) =>
-          names.has(name),
-        );
+        return [
+          'relay-profile-changes',
+          'relay-sync-outbox',
+          'sweep-deliveries',
+          'journey-timers',
+          'vacuum-profile-changes',
+        ].every((name) => names.has(name));
       },
       { what: 'a completed run of each task', timeoutMs: 30_000 },
     );
