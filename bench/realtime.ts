@@ -31,7 +31,7 @@ import { checkRealtimeAudiences, PROBE_AUDIENCE_KEY, PROBE_EVENT } from './realt
 import { PhaseResult, runPhase } from './realtime/phase';
 import { Probe, ProbeOptions, ProbeResult } from './realtime/probe';
 import { startPersonae, stopPersonae, withApplicationName } from './realtime/processes';
-import { formatReport, RealtimeReport } from './realtime/report';
+import { formatReport, GOALS, RealtimeReport } from './realtime/report';
 import {
   ADMIN_TOKEN,
   audienceIdsOf,
@@ -65,7 +65,7 @@ const USAGE = `usage: npm run bench:realtime -- [options]
   --seconds <n>         length of each load phase (default 60)
   --clients <n>         concurrent /v1/batch clients (default 4)
   --batch <n>           messages per request (default 100)
-  --rate <n>            events/s to send, 0 = as fast as the server answers (default 0)
+  --rate <n>            events/s to send, the goal's by default; 0 = as fast as the server answers (default 5000)
   --returning <share>   share of messages from people of the dataset (default 0.3)
   --quiet-samples <n>   single calls on the quiet machine (default 100)
   --drain-seconds <n>   how long a phase waits for the backlog to drain after its load (default 900)
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     seconds: integer('seconds', values.seconds, 60),
     clients: integer('clients', values.clients, 4),
     batch: integer('batch', values.batch, 100),
-    rate: integer('rate', values.rate, 0),
+    rate: integer('rate', values.rate, GOALS.ingestEventsPerSecond),
     returningShare: Number(values.returning ?? 0.3),
     quietSamples: integer('quiet-samples', values['quiet-samples'], 100),
     drainSeconds: integer('drain-seconds', values['drain-seconds'], 900),

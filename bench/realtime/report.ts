@@ -104,6 +104,7 @@ export function formatReport(report: RealtimeReport): string {
   const load = report.machine.loadavg;
   return [
     `\nreal-time evaluation, ${n0(report.dataset.profiles)} profiles / ${n0(report.dataset.events)} events, 20 audiences, ` +
+      `ingest ${report.settings.rate ? `paced at ${n0(report.settings.rate)} events/s` : 'as fast as the API answers'}, ` +
       `load average ${Object.entries(load)
         .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(1)).join(' ')}`)
         .join('; ')}`,
