@@ -7,6 +7,7 @@ import { ConfigModule } from '../../src/config/config.module';
 import { AudienceSchedulesService } from '../../src/membership/audience-schedules.service';
 import { MembershipRepository } from '../../src/membership/membership.repository';
 import { MembershipService } from '../../src/membership/membership.service';
+import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { OpsCoreModule } from '../../src/ops/ops-core.module';
 import { PrismaModule } from '../../src/prisma/prisma.module';
 import { QueuesModule } from '../../src/queues/queues.module';
@@ -25,6 +26,7 @@ class BenchEngineModule {
       providers: [
         { provide: Clock, useValue: clock },
         MembershipRepository,
+        ProfileChangesRepository,
         MembershipService,
         AudienceSchedulesService,
       ],

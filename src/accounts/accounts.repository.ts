@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { InteractiveDatabase } from '../database/interactive-database';
 import { Prisma } from '../generated/prisma/client';
+import { seenNow } from '../profiles/profile-seen';
 
 export interface AccountScoreRow {
   key: string;
@@ -74,7 +75,7 @@ export class AccountsRepository {
     return this.interactive.query<AccountMemberRow>(
       workspaceId,
       Prisma.sql`
-      SELECT p.id::text AS "profileId", p.traits, p.last_seen_at AS "lastSeenAt", gm.created_at AS "joinedAt",
+      SELECT p.id::text AS "profileId", p.traits, ${seenNow('p').last} AS "lastSeenAt", gm.created_at AS "joinedAt",
         coalesce((SELECT jsonb_agg(jsonb_build_object('type', i.type, 'value', i.value) ORDER BY i.type, i.value)
                   FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id), '[]'::jsonb) AS identities
       FROM group_memberships gm JOIN profiles p ON p.id = gm.profile_id
@@ -91,8 +92,9 @@ export class AccountsRepository {
       workspaceId,
       Prisma.sql`
       SELECT count(*)::int AS count FROM group_memberships gm JOIN profiles p ON p.id = gm.profile_id
+      CROSS JOIN LATERAL (SELECT ${seenNow('p').last} AS at) seen
       WHERE gm.group_id = ${accountId}::uuid AND p.workspace_id = ${workspaceId}::uuid AND p.merged_into_id IS NULL
-        AND p.last_seen_at > ${since.toISOString()}::timestamptz AND p.last_seen_at <= ${now.toISOString()}::timestamptz`,
+        AND seen.at > ${since.toISOString()}::timestamptz AND seen.at <= ${now.toISOString()}::timestamptz`,
       LISTING_SUBJECT,
     );
     return row?.count ?? 0;

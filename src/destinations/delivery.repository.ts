@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { advisoryLockSql, FREQUENCY_CAP_LOCK_CLASS, frequencyCapLockKey } from '../database/audience-lock';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { seenNow } from '../profiles/profile-seen';
 import type { DestinationType } from './destination-config';
 import type { DeliveryStatus, QueuedRef } from './destinations.repository';
 
@@ -234,10 +235,11 @@ export class DeliveryRepository {
                  'computed', ${computedValues(Prisma.sql`g.id`)},
                  'members', count(p2.id),
                  'activeMembers14d', count(p2.id) FILTER (
-                   WHERE p2.last_seen_at > subject.at - interval '14 days' AND p2.last_seen_at <= subject.at))
+                   WHERE seen.at > subject.at - interval '14 days' AND seen.at <= subject.at))
                FROM groups g
                LEFT JOIN group_memberships gm ON gm.group_id = g.id
                LEFT JOIN profiles p2 ON p2.id = gm.profile_id AND p2.merged_into_id IS NULL
+               LEFT JOIN LATERAL (SELECT ${seenNow('p2').last} AS at) seen ON true
                WHERE g.id = subject.account_id
                GROUP BY g.id) END AS account,
              dest.type = 'email' AND (c.transition_id IS NOT NULL OR subject.account_id IS NOT NULL) AS "capAtSend",

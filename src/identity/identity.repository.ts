@@ -4,6 +4,7 @@ import { liveProfileFilter } from '../database/live-profile-filter';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { seenNow } from '../profiles/profile-seen';
 import { Identifier } from './identifiers';
 import { KnownIdentity, KnownProfile, MergePlan } from './identity-planner';
 
@@ -49,7 +50,7 @@ export class IdentityRepository {
              AS profiles
       FROM unnest(${profileIds}::uuid[]) AS d(id)
       CROSS JOIN LATERAL (
-        SELECT id, created_at, last_seen_at, merge_count FROM profiles
+        SELECT id, created_at, ${seenNow('profiles').last} AS last_seen_at, merge_count FROM profiles
         WHERE id = d.id AND ${liveProfileFilter(workspaceId)}
         OFFSET 0
       ) AS p`,
@@ -103,9 +104,13 @@ export class IdentityRepository {
   async applyMerge(tx: Tx, workspaceId: string, merge: MergePlan): Promise<void> {
     const { survivorId, loserIds } = merge;
     const all = [survivorId, ...loserIds];
+    // With the first and last seen their events left pending (profile-seen.ts): the losers' pending
+    // rows stay theirs, so the survivor takes them over here.
+    const seen = seenNow('p');
     await tx.$queryRaw`
       WITH involved AS (
-        SELECT p.id, p.traits, p.first_seen_at, p.last_seen_at, p.merge_count FROM profiles p
+        SELECT p.id, p.traits, ${seen.first} AS first_seen_at, ${seen.last} AS last_seen_at, p.last_identified_at, p.merge_count
+        FROM profiles p
         WHERE p.workspace_id = ${workspaceId}::uuid AND p.id = ANY(${all}::uuid[])
         ORDER BY p.id FOR UPDATE
       ),
@@ -118,6 +123,7 @@ export class IdentityRepository {
           traits = COALESCE((SELECT traits FROM merged_traits), '{}'::jsonb),
           first_seen_at = (SELECT min(first_seen_at) FROM involved),
           last_seen_at = (SELECT max(last_seen_at) FROM involved),
+          last_identified_at = (SELECT max(last_identified_at) FROM involved),
           merge_count = p.merge_count + (SELECT COALESCE(sum(merge_count + 1), 0) FROM involved WHERE id <> ${survivorId}::uuid),
           updated_at = now()
         WHERE p.id = ${survivorId}::uuid

@@ -89,6 +89,8 @@ export class BatchEvaluatorService {
    * stands); the error, naming every failure, makes the whole batch run again later.
    */
   async evaluate(batch: ChangedProfiles): Promise<BatchOutcome['participants']> {
+    // First and last seen the batch's events left pending, before anything reads the profiles.
+    await this.changes.applySeen({ workspaceId: batch.workspaceId, profileIds: batch.profileIds });
     const outcomes: BatchOutcome['participants'] = {};
     const failures: { participant: string; error: unknown }[] = [];
     for (const participant of this.participants.ordered()) {

@@ -30,6 +30,13 @@ import { ProfileChangesRepository } from './profile-changes.repository';
     ComputeProcessor,
     EvaluateProcessor,
   ],
-  exports: [MembershipService, AudienceSchedulesService, OutboxRelayService, BatchParticipants, BatchEvaluatorService],
+  exports: [
+    MembershipService,
+    AudienceSchedulesService,
+    OutboxRelayService,
+    BatchParticipants,
+    BatchEvaluatorService,
+    ProfileChangesRepository,
+  ],
 })
 export class MembershipWorkerModule {}

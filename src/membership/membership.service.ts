@@ -17,6 +17,7 @@ import { BatchAudience } from './batch-diff-statement';
 import { AudienceDefinitionError, ProfileEvaluationError } from './membership.errors';
 import { AudienceRecord, MembershipRepository, RecipientRule } from './membership.repository';
 import { ComputeAudienceJob, dependencyComputeJobId } from './membership-jobs';
+import { ProfileChangesRepository } from './profile-changes.repository';
 
 export type ComputeOutcome =
   | { kind: 'skipped'; why: 'deleted' | 'missing' }
@@ -41,6 +42,7 @@ export class MembershipService {
 
   constructor(
     private readonly repository: MembershipRepository,
+    private readonly changes: ProfileChangesRepository,
     private readonly clock: Clock,
     private readonly deliveries: DeliveryQueuesService,
     private readonly schedules: AudienceSchedulesService,
@@ -64,6 +66,8 @@ export class MembershipService {
       return { kind: 'skipped', why: 'missing' };
     }
 
+    // Pending first/last seen of the whole workspace, so the computation reads them as ingest left them.
+    await this.changes.applySeen({ workspaceId, all: true });
     const result = await this.repository.withComputeLock(audienceId, async (tx) => {
       const audience = await this.repository.findAudience(workspaceId, audienceId, tx);
       if (!audience) return null;

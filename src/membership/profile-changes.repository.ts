@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { applyPendingSeen, SeenScope } from '../profiles/profile-seen';
 
 /** Which traffic a change came from: live events are evaluated before bulk imports. */
 export type ChangeLane = 'live' | 'bulk';
@@ -122,6 +123,19 @@ export class ProfileChangesRepository {
       WHERE ${heldRows(workspaceId, ids)}`,
       'membership_release_profile_changes',
     );
+  }
+
+  /**
+   * Applies the pending first/last seen of `scope` (see profile-seen.ts): of a batch's profiles
+   * before they are evaluated, of a whole workspace before a full computation reads its profiles.
+   * Returns how many profiles it updated.
+   */
+  async applySeen(scope: SeenScope): Promise<number> {
+    const [row] = await this.prisma.query<{ updated: number }>(
+      applyPendingSeen(scope),
+      'all' in scope ? 'membership_apply_seen_workspace' : 'membership_apply_seen_profiles',
+    );
+    return row?.updated ?? 0;
   }
 
   async hasClaimable(workspaceId: string): Promise<boolean> {

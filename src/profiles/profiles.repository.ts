@@ -4,6 +4,7 @@ import { InteractiveDatabase } from '../database/interactive-database';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
+import { seenNow } from './profile-seen';
 
 export interface ProfileRow {
   id: string;
@@ -70,16 +71,6 @@ export interface ErasureCounts {
   suppressedEmails: number;
 }
 
-const profileFields = {
-  id: true,
-  traits: true,
-  firstSeenAt: true,
-  lastSeenAt: true,
-  mergedIntoId: true,
-  mergeCount: true,
-  createdAt: true,
-} as const;
-
 /** Listings page through indexes; only a huge page could make them slow. */
 const LISTING_SUBJECT = { field: 'limit', narrow: 'a smaller page (limit)' };
 
@@ -98,8 +89,17 @@ export class ProfilesRepository {
     return identity?.profileId;
   }
 
+  /** First and last seen as of the profile's last stored event, pending evaluation or not (see profile-seen.ts). */
   async findProfile(workspaceId: string, profileId: string): Promise<ProfileRow | null> {
-    return this.prisma.profile.findFirst({ where: { id: profileId, workspaceId }, select: profileFields });
+    const seen = seenNow('p');
+    const [row] = await this.prisma.query<ProfileRow>(
+      Prisma.sql`
+      SELECT p.id::text AS id, p.traits, ${seen.first} AS "firstSeenAt", ${seen.last} AS "lastSeenAt",
+             p.merged_into_id::text AS "mergedIntoId", p.merge_count AS "mergeCount", p.created_at AS "createdAt"
+      FROM profiles p WHERE p.id = ${profileId}::uuid AND (p.workspace_id = ${workspaceId}::uuid) IS TRUE`,
+      'profiles_find_profile',
+    );
+    return row ?? null;
   }
 
   async listIdentities(workspaceId: string, profileId: string): Promise<IdentityRow[]> {

@@ -61,9 +61,19 @@ export function buildIngestWrite(
   for (const { message, profileId } of inTimeOrder) {
     if (!plan.newProfileIds.has(profileId)) continue;
     const at = message.timestamp.toISOString();
-    const row = newProfiles.get(profileId) ?? { id: profileId, traits: {}, first_seen_at: at, last_seen_at: at };
+    const row = newProfiles.get(profileId) ?? {
+      id: profileId,
+      traits: {},
+      first_seen_at: at,
+      last_seen_at: at,
+      last_identified_at: null,
+    };
     row.last_seen_at = at;
-    if (message.type === 'identify' && message.traits) Object.assign(row.traits, message.traits);
+    if (message.type === 'identify' && message.traits) {
+      Object.assign(row.traits, message.traits);
+      // As the write counts it for a known profile: only an identify that carries a trait.
+      if (Object.keys(message.traits).length > 0) row.last_identified_at = at;
+    }
     newProfiles.set(profileId, row);
   }
 

@@ -34,6 +34,8 @@ export interface NewProfileRow {
   traits: JsonObject;
   first_seen_at: string;
   last_seen_at: string;
+  /** The newest identify with traits among the request's messages for this profile. */
+  last_identified_at: string | null;
 }
 
 export interface NewIdentityRow {
@@ -98,13 +100,15 @@ export class TrackingRepository {
 
   /**
    * Writes a whole request in ONE statement, whatever its number of events: new profiles and
-   * identities, events (a repeated messageId is skipped), traits and first/last seen of existing
-   * profiles (from the events actually inserted, so a duplicate changes nothing), groups and
-   * memberships, and the outbox rows. Rows travel as JSON arrays expanded by jsonb_to_recordset.
+   * identities, events (a repeated messageId is skipped), traits of existing profiles, groups and
+   * memberships, and the outbox rows. An existing profile's first/last seen is not updated here: its
+   * outbox row carries the seen range of the events actually inserted (so a duplicate changes
+   * nothing), applied before evaluation reads the profile (profile-seen.ts); only a request that
+   * gives it traits updates the profile row. Rows travel as JSON arrays expanded by jsonb_to_recordset.
    *
-   * Traits: identify traits apply in event-time order; an identify older than the profile's
-   * last_seen_at only fills keys the profile lacks, so a late, out-of-order call never overwrites
-   * newer values. New profiles get traits and first/last seen computed by the caller (a sibling
+   * Traits: identify traits apply in event-time order; an identify older than the newest identify
+   * the profile took (last_identified_at; last_seen_at for profiles from before it was kept) only
+   * fills keys the profile lacks, so a late, out-of-order call never overwrites newer values. New profiles get traits and first/last seen computed by the caller (a sibling
    * statement cannot see rows inserted in the same statement). Returns how many events were new.
    *
    * Guard: the existing profiles are locked (in id order) and must all still be live, and every
@@ -216,15 +220,16 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
   const ws = write.workspaceId;
   return Prisma.sql`
       WITH locked AS (
-        SELECT id, last_seen_at FROM profiles
+        -- Read from the row as locked: a concurrent identify that committed first is seen here.
+        SELECT id, COALESCE(last_identified_at, last_seen_at) AS identified_before FROM profiles
         WHERE id = ANY(${write.existingProfileIds}::uuid[]) AND ${liveProfileFilter(ws)}
         ORDER BY id FOR NO KEY UPDATE
       ),
       new_profiles AS (
-        INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at, created_at, updated_at)
-        SELECT n.id, ${ws}::uuid, n.traits, n.first_seen_at, n.last_seen_at, now(), now()
+        INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at, last_identified_at, created_at, updated_at)
+        SELECT n.id, ${ws}::uuid, n.traits, n.first_seen_at, n.last_seen_at, n.last_identified_at, now(), now()
         FROM jsonb_to_recordset(${JSON.stringify(write.newProfiles)}::jsonb)
-          AS n(id uuid, traits jsonb, first_seen_at timestamptz, last_seen_at timestamptz)
+          AS n(id uuid, traits jsonb, first_seen_at timestamptz, last_seen_at timestamptz, last_identified_at timestamptz)
         RETURNING 1
       ),
       new_identities AS (
@@ -256,24 +261,23 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
       -- aggregate for every locked profile.
       trait_updates AS MATERIALIZED (
         SELECT i.profile_id,
-               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp < p.last_seen_at) AS older,
-               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp >= p.last_seen_at) AS newer
+               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp < p.identified_before) AS older,
+               jsonb_object_agg(t.key, t.value ORDER BY i.timestamp) FILTER (WHERE i.timestamp >= p.identified_before) AS newer,
+               max(i.timestamp) AS identified_at
         FROM inserted i
         JOIN locked p ON p.id = i.profile_id
         CROSS JOIN LATERAL jsonb_each(i.traits) AS t
         WHERE i.type = 'identify' AND jsonb_typeof(i.traits) = 'object'
         GROUP BY i.profile_id
       ),
+      -- Only traits: a known profile's first/last seen travel in its outbox row (profile-seen.ts).
       updated AS (
         UPDATE profiles p SET
           traits = (COALESCE(u.older, '{}'::jsonb) || p.traits) || COALESCE(u.newer, '{}'::jsonb),
-          first_seen_at = LEAST(p.first_seen_at, s.first_ts),
-          last_seen_at = GREATEST(p.last_seen_at, s.last_ts),
+          last_identified_at = GREATEST(COALESCE(p.last_identified_at, p.last_seen_at), u.identified_at),
           updated_at = now()
-        FROM locked l
-        LEFT JOIN seen s ON s.profile_id = l.id
-        LEFT JOIN trait_updates u ON u.profile_id = l.id
-        WHERE p.id = l.id
+        FROM trait_updates u
+        WHERE p.id = u.profile_id
         RETURNING 1
       ),
       upserted_groups AS (
@@ -295,8 +299,10 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         RETURNING 1
       ),
       changes AS (
-        INSERT INTO profile_changes (workspace_id, profile_id, created_at, lane)
-        SELECT ${ws}::uuid, id, now(), ${write.lane ?? 'live'}::change_lane FROM unnest(${write.touchedProfileIds}::uuid[]) AS id
+        INSERT INTO profile_changes (workspace_id, profile_id, created_at, lane, first_seen_at, last_seen_at)
+        SELECT ${ws}::uuid, t.id, now(), ${write.lane ?? 'live'}::change_lane, s.first_ts, s.last_ts
+        FROM unnest(${write.touchedProfileIds}::uuid[]) AS t(id)
+        LEFT JOIN seen s ON s.profile_id = t.id AND s.profile_id IN (SELECT id FROM locked)
         RETURNING 1
       )${quarantineSteps(write)}
       SELECT (SELECT count(*) FROM inserted)::int AS inserted,

@@ -7,6 +7,7 @@ import { storedTraitReferences } from '../audiences/audience-predicate';
 import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
 import type { ComputeAudienceJob } from '../membership/membership-jobs';
+import { ProfileChangesRepository } from '../membership/profile-changes.repository';
 import { QueueName } from '../queues/queue-names';
 import { compiledTrait, storedAccountTraitAst, storedAccountTraitReferences } from './stored-trait';
 import { COMPUTE_TRAIT_JOB_NAME, COMPUTE_TRAIT_JOB_OPTIONS, ComputeTraitJob } from './trait-jobs';
@@ -34,6 +35,7 @@ export class TraitComputationService {
 
   constructor(
     private readonly repository: TraitValuesRepository,
+    private readonly changes: ProfileChangesRepository,
     private readonly schedules: TraitSchedulesService,
     private readonly clock: Clock,
     @InjectQueue(QueueName.Compute) private readonly audienceQueue: Queue<ComputeAudienceJob>,
@@ -54,6 +56,8 @@ export class TraitComputationService {
       await this.schedules.remove(traitId);
       return { kind: 'skipped', why: 'missing' };
     }
+    // Pending first/last seen of the whole workspace (`days since first seen` reads them).
+    await this.changes.applySeen({ workspaceId, all: true });
     const result = await this.repository.withComputeLock(traitId, async (tx) => {
       const trait = await this.repository.findTrait(workspaceId, traitId, tx);
       if (!trait) return null;

@@ -2,7 +2,7 @@ import { TrackingModule } from '../../src/tracking/tracking.module';
 import { TrackingService } from '../../src/tracking/tracking.service';
 import { WorkspaceCredentials } from '../support/app';
 import { createWorkspaceIn, startTestModule, TestModule } from '../support/modules';
-import { basicAuth, profileOf, TestSql } from '../tracking/tracking-support';
+import { basicAuth, profileOf, SEEN_NOW, TestSql } from '../tracking/tracking-support';
 
 interface ProfileRow {
   id: string;
@@ -38,7 +38,7 @@ describe('identity resolution', () => {
     await module.get(TrackingService).ingest('batch', { batch }, { authorization: basicAuth(ws.writeKey) });
   };
   const profile = async (id: string | undefined): Promise<ProfileRow> => {
-    const [row] = await sql.rows<ProfileRow>('SELECT * FROM profiles WHERE id = $1', [id]);
+    const [row] = await sql.rows<ProfileRow>(`SELECT p.*, ${SEEN_NOW} FROM profiles p WHERE p.id = $1`, [id]);
     if (!row) throw new Error(`no profile ${id}`);
     return row;
   };

@@ -1,7 +1,8 @@
 /**
  * Batched real-time evaluation against one-by-one evaluation: the same random stream of changes
  * (events, trait updates, merges, definition edits, time passing) goes to two workspaces with the
- * same audiences. At every checkpoint one workspace evaluates its changed profiles one at a time
+ * same audiences. The batched side's events leave first/last seen pending in the outbox, as
+ * ingestion does; the one-by-one side's update the profile at once. At every checkpoint one workspace evaluates its changed profiles one at a time
  * with one statement per audience, the other all of them in one batch through the batch
  * participants (one statement per dependency level). Memberships, member counts
  * and ledgers (every transition with its kind, instant and audience version) must be identical.
@@ -14,6 +15,7 @@ import fc from 'fast-check';
 import { ManualClock } from '../../src/common/clock';
 import { BatchEvaluatorService } from '../../src/membership/batch-evaluator.service';
 import { MembershipService } from '../../src/membership/membership.service';
+import { applyPendingSeen } from '../../src/profiles/profile-seen';
 import { createWorkspace, startTestApp, TestApp } from '../support/app';
 import { TestSql } from '../tracking/tracking-support';
 import { ledgerProblems, MembershipFixtures } from './membership-support';
@@ -92,6 +94,7 @@ class Side {
     readonly f: MembershipFixtures,
     readonly profiles: string[],
     readonly audiences: Map<string, string>,
+    readonly deferSeen: boolean,
   ) {}
 
   /** A merged-away profile's index stands for its survivor from then on. */
@@ -105,7 +108,8 @@ class Side {
     switch (s.kind) {
       case 'event': {
         const id = this.live(s.profile);
-        await this.f.event(id, s.name, new Date(clock.now().getTime() - s.minutesAgo * MINUTE), { total: s.total });
+        const at = new Date(clock.now().getTime() - s.minutesAgo * MINUTE);
+        await this.f.event(id, s.name, at, { total: s.total }, { deferSeen: this.deferSeen });
         this.changed.add(id);
         return;
       }
@@ -122,7 +126,12 @@ class Side {
         const from = this.live(s.from);
         const into = this.live(s.into);
         if (from === into) return;
-        // What identity resolution does: events move, first/last seen widen, the loser points at the survivor.
+        // What identity resolution does: events move, first/last seen widen (pending ones included),
+        // the loser points at the survivor.
+        if (this.deferSeen) {
+          const apply = applyPendingSeen({ workspaceId: this.f.workspaceId, profileIds: [from, into] });
+          await sql.rows(apply.text, apply.values);
+        }
         await sql.rows('UPDATE events SET profile_id = $2 WHERE profile_id = $1', [from, into]);
         await sql.rows(
           `UPDATE profiles p SET first_seen_at = least(p.first_seen_at, l.first_seen_at),
@@ -189,7 +198,7 @@ describe('batched real-time evaluation', () => {
     await app.close();
   });
 
-  async function side(): Promise<Side> {
+  async function side(deferSeen: boolean): Promise<Side> {
     const ws = await createWorkspace(app);
     const f = new MembershipFixtures(sql, ws.workspaceId, ws.sourceId);
     const audiences = new Map<string, string>();
@@ -198,7 +207,7 @@ describe('batched real-time evaluation', () => {
     for (let i = 0; i < PROFILES; i += 1) {
       profiles.push(await f.profile({ traits: { plan: i % 2 ? 'Pro' : 'Free' }, seenAt: START }));
     }
-    return new Side(f, profiles, audiences);
+    return new Side(f, profiles, audiences, deferSeen);
   }
 
   it('gives the same memberships and ledgers as evaluating profiles one by one', async () => {
@@ -207,8 +216,8 @@ describe('batched real-time evaluation', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 30 }), async (steps) => {
         clock.set(START);
-        const one = await side();
-        const batched = await side();
+        const one = await side(false);
+        const batched = await side(true);
         for (const s of [...steps, { kind: 'evaluate' as const }]) {
           if (s.kind === 'advance') clock.advance(s.hours * 60 * MINUTE);
           await one.apply(s, clock, sql);

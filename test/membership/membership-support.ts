@@ -29,7 +29,17 @@ export class MembershipFixtures {
     return row!.id;
   }
 
-  async event(profileId: string, name: string, at: Date, properties: object = {}): Promise<void> {
+  /**
+   * A track event. Its profile's first/last seen widen at once, as ingestion did before it left
+   * them to evaluation; with `deferSeen`, as ingestion does now: an outbox row carries them.
+   */
+  async event(
+    profileId: string,
+    name: string,
+    at: Date,
+    properties: object = {},
+    options: { deferSeen?: boolean; heldForMs?: number } = {},
+  ): Promise<void> {
     await this.sql.rows(
       `INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, properties, timestamp, received_at)
        VALUES ($1, $2, $3, $4, 'track', $5, $6, $7, $7)`,
@@ -43,7 +53,16 @@ export class MembershipFixtures {
         at.toISOString(),
       ],
     );
-    // As ingestion does: first/last seen always bracket the profile's events (the compiler relies on it).
+    if (options.deferSeen) {
+      await this.sql.rows(
+        // heldForMs: claimed by an evaluator that is not done with it (so no evaluation applies it meanwhile).
+        `INSERT INTO profile_changes (workspace_id, profile_id, first_seen_at, last_seen_at, claimed_until)
+         VALUES ($1, $2, $3, $3, now() + $4::int * interval '1 millisecond')`,
+        [this.workspaceId, profileId, at.toISOString(), options.heldForMs ?? null],
+      );
+      return;
+    }
+    // First/last seen always bracket the profile's events once applied (the compiler relies on it).
     await this.sql.rows(
       `UPDATE profiles SET first_seen_at = least(first_seen_at, $2), last_seen_at = greatest(last_seen_at, $2)
        WHERE id = $1`,

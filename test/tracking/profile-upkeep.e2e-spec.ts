@@ -1,3 +1,4 @@
+import { applyPendingSeen } from '../../src/profiles/profile-seen';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, profileOf, TestSql } from './tracking-support';
 
@@ -11,9 +12,10 @@ interface ProfileBody {
 const at = (base: string, minutes: number): string => new Date(Date.parse(base) + minutes * 60_000).toISOString();
 
 /**
- * The profile upkeep of ingest (first/last seen, identify traits) is one update per profile and
- * request, whatever the number of events, applied before the request answers: reads right after
- * it see the result, and concurrent requests about one person each apply theirs on top of the others'.
+ * The profile upkeep of ingest: identify traits are one update per profile and request, whatever
+ * the number of events, applied before the request answers; a known profile's first/last seen
+ * travel in its outbox row and are applied by evaluation, yet reads right after the request see
+ * them. Concurrent requests about one person each apply theirs on top of the others'.
  */
 describe('profile upkeep at ingest', () => {
   let app: TestApp;
@@ -107,5 +109,65 @@ describe('profile upkeep at ingest', () => {
       last: 7,
       ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, true])),
     });
+  });
+
+  it("leaves a known profile's first/last seen to evaluation: its row is not updated, reads still see them", async () => {
+    const t0 = '2026-05-01T08:00:00.000Z';
+    await post('/v1/identify', { userId: 'seen', traits: { plan: 'free' }, timestamp: t0 }).expect(200);
+    const id = await profileOf(sql, ws.workspaceId, 'user_id', 'seen');
+    const stored = async () =>
+      (
+        await sql.rows<{ first: Date; last: Date; updated: Date }>(
+          'SELECT first_seen_at AS first, last_seen_at AS last, updated_at AS updated FROM profiles WHERE id = $1',
+          [id],
+        )
+      )[0];
+    const before = await stored();
+
+    await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'seen', event: 'Opened', timestamp: at(t0, 30) },
+        { type: 'track', userId: 'seen', event: 'Imported', timestamp: at(t0, -60) },
+        { type: 'page', userId: 'seen', name: 'Home', timestamp: at(t0, 90) },
+      ],
+    }).expect(200);
+    // A repeated messageId stores nothing and moves nothing.
+    await post('/v1/track', { userId: 'seen', event: 'Opened', messageId: 'seen-once', timestamp: at(t0, 120) });
+    await post('/v1/track', { userId: 'seen', event: 'Opened', messageId: 'seen-once', timestamp: at(t0, 999) });
+
+    expect(await stored()).toEqual(before);
+    expect(
+      await sql.rows('SELECT first_seen_at, last_seen_at FROM profile_changes WHERE profile_id = $1 ORDER BY id', [id]),
+    ).toEqual([
+      // The first request created the profile with its seen range: nothing pending.
+      { first_seen_at: null, last_seen_at: null },
+      { first_seen_at: new Date(at(t0, -60)), last_seen_at: new Date(at(t0, 90)) },
+      { first_seen_at: new Date(at(t0, 120)), last_seen_at: new Date(at(t0, 120)) },
+      { first_seen_at: null, last_seen_at: null },
+    ]);
+    const read = await profile('seen');
+    expect([read.firstSeenAt, read.lastSeenAt]).toEqual([at(t0, -60), at(t0, 120)]);
+
+    // What evaluation does first: apply every pending range of the profile, once; again changes nothing.
+    const apply = applyPendingSeen({ workspaceId: ws.workspaceId, profileIds: [id ?? ''] });
+    expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 1 }]);
+    expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 0 }]);
+    const applied = await stored();
+    expect([applied?.first.toISOString(), applied?.last.toISOString()]).toEqual([at(t0, -60), at(t0, 120)]);
+  });
+
+  it('compares a late identify with the newest identify taken, not with the last event seen', async () => {
+    const t0 = '2026-06-01T08:00:00.000Z';
+    await post('/v1/identify', { userId: 'late', traits: { plan: 'free', name: 'Ada' }, timestamp: t0 }).expect(200);
+    await post('/v1/track', { userId: 'late', event: 'Opened', timestamp: at(t0, 60) }).expect(200);
+    // Sent at t0+30, arriving after the track of t0+60: still the newest word on `plan`.
+    await post('/v1/identify', { userId: 'late', traits: { plan: 'pro' }, timestamp: at(t0, 30) }).expect(200);
+    // Older than that identify: only fills keys the profile lacks.
+    await post('/v1/identify', {
+      userId: 'late',
+      traits: { plan: 'old', company: 'Acme' },
+      timestamp: at(t0, 10),
+    }).expect(200);
+    expect((await profile('late')).traits).toEqual({ plan: 'pro', name: 'Ada', company: 'Acme' });
   });
 });

@@ -1,7 +1,7 @@
 import { MetricsService } from '../../src/ops/metrics.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { waitFor } from '../support/wait-for';
-import { basicAuth, TestSql } from './tracking-support';
+import { basicAuth, SEEN_NOW, TestSql } from './tracking-support';
 
 interface Entry {
   id: string;
@@ -256,7 +256,7 @@ describe('partial batches and the quarantine', () => {
     await post('/v1/identify', { userId: 'q-future', traits: { plan: 'free' }, messageId: 'q-future-2' }).expect(200);
     const answered = new Date();
     const [profile] = await sql.rows<{ traits: { plan: string }; last_seen_at: Date }>(
-      `SELECT p.traits, p.last_seen_at FROM profiles p JOIN identities i ON i.profile_id = p.id
+      `SELECT p.traits, ${SEEN_NOW} FROM profiles p JOIN identities i ON i.profile_id = p.id
        WHERE i.workspace_id = $1 AND i.type = 'user_id' AND i.value = 'q-future'`,
       [ws.workspaceId],
     );

@@ -1,5 +1,5 @@
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
-import { basicAuth, TestSql } from './tracking-support';
+import { basicAuth, SEEN_NOW, TestSql } from './tracking-support';
 
 interface StoredTimes {
   message_id: string;
@@ -71,7 +71,7 @@ describe('tracking semantics: idempotency and timestamps', () => {
         timestamp: '2024-01-03T00:00:00Z',
       }).expect(200);
       const [profile] = await sql.rows<{ traits: Record<string, unknown>; last_seen_at: Date }>(
-        `SELECT p.traits, p.last_seen_at FROM profiles p JOIN identities i ON i.profile_id = p.id
+        `SELECT p.traits, ${SEEN_NOW} FROM profiles p JOIN identities i ON i.profile_id = p.id
          WHERE i.workspace_id = $1 AND i.type = 'user_id' AND i.value = 'dedupe-traits'`,
         [ws.workspaceId],
       );

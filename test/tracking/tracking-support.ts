@@ -1,8 +1,16 @@
 import { Client } from 'pg';
 
+import { seenNow } from '../../src/profiles/profile-seen';
 import { TestApp } from '../support/app';
 
 /** `Authorization: Basic base64(writeKey:)`, as Segment libraries send it. */
+const seen = seenNow('p');
+/**
+ * Select-list columns first_seen_at and last_seen_at of profile `p` as readers see them: with the
+ * seen ranges its outbox rows still carry (ingest leaves them for evaluation to apply).
+ */
+export const SEEN_NOW = `${seen.first.text} AS first_seen_at, ${seen.last.text} AS last_seen_at`;
+
 export function basicAuth(writeKey: string): string {
   return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 }
