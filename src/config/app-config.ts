@@ -172,6 +172,15 @@ export class AppConfig extends DatabaseConfig {
   TRACKING_RATE_LIMIT_BYTES_PER_SECOND: number = 10_000_000;
 
   /**
+   * Identities (type and value → profile) each API process remembers, so that a request about
+   * people it has seen skips the identity read. 0 turns it off.
+   */
+  @Transform(toInt)
+  @Min(0, { message: 'must be at least 0' })
+  @IsInt({ message: 'must be an integer' })
+  IDENTITY_CACHE_SIZE: number = 200_000;
+
+  /**
    * Which proxies' X-Forwarded-For to believe (the client IP stored with events): off by default,
    * since without a proxy in front anyone could name any IP. `true`, a hop count, or a
    * comma-separated list of addresses and CIDR ranges (also loopback, linklocal, uniquelocal).

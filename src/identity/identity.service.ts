@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 
+import { AppConfig } from '../config/app-config';
 import type { Tx } from '../database/transactions';
 import { Identifier, identifierKey, lookupCandidates } from './identifiers';
 import { IdentityConflictError } from './identity.errors';
 import { IdentityRepository } from './identity.repository';
 import { IdentityClaims } from './identity-claims';
 import {
+  KnownIdentity,
   KnownProfile,
   PlannedMessage,
   planResolution,
@@ -31,8 +34,21 @@ export interface Resolution {
 @Injectable()
 export class IdentityService {
   private readonly claims = new IdentityClaims();
+  /**
+   * Identities this process read, by workspace, type and value: a request whose identifiers are
+   * all here skips the identity read. An entry can only go stale by its profile dying (identities
+   * move only in a merge, which marks the loser merged, and go only with an erased profile); the
+   * write then finds a profile it planned on no longer live and aborts (IdentityConflictError), the
+   * request's entries are forgotten, and it runs again against the database.
+   */
+  private readonly known: LRUCache<string, string> | undefined;
 
-  constructor(private readonly repository: IdentityRepository) {}
+  constructor(
+    private readonly repository: IdentityRepository,
+    config: AppConfig,
+  ) {
+    this.known = config.IDENTITY_CACHE_SIZE > 0 ? new LRUCache({ max: config.IDENTITY_CACHE_SIZE }) : undefined;
+  }
 
   /**
    * Resolves the batch and claims, in this process, the identities its plan creates; the caller
@@ -59,12 +75,58 @@ export class IdentityService {
       for (const identifier of lookupCandidates(message.identity))
         candidates.set(identifierKey(identifier), identifier);
     }
-    const identities = await this.repository.findIdentities(workspaceId, [...candidates.values()]);
+    const { remembered, unknown } = this.recall(workspaceId, candidates);
+    const identities = unknown.length > 0 ? [...remembered, ...(await this.read(workspaceId, unknown))] : remembered;
     // A second read, only when some message may merge profiles or give one a new identifier.
     const needed = profilesNeedingDetails(messages, identities);
     const profiles = await this.repository.findProfiles(workspaceId, needed, Object.keys(settings.limits));
-    if (profiles.length !== needed.length) throw new IdentityConflictError('a profile was merged or erased meanwhile');
+    if (profiles.length !== needed.length) {
+      this.forget(workspaceId, messages);
+      throw new IdentityConflictError('a profile was merged or erased meanwhile');
+    }
     return { plan: planResolution(messages, identities, profiles, settings), known: profiles };
+  }
+
+  /** The candidates this process remembers, and those it must read. */
+  private recall(
+    workspaceId: string,
+    candidates: Map<string, Identifier>,
+  ): { remembered: KnownIdentity[]; unknown: Identifier[] } {
+    if (!this.known) return { remembered: [], unknown: [...candidates.values()] };
+    const remembered: KnownIdentity[] = [];
+    const unknown: Identifier[] = [];
+    for (const [key, identifier] of candidates) {
+      const profileId = this.known.get(`${workspaceId}\u0000${key}`);
+      if (profileId === undefined) unknown.push(identifier);
+      else remembered.push({ type: identifier.type, value: identifier.value, profileId });
+    }
+    return { remembered, unknown };
+  }
+
+  private async read(workspaceId: string, identifiers: Identifier[]): Promise<KnownIdentity[]> {
+    const found = await this.repository.findIdentities(workspaceId, identifiers);
+    this.remember(workspaceId, found);
+    return found;
+  }
+
+  /** Identities known to exist: read, or inserted by a write that committed. */
+  remember(workspaceId: string, identities: KnownIdentity[]): void {
+    for (const identity of identities) {
+      this.known?.set(`${workspaceId}\u0000${identifierKey(identity)}`, identity.profileId);
+    }
+  }
+
+  /**
+   * Drops what this process remembers of the messages' identifiers: after a write that lost a
+   * race (an entry may be stale) and after a merge (the losers' identities moved).
+   */
+  forget(workspaceId: string, messages: PlannedMessage[]): void {
+    if (!this.known) return;
+    for (const message of messages) {
+      for (const identifier of lookupCandidates(message.identity)) {
+        this.known.delete(`${workspaceId}\u0000${identifierKey(identifier)}`);
+      }
+    }
   }
 
   /** Whether the plan must run in a transaction with `prepare` before its write. */

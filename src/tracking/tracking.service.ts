@@ -7,6 +7,7 @@ import { FieldProblem } from '../common/validation';
 import { withRetries } from '../database/retries';
 import { TransactionRunner } from '../database/transactions';
 import { identifiersOf } from '../identity/identifiers';
+import { IdentityConflictError } from '../identity/identity.errors';
 import { IdentityService } from '../identity/identity.service';
 import { EvaluationTrigger } from '../membership/evaluation-trigger.service';
 import { MetricsService } from '../ops/metrics.service';
@@ -194,15 +195,21 @@ export class TrackingService {
       const { resolution, release } = await this.identity.resolveAndClaim(source.workspaceId, source.identity, planned);
       try {
         const write = buildIngestWrite(source.workspaceId, source.sourceId, messages, resolution.plan, extras);
-        if (this.identity.needsPreparation(resolution)) {
-          return await this.transactions.run(async (tx) => {
-            await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
-            return this.repository.writeIngest(write, tx);
-          });
-        }
-        // One autocommit statement: creating identities can still lose a race to another
-        // process (→ IdentityConflictError), and then the statement wrote nothing.
-        return await this.repository.writeIngest(write);
+        const inserted = this.identity.needsPreparation(resolution)
+          ? await this.transactions.run(async (tx) => {
+              await this.identity.prepare(tx, source.workspaceId, source.identity, resolution);
+              return this.repository.writeIngest(write, tx);
+            })
+          : // One autocommit statement: creating identities can still lose a race to another
+            // process (→ IdentityConflictError), and then the statement wrote nothing.
+            await this.repository.writeIngest(write);
+        // Committed, so every new identity exists; a merge moved the losers' identities.
+        this.identity.remember(source.workspaceId, resolution.plan.newIdentities);
+        if (resolution.plan.merges.length > 0) this.identity.forget(source.workspaceId, planned);
+        return inserted;
+      } catch (error) {
+        if (error instanceof IdentityConflictError) this.identity.forget(source.workspaceId, planned);
+        throw error;
       } finally {
         release();
       }
