@@ -69,7 +69,8 @@ export class BatchEvaluatorService {
     heartbeat.unref();
     let participants: BatchOutcome['participants'];
     try {
-      participants = await this.evaluate({ workspaceId, profileIds, now: this.clock.now() });
+      // The claim applied the profiles' pending first/last seen.
+      participants = await this.evaluateParticipants({ workspaceId, profileIds, now: this.clock.now() });
     } catch (error) {
       await this.changes.release(workspaceId, ids, RETRY_AFTER_MS).catch(() => undefined);
       throw error;
@@ -84,13 +85,17 @@ export class BatchEvaluatorService {
     return { workspaceId, changes: claimed.length, profiles: profileIds.length, more, participants };
   }
 
+  /** Evaluates profiles not claimed from the outbox: their pending first/last seen first, then evaluateParticipants. */
+  async evaluate(batch: ChangedProfiles): Promise<BatchOutcome['participants']> {
+    await this.changes.applySeen({ workspaceId: batch.workspaceId, profileIds: batch.profileIds });
+    return this.evaluateParticipants(batch);
+  }
+
   /**
    * Every participant in stage order. One that fails does not stop the others (their work
    * stands); the error, naming every failure, makes the whole batch run again later.
    */
-  async evaluate(batch: ChangedProfiles): Promise<BatchOutcome['participants']> {
-    // First and last seen the batch's events left pending, before anything reads the profiles.
-    await this.changes.applySeen({ workspaceId: batch.workspaceId, profileIds: batch.profileIds });
+  private async evaluateParticipants(batch: ChangedProfiles): Promise<BatchOutcome['participants']> {
     const outcomes: BatchOutcome['participants'] = {};
     const failures: { participant: string; error: unknown }[] = [];
     for (const participant of this.participants.ordered()) {

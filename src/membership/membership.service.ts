@@ -66,7 +66,7 @@ export class MembershipService {
       return { kind: 'skipped', why: 'missing' };
     }
 
-    // Pending first/last seen of the whole workspace, so the computation reads them as ingest left them.
+    // The workspace's pending first/last seen first: every stored event then lies within its profile's.
     await this.changes.applySeen({ workspaceId, all: true });
     const result = await this.repository.withComputeLock(audienceId, async (tx) => {
       const audience = await this.repository.findAudience(workspaceId, audienceId, tx);

@@ -108,8 +108,9 @@ export class TrackingRepository {
    *
    * Traits: identify traits apply in event-time order; an identify older than the newest identify
    * the profile took (last_identified_at; last_seen_at for profiles from before it was kept) only
-   * fills keys the profile lacks, so a late, out-of-order call never overwrites newer values. New profiles get traits and first/last seen computed by the caller (a sibling
-   * statement cannot see rows inserted in the same statement). Returns how many events were new.
+   * fills keys the profile lacks, so a late, out-of-order call never overwrites newer values. New
+   * profiles get traits and first/last seen computed by the caller (a sibling statement cannot see
+   * rows inserted in the same statement). Returns how many events were new.
    *
    * Guard: the existing profiles are locked (in id order) and must all still be live, and every
    * new identity must be inserted; otherwise a concurrent request won a race (merged or erased a

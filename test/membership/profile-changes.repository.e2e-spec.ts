@@ -64,6 +64,41 @@ describe('ProfileChangesRepository', () => {
     expect(await changes.hasClaimable(ws)).toBe(false);
   });
 
+  it('applies every pending first/last seen of the profiles it claims, in the same statement', async () => {
+    const ws = randomUUID();
+    await sql.query(`INSERT INTO workspaces (id, name) VALUES ($1, 'seen')`, [ws]);
+    const t0 = '2026-03-01T12:00:00.000Z';
+    const profile = async () =>
+      (
+        await sql.query<{ id: string }>(
+          `INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at) VALUES (gen_random_uuid(), $1, $2, $2)
+           RETURNING id`,
+          [ws, t0],
+        )
+      ).rows[0]!.id;
+    const [seen, untouched] = [await profile(), await profile()];
+    const pending = (id: string, lane: string, first: string | null, last: string | null) =>
+      sql.query(
+        `INSERT INTO profile_changes (workspace_id, profile_id, lane, first_seen_at, last_seen_at)
+         VALUES ($1, $2, $3::change_lane, $4, $5)`,
+        [ws, id, lane, first, last],
+      );
+    await pending(seen, 'live', '2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z');
+    await pending(untouched, 'live', null, null);
+    // Not claimed below, yet applied with the first: one update per profile, whatever its rows.
+    await pending(seen, 'bulk', '2026-02-01T00:00:00.000Z', '2026-03-01T12:30:00.000Z');
+
+    expect((await claim(ws, 2, 0)).map((c) => c.profileId)).toEqual([seen, untouched]);
+    const { rows: after } = await sql.query<{ id: string; first: Date; last: Date }>(
+      'SELECT id, first_seen_at AS first, last_seen_at AS last FROM profiles WHERE workspace_id = $1 ORDER BY id = $2 DESC',
+      [ws, seen],
+    );
+    expect(after.map((p) => [p.id, p.first.toISOString(), p.last.toISOString()])).toEqual([
+      [seen, '2026-02-01T00:00:00.000Z', '2026-03-01T14:00:00.000Z'],
+      [untouched, t0, t0],
+    ]);
+  });
+
   it('leaves claimed rows alone until they are released, completed or their lease runs out', async () => {
     const ws = randomUUID();
     await rows(ws, 'live', 3);
@@ -141,6 +176,76 @@ describe('ProfileChangesRepository', () => {
     ]) {
       expect(plans).toHaveLength(3);
       for (const plan of plans) expect(indexesOf(plan)).toEqual(['profile_changes_pkey']);
+    }
+  });
+
+  /** Scans of a table that no index condition narrows: `Seq Scan on t`, or an index read end to end. */
+  function unconditionedScans(plan: unknown): string[] {
+    if (Array.isArray(plan)) return plan.flatMap(unconditionedScans);
+    if (plan === null || typeof plan !== 'object') return [];
+    const node = plan as Record<string, unknown>;
+    const relation = node['Relation Name'];
+    const own =
+      typeof relation === 'string' &&
+      /Scan$/.test(String(node['Node Type'])) &&
+      !('Index Cond' in node) &&
+      !('Recheck Cond' in node)
+        ? [
+            `${String(node['Node Type'])} on ${relation} as ${String(node['Alias'])} ${JSON.stringify(node['Index Name'] ?? '')}`,
+          ]
+        : [];
+    return [...own, ...Object.values(node).flatMap(unconditionedScans)];
+  }
+
+  it('plans each claim for the outbox as it is then, never with a plan kept from when it was small', async () => {
+    // A worker's connection kept its prepared claim: a generic plan made while the outbox was
+    // nearly empty (after a drain) was used again at 200,000 rows and read the whole table once per
+    // row claimed (21 s a claim in bench:realtime). Queued small, claimed often, then queued large.
+    const fresh = await createTestDatabase();
+    const single = new PrismaService(loadDatabaseConfig({ DATABASE_URL: fresh.url, DATABASE_POOL_SIZE: '1' }));
+    try {
+      const repository = new ProfileChangesRepository(single);
+      const ws = randomUUID();
+      await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'small then large')`);
+      const queue = (profiles: number) =>
+        single.query(Prisma.sql`
+          WITH added AS (
+            INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at)
+            SELECT gen_random_uuid(), ${ws}::uuid, now(), now() FROM generate_series(1, ${profiles}::int) RETURNING id
+          )
+          INSERT INTO profile_changes (workspace_id, profile_id, lane, first_seen_at, last_seen_at)
+          SELECT ${ws}::uuid, id, 'bulk', now() - interval '1 day', now() + interval '1 day'
+          FROM added, generate_series(1, 5)`);
+      const request = { workspaceId: ws, limit: 50, bulkReserve: 5, leaseMs: 1 };
+      await queue(20);
+      await single.query(Prisma.sql`ANALYZE profile_changes`);
+      for (let i = 0; i < 10; i += 1) await repository.claim(request);
+      await queue(20_000);
+      expect((await repository.claim(request)).length).toBe(50);
+
+      // The one connection holds no prepared claim, so every claim was planned afresh …
+      const prepared = await single.query<{ statement: string }>(
+        Prisma.sql`SELECT statement FROM pg_prepared_statements`,
+      );
+      expect(prepared.filter((p) => p.statement.includes('FOR UPDATE SKIP LOCKED'))).toEqual([]);
+      // … and planned afresh at this size, it reads both tables through index conditions.
+      const [statement] = await (async () => {
+        const captured: Prisma.Sql[] = [];
+        const capturing = {
+          query: (sql: Prisma.Sql): Promise<unknown[]> => (captured.push(sql), Promise.resolve([])),
+        } as unknown as PrismaService;
+        await new ProfileChangesRepository(capturing).claim(request);
+        return captured;
+      })();
+      const [plan] = await single.query<{ 'QUERY PLAN': unknown }>(Prisma.sql`EXPLAIN (FORMAT JSON) ${statement!}`);
+      // The oldest rows of a lane may come from an index read in id order, stopped at the limit.
+      const unbounded = unconditionedScans(plan!['QUERY PLAN']).filter(
+        (scan) => !/^Index Scan on profile_changes as profile_changes(_1)? /.test(scan),
+      );
+      expect(unbounded).toEqual([]);
+    } finally {
+      await single.onModuleDestroy();
+      await fresh.drop();
     }
   });
 
