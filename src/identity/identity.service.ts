@@ -96,7 +96,7 @@ export class IdentityService {
     const remembered: KnownIdentity[] = [];
     const unknown: Identifier[] = [];
     for (const [key, identifier] of candidates) {
-      const profileId = this.known.get(`${workspaceId}\u0000${key}`);
+      const profileId = this.known.get(memoryKey(workspaceId, key));
       if (profileId === undefined) unknown.push(identifier);
       else remembered.push({ type: identifier.type, value: identifier.value, profileId });
     }
@@ -112,7 +112,7 @@ export class IdentityService {
   /** Identities known to exist: read, or inserted by a write that committed. */
   remember(workspaceId: string, identities: KnownIdentity[]): void {
     for (const identity of identities) {
-      this.known?.set(flat(`${workspaceId}\u0000${identifierKey(identity)}`), flat(identity.profileId));
+      this.known?.set(flat(memoryKey(workspaceId, identifierKey(identity))), flat(identity.profileId));
     }
   }
 
@@ -124,7 +124,7 @@ export class IdentityService {
     if (!this.known) return;
     for (const message of messages) {
       for (const identifier of lookupCandidates(message.identity)) {
-        this.known.delete(`${workspaceId}\u0000${identifierKey(identifier)}`);
+        this.known.delete(memoryKey(workspaceId, identifierKey(identifier)));
       }
     }
   }
@@ -152,6 +152,11 @@ export class IdentityService {
 
     for (const merge of resolution.plan.merges) await this.repository.applyMerge(tx, workspaceId, merge);
   }
+}
+
+/** What the process remembers an identity under: its workspace and identifierKey. */
+function memoryKey(workspaceId: string, key: string): string {
+  return `${workspaceId}\u0000${key}`;
 }
 
 /**
