@@ -140,10 +140,8 @@ export class ProfileChangesRepository {
    * Returns how many profiles it updated.
    */
   async applySeen(scope: SeenScope): Promise<number> {
-    const [row] = await this.prisma.query<{ updated: number }>(
-      applyPendingSeen(scope),
-      'all' in scope ? 'membership_apply_seen_workspace' : 'membership_apply_seen_profiles',
-    );
+    // Unnamed, as the claim: planned for the outbox as it is.
+    const [row] = await this.prisma.query<{ updated: number }>(applyPendingSeen(scope));
     return row?.updated ?? 0;
   }
 

@@ -3,16 +3,16 @@ import { Prisma } from '../generated/prisma/client';
 /*
  * A known profile's first and last seen are not updated by the request that stores its events:
  * the outbox row that request writes anyway (profile_changes) carries the seen range of its new
- * events, and evaluation applies the pending ranges of a batch's profiles, coalesced, before it
- * evaluates them (applyPendingSeen). Until then a reader that must be exact (the profile API,
- * identity resolution, identify traits at ingest) reads the profile's value together with its
- * pending rows (seenNow). Applying is idempotent (LEAST / GREATEST), so applying a range twice,
- * or by two evaluators at once, changes nothing; a range stays in the outbox until its row is
- * evaluated and deleted.
+ * events. Evaluation applies the pending ranges of a batch's profiles, coalesced, before it
+ * evaluates them (applyPendingSeenSteps, in the claim), and a full computation applies its
+ * workspace's first. Until then a reader that must be exact (the profile API, identity merges,
+ * account member listings) reads the profile's value together with its pending rows (seenNow).
+ * Applying is idempotent (LEAST / GREATEST), so applying a range twice, or by two evaluators at
+ * once, changes nothing; a range stays in the outbox until its row is evaluated and deleted.
  */
 
 /** The earliest first seen and latest last seen pending for profile `id` (profile_changes_pending_seen_idx). */
-export function pendingSeen(id: Prisma.Sql): { first: Prisma.Sql; last: Prisma.Sql } {
+function pendingSeen(id: Prisma.Sql): { first: Prisma.Sql; last: Prisma.Sql } {
   const of = (aggregate: Prisma.Sql) =>
     Prisma.sql`(SELECT ${aggregate} FROM profile_changes c WHERE c.profile_id = ${id} AND c.last_seen_at IS NOT NULL)`;
   return { first: of(Prisma.sql`min(c.first_seen_at)`), last: of(Prisma.sql`max(c.last_seen_at)`) };
