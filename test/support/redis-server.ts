@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
+class PortTakenError extends Error {}
+
 /**
  * A redis-server of the test's own on a free port, so a test can stop and restart Redis
  * without disturbing tests that share the machine's Redis.
@@ -29,10 +31,22 @@ export class PrivateRedis {
 
   private constructor(readonly port: number) {}
 
+  /**
+   * Between freePort and redis-server's bind, another process (another suite's PrivateRedis, say)
+   * can take the port; our redis-server then exits, and a ping would reach theirs. A server is
+   * ours only when it answers with our child's pid; otherwise try another port.
+   */
   static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
-    await redis.start();
-    return redis;
+    for (let attempt = 1; ; attempt += 1) {
+      const redis = new PrivateRedis(await freePort());
+      try {
+        await redis.start();
+        return redis;
+      } catch (error) {
+        await redis.stop();
+        if (attempt >= 5) throw error;
+      }
+    }
   }
 
   get url(): string {
@@ -46,7 +60,13 @@ export class PrivateRedis {
       { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } },
     );
     this.process = child;
-    await waitFor(() => this.ping(), { what: `redis-server on ${this.port}` });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new PortTakenError(`redis-server on ${this.port} exited (port taken?)`);
+        return this.ping();
+      },
+      { what: `redis-server on ${this.port}`, failOn: (error) => error instanceof PortTakenError },
+    );
   }
 
   async stop(): Promise<void> {
@@ -58,16 +78,21 @@ export class PrivateRedis {
     this.process = undefined;
   }
 
+  /** Whether our redis-server answers; throws PortTakenError when another one answers on its port. */
   private async ping(): Promise<boolean> {
     const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
+    let info: string;
     try {
       await client.connect();
-      return (await client.ping()) === 'PONG';
+      info = await client.info('server');
     } catch {
       return false;
     } finally {
       client.disconnect();
     }
+    const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+    if (pid !== this.process?.pid) throw new PortTakenError(`port ${this.port} is another process's redis-server`);
+    return true;
   }
 }
