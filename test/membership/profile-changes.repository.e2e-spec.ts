@@ -134,13 +134,16 @@ describe('ProfileChangesRepository', () => {
     expect((await sql.query('SELECT 1 FROM profile_changes WHERE workspace_id = $1', [ws])).rowCount).toBe(0);
   });
 
-  /** The plans (EXPLAIN, not run) of the statements `work` sends through a repository. */
-  async function plansOf(work: (repository: ProfileChangesRepository) => Promise<unknown>): Promise<unknown[]> {
+  /** The plans (EXPLAIN on `database`, not run) of the statements `work` sends through a repository. */
+  async function plansOf(
+    work: (repository: ProfileChangesRepository) => Promise<unknown>,
+    database: PrismaService = prisma,
+  ): Promise<unknown[]> {
     const plans: unknown[] = [];
     // The repository only sends statements through `query`.
     const explaining = {
       query: async (statement: Prisma.Sql): Promise<unknown[]> => {
-        const [row] = await prisma.query<{ 'QUERY PLAN': unknown }>(Prisma.sql`EXPLAIN (FORMAT JSON) ${statement}`);
+        const [row] = await database.query<{ 'QUERY PLAN': unknown }>(Prisma.sql`EXPLAIN (FORMAT JSON) ${statement}`);
         plans.push(row!['QUERY PLAN']);
         return [];
       },
@@ -229,17 +232,9 @@ describe('ProfileChangesRepository', () => {
       );
       expect(prepared.filter((p) => p.statement.includes('FOR UPDATE SKIP LOCKED'))).toEqual([]);
       // … and planned afresh at this size, it reads both tables through index conditions.
-      const [statement] = await (async () => {
-        const captured: Prisma.Sql[] = [];
-        const capturing = {
-          query: (sql: Prisma.Sql): Promise<unknown[]> => (captured.push(sql), Promise.resolve([])),
-        } as unknown as PrismaService;
-        await new ProfileChangesRepository(capturing).claim(request);
-        return captured;
-      })();
-      const [plan] = await single.query<{ 'QUERY PLAN': unknown }>(Prisma.sql`EXPLAIN (FORMAT JSON) ${statement!}`);
+      const [plan] = await plansOf((repository) => repository.claim(request), single);
       // The oldest rows of a lane may come from an index read in id order, stopped at the limit.
-      const unbounded = unconditionedScans(plan!['QUERY PLAN']).filter(
+      const unbounded = unconditionedScans(plan).filter(
         (scan) => !/^Index Scan on profile_changes as profile_changes(_1)? /.test(scan),
       );
       expect(unbounded).toEqual([]);
