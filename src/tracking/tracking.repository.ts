@@ -104,7 +104,8 @@ export class TrackingRepository {
    * memberships, and the outbox rows. An existing profile's first/last seen is not updated here: its
    * outbox row carries the seen range of the events actually inserted (so a duplicate changes
    * nothing), applied before evaluation reads the profile (profile-seen.ts); only a request that
-   * gives it traits updates the profile row. Rows travel as JSON arrays expanded by jsonb_to_recordset.
+   * gives it traits updates the profile row. Rows travel as JSON arrays expanded by jsonb_to_recordset
+   * (events: jsonb_array_elements, see eventsJson).
    *
    * Traits: identify traits apply in event-time order; an identify older than the newest identify
    * the profile took (last_identified_at; last_seen_at for profiles from before it was kept) only
@@ -203,19 +204,30 @@ function quarantineSteps(write: IngestWrite): Prisma.Sql {
   return steps.length > 0 ? Prisma.join(steps, '') : Prisma.empty;
 }
 
-/** `JSON.stringify(events)` as if the JSON columns were objects: their texts are spliced in. */
+/**
+ * The events as a JSON array of arrays, one per event, its values in EVENT_FIELDS order (the JSON
+ * columns spliced in as they are). Positions instead of keys: a quarter fewer bytes to build, send
+ * and parse than objects naming every field (bench:ingest).
+ */
 function eventsJson(events: EventRow[]): string {
   const q = JSON.stringify;
   const rows = events.map(
     (e) =>
-      `{"profile_id":${q(e.profile_id)},"message_id":${q(e.message_id)},"type":${q(e.type)},"name":${q(e.name)},` +
-      `"user_id":${q(e.user_id)},"anonymous_id":${q(e.anonymous_id)},"properties":${e.properties},` +
-      `"traits":${e.traits ?? 'null'},"context":${e.context},"integrations":${e.integrations ?? 'null'},` +
-      `"timestamp":${q(e.timestamp)},"original_timestamp":${q(e.original_timestamp)},"sent_at":${q(e.sent_at)},` +
-      `"received_at":${q(e.received_at)}}`,
+      `[${q(e.profile_id)},${q(e.message_id)},${q(e.type)},${q(e.name)},${q(e.user_id)},${q(e.anonymous_id)},` +
+      `${e.properties},${e.traits ?? 'null'},${e.context},${e.integrations ?? 'null'},${q(e.timestamp)},` +
+      `${q(e.original_timestamp)},${q(e.sent_at)},${q(e.received_at)}]`,
   );
   return `[${rows.join(',')}]`;
 }
+
+/**
+ * The event columns read from an eventsJson row `r`, in its order. A JSON null is SQL NULL, as
+ * jsonb_to_recordset would give it.
+ */
+const EVENT_FIELDS = Prisma.sql`(r->>0)::uuid AS profile_id, r->>1 AS message_id, r->>2 AS type, r->>3 AS name,
+  r->>4 AS user_id, r->>5 AS anonymous_id, NULLIF(r->6, 'null') AS properties, NULLIF(r->7, 'null') AS traits,
+  NULLIF(r->8, 'null') AS context, NULLIF(r->9, 'null') AS integrations, (r->>10)::timestamptz AS timestamp,
+  (r->>11)::timestamptz AS original_timestamp, (r->>12)::timestamptz AS sent_at, (r->>13)::timestamptz AS received_at`;
 
 function ingestStatement(write: IngestWrite): Prisma.Sql {
   const ws = write.workspaceId;
@@ -247,10 +259,7 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         SELECT ${ws}::uuid, e.profile_id, ${write.sourceId}::uuid, e.message_id, e.type, e.name, e.user_id, e.anonymous_id,
                COALESCE(e.properties, '{}'::jsonb), e.traits, COALESCE(e.context, '{}'::jsonb), e.integrations,
                e.timestamp, e.original_timestamp, e.sent_at, e.received_at
-        FROM jsonb_to_recordset(${eventsJson(write.events)}::jsonb) AS e(
-          profile_id uuid, message_id text, type text, name text, user_id text, anonymous_id text, properties jsonb,
-          traits jsonb, context jsonb, integrations jsonb, timestamp timestamptz, original_timestamp timestamptz,
-          sent_at timestamptz, received_at timestamptz)
+        FROM (SELECT ${EVENT_FIELDS} FROM jsonb_array_elements(${eventsJson(write.events)}::jsonb) AS r) AS e
         ORDER BY e.message_id
         ON CONFLICT (workspace_id, message_id) DO NOTHING
         RETURNING profile_id, message_id, type, traits, timestamp
