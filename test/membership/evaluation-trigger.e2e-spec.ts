@@ -1,0 +1,63 @@
+import { Queue } from 'bullmq';
+
+import { loadConfig } from '../../src/config/app-config';
+import { EvaluationTrigger, NUDGE_SPACING_MS } from '../../src/membership/evaluation-trigger.service';
+import { evaluateDeduplicationId, EvaluateJob } from '../../src/membership/membership-jobs';
+import { bullOptions } from '../../src/queues/queue-connection';
+import { TEST_REDIS_URL, testQueuePrefix } from '../support/app';
+import { waitFor } from '../support/wait-for';
+
+/** The real evaluate queue under a prefix of its own, its adds counted as they start. */
+function countedQueue(): { queue: Queue<EvaluateJob>; adds: number[] } {
+  const config = loadConfig({
+    DATABASE_URL: 'postgresql://unused@127.0.0.1/unused',
+    REDIS_URL: TEST_REDIS_URL,
+    ADMIN_TOKEN: 'unused-admin-token-000',
+    QUEUE_PREFIX: testQueuePrefix(),
+  });
+  const queue = new Queue<EvaluateJob>('evaluate', bullOptions(config));
+  const adds: number[] = [];
+  const addBulk = queue.addBulk.bind(queue);
+  queue.addBulk = (jobs) => {
+    adds.push(Date.now());
+    return addBulk(jobs);
+  };
+  return { queue, adds };
+}
+
+describe('Evaluation nudges', () => {
+  it('spaces the adds of a busy process and still follows the last nudge with an add', async () => {
+    const { queue, adds } = countedQueue();
+    const trigger = new EvaluationTrigger(queue);
+    try {
+      // A busy API: a nudge every millisecond for 300 ms.
+      const started = Date.now();
+      let nudges = 0;
+      while (Date.now() - started < 300) {
+        trigger.nudge('11111111-1111-4111-8111-111111111111');
+        nudges += 1;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const lastNudge = Date.now();
+      trigger.nudge('22222222-2222-4222-8222-222222222222');
+
+      // The last workspace nudged is on the queue, by an add that started after its nudge.
+      await waitFor(
+        async () =>
+          (await queue.getDeduplicationJobId(evaluateDeduplicationId('22222222-2222-4222-8222-222222222222'))) !== null,
+        {
+          what: 'the last nudge added',
+        },
+      );
+      expect(adds.at(-1)).toBeGreaterThanOrEqual(lastNudge);
+      // Far fewer adds than nudges, each starting a spacing after the one before.
+      expect(adds.length).toBeLessThan(nudges / 5);
+      for (let i = 1; i < adds.length; i += 1) {
+        expect((adds[i] ?? 0) - (adds[i - 1] ?? 0)).toBeGreaterThanOrEqual(NUDGE_SPACING_MS - 1);
+      }
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
