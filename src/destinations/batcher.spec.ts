@@ -37,6 +37,31 @@ describe('Batcher', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('batches callMany as that many calls in a row, even split over batches, and answers in order', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher<number, number>(async (inputs) => {
+      batches.push(inputs);
+      return inputs.map((n) => n * 10);
+    }, 4);
+    const single = batcher.call(1);
+    const many = batcher.callMany([2, 3, 4, 5, 6]);
+    const none = batcher.callMany([]);
+    expect(await Promise.all([single, many, none])).toEqual([10, [20, 30, 40, 50, 60], []]);
+    expect(batches).toEqual([
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
+  });
+
+  it('rejects a callMany caller when any of the batches its inputs went to fails', async () => {
+    let runs = 0;
+    const batcher = new Batcher<number, number>(async (inputs) => {
+      if (++runs === 2) throw new Error('second batch failed');
+      return inputs;
+    }, 2);
+    await expect(batcher.callMany([1, 2, 3])).rejects.toThrow('second batch failed');
+  });
+
   it('rejects every caller of a failed batch', async () => {
     const batcher = new Batcher<number, number>(() => Promise.reject(new Error('db down')));
     await expect(Promise.all([batcher.call(1), batcher.call(2)])).rejects.toThrow('db down');

@@ -22,6 +22,16 @@ export class DestinationBatchers<C> {
   ) {}
 
   send(delivery: ClaimedDelivery, config: C): Promise<SendOutcome> {
+    return this.batcherFor(delivery, config).call(delivery);
+  }
+
+  /** Deliveries of one destination and version of its config at once: one outcome each, in order. */
+  sendMany(deliveries: ClaimedDelivery[], config: C): Promise<SendOutcome[]> {
+    const [first] = deliveries;
+    return first ? this.batcherFor(first, config).callMany(deliveries) : Promise.resolve([]);
+  }
+
+  private batcherFor(delivery: ClaimedDelivery, config: C): Batcher<ClaimedDelivery, SendOutcome> {
     const version = delivery.destinationVersion.getTime();
     let entry = this.batchers.get(delivery.destinationId);
     if (!entry || entry.version !== version) {
@@ -34,7 +44,7 @@ export class DestinationBatchers<C> {
       entry = { version, batcher };
       this.batchers.set(delivery.destinationId, entry);
     }
-    return entry.batcher.call(delivery);
+    return entry.batcher;
   }
 
   /** Forgets a deleted destination's batcher. */
