@@ -166,7 +166,7 @@ export class DeliveryProcessor {
     const claimedAt = performance.now();
     const delivery = await this.claims.call(deliveryId);
     if (!delivery) {
-      const [batch] = context.transitionBatches ? await this.batches.claim([deliveryId]) : [];
+      const [batch] = context.transitionBatches ? await this.batches.claim(context.destinationId, [deliveryId]) : [];
       if (batch) {
         const attempt = await this.batches.deliver(batch, context.pause);
         await this.queues.enqueueDueTogether(context.destinationId, attempt.moved);
@@ -189,17 +189,23 @@ export class DeliveryProcessor {
    */
   private async processBatch(ids: string[], context: DeliveryQueueContext): Promise<string> {
     const claimedAt = performance.now();
-    // Rows and transition batches are claimed side by side: a claim takes only its own kind.
-    const batchAttempts = context.transitionBatches ? this.deliverBatches(ids, context) : Promise.resolve([]);
+    // A destination whose deliveries may be transition batches plans those first, and claims as
+    // rows only the others: a job of batches alone (a sync's, the common case) sends no claim of
+    // rows, which found none at the cost of a statement with every join of claimMany.
+    const claims = context.transitionBatches ? await this.batches.plan(ids) : [];
+    const planned = new Set(claims.flat());
+    const rowIds = planned.size > 0 ? ids.filter((id) => !planned.has(id)) : ids;
+    const batchAttempts = this.deliverBatches(claims, context);
     // Its failure is reported below with the others; this only keeps it from going unobserved
     // should the claim of the rows fail first.
     batchAttempts.catch(() => undefined);
-    const claimed = await Promise.all(ids.map((id) => this.claims.call(id)));
+    const claimed = await Promise.all(rowIds.map((id) => this.claims.call(id)));
     const deliveries = claimed.filter((delivery): delivery is ClaimedDelivery => delivery !== undefined);
+    const claimedRows = new Set(deliveries.map((delivery) => delivery.id));
     const [rechecks, sentBatches, ...attempts] = await Promise.allSettled([
       batchAttempts.then((sent) => {
         const taken = new Set(sent.map((s) => s.id));
-        const unclaimed = ids.filter((id, i) => claimed[i] === undefined && !taken.has(id));
+        const unclaimed = ids.filter((id) => !claimedRows.has(id) && !taken.has(id));
         return unclaimed.length > 0 ? this.rechecks(unclaimed) : [];
       }),
       batchAttempts,
@@ -226,23 +232,22 @@ export class DeliveryProcessor {
   }
 
   /**
-   * Claims and sends whichever of these deliveries are transition batches, planned into claims
-   * of a request's worth of transitions (one big batch, or many small ones whose transitions then
-   * share requests). CLAIM_LANES claims are taken and sent side by side, each lane claiming its
-   * next when it has recorded the last: Postgres reads one while the event loop builds another
-   * and the requests of a third are on the wire. A job without batches costs one statement.
+   * Claims and sends transition batches as planned (TransitionBatches.plan: claims of a request's
+   * worth of transitions, one big batch or many small ones whose transitions then share requests).
+   * CLAIM_LANES claims are taken and sent side by side, each lane claiming its next when it has
+   * recorded the last: Postgres reads one while the event loop builds another and the requests of
+   * a third are on the wire.
    */
   private async deliverBatches(
-    ids: string[],
+    claims: string[][],
     context: DeliveryQueueContext,
   ): Promise<{ id: string; attempt: BatchAttempt }[]> {
-    const claims = await this.batches.plan(ids);
     const results: { id: string; attempt: BatchAttempt }[] = [];
     const failures: unknown[] = [];
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < claims.length) {
-        const chunk = await this.batches.claim(claims[next++]!);
+        const chunk = await this.batches.claim(context.destinationId, claims[next++]!);
         const settled = await Promise.allSettled(chunk.map((batch) => this.batches.deliver(batch, context.pause)));
         settled.forEach((attempt, i) => {
           if (attempt.status === 'fulfilled') results.push({ id: chunk[i]!.id, attempt: attempt.value });

@@ -135,6 +135,7 @@ const CLAIMABLE = Prisma.sql`(status = 'queued'
 
 /** A claimed transition batch's own columns, read with its first transition only. */
 export interface ClaimedBatchRow {
+  id: string;
   workspaceId: string;
   destinationId: string;
   attempts: number;
@@ -143,25 +144,31 @@ export interface ClaimedBatchRow {
   destinationVersion: Date;
 }
 
+/** The audience of a batch's transitions, and whether it is still connected to the batch's destination. */
+export interface BatchAudience {
+  id: string;
+  key: string;
+  name: string;
+  connected: boolean;
+}
+
 /**
- * One transition of a claimed transition batch, with what its messages say about the person; the
- * batch's own columns come with its first transition (`batch`), null on the others, so that they
- * are not sent and parsed once per transition.
+ * One transition of a claimed transition batch, with what its messages say about the person. The
+ * rows come in batch order, then transition order: a batch's own columns come with its first
+ * transition (`batch`) and its audience with the first transition of each run of one audience
+ * (`audience`), null on the others, so that what a batch's transitions share is not sent and
+ * parsed once per transition (TransitionBatches.claim sets `audience` on every row).
  */
 export interface BatchTransitionRow {
-  id: string;
   batch: ClaimedBatchRow | null;
+  audience: BatchAudience | null;
   transitionId: string;
   /** null when the transition is gone (its audience was deleted). */
   kind: 'entered' | 'exited' | null;
   at: Date | null;
-  audienceId: string | null;
-  audienceKey: string | null;
-  audienceName: string | null;
   profileId: string | null;
   identities: { type: string; value: string }[];
   email: string | null;
-  connected: boolean;
 }
 
 /**
@@ -283,8 +290,10 @@ export class DeliveryRepository {
    * Claims those of these deliveries that are transition batches (see profileDeliveries) and can
    * be claimed now (a claim planned by claimableBatchSizes: a request's worth), for one attempt as
    * claimMany claims a delivery. Reads one row per transition with only what audience messages
-   * need: the transition, its audience, the person's identities and address, and whether the
-   * audience is still connected. No rows: none of them could be claimed.
+   * need: the transition, the person's identities and address; the batch's destination once per
+   * batch, and the audience (and whether it is still connected) once per run of transitions of
+   * one audience, so that neither is probed nor sent for every transition. No rows: none of them
+   * could be claimed.
    */
   async claimTransitionBatches(deliveryIds: string[], leaseMs: number): Promise<BatchTransitionRow[]> {
     return this.prisma.query<BatchTransitionRow>(
@@ -298,27 +307,31 @@ export class DeliveryRepository {
         WHERE id = ANY(${deliveryIds}::uuid[]) AND transition_ids IS NOT NULL AND ${CLAIMABLE}
         RETURNING id, workspace_id, destination_id, attempts, transition_ids
       )
-      SELECT c.id,
-             CASE WHEN b.n = 1 THEN json_build_object(
-               'workspaceId', c.workspace_id, 'destinationId', c.destination_id, 'attempts', c.attempts,
-               'destinationType', dest.type, 'config', dest.config, 'destinationVersion', dest.updated_at) END AS batch,
+      SELECT CASE WHEN b.n = 1 THEN (
+               SELECT json_build_object(
+                 'id', c.id, 'workspaceId', c.workspace_id, 'destinationId', c.destination_id, 'attempts', c.attempts,
+                 'destinationType', dest.type, 'config', dest.config, 'destinationVersion', dest.updated_at)
+               FROM destinations dest WHERE dest.id = c.destination_id) END AS batch,
+             CASE WHEN b.n = 1 OR t.audience_id IS DISTINCT FROM lag(t.audience_id) OVER w THEN (
+               SELECT json_build_object('id', a.id, 'key', a.key, 'name', a.name, 'connected', EXISTS (
+                        SELECT 1 FROM audience_destinations ad
+                        WHERE ad.audience_id = a.id AND ad.destination_id = c.destination_id))
+               FROM audiences a WHERE a.id = t.audience_id) END AS audience,
              b.id::text AS "transitionId", t.kind::text AS kind, t.at,
-             a.id AS "audienceId", a.key AS "audienceKey", a.name AS "audienceName",
-             p.id AS "profileId", ${IDENTITIES} AS identities, address.email,
-             EXISTS (SELECT 1 FROM audience_destinations ad
-                     WHERE ad.audience_id = t.audience_id AND ad.destination_id = c.destination_id) AS connected
+             p.id AS "profileId", ${IDENTITIES} AS identities, address.email
       FROM claimed c
-      JOIN destinations dest ON dest.id = c.destination_id
       CROSS JOIN LATERAL unnest(c.transition_ids) WITH ORDINALITY b(id, n)
       LEFT JOIN audience_transitions t ON t.id = b.id
-      LEFT JOIN audiences a ON a.id = t.audience_id
       LEFT JOIN profiles p0 ON p0.id = t.profile_id
       -- The profile it was merged into, if it was (a NULL key probes nothing).
       LEFT JOIN profiles pm ON pm.id = p0.merged_into_id
       CROSS JOIN LATERAL (
         SELECT coalesce(pm.id, p0.id) AS id, CASE WHEN pm.id IS NULL THEN p0.traits ELSE pm.traits END AS traits
       ) p
-      ${ADDRESS}`,
+      ${ADDRESS}
+      WINDOW w AS (ORDER BY c.id, b.n)
+      -- The order the rows are read in: a batch's first row, then the rest of its transitions.
+      ORDER BY c.id, b.n`,
       'delivery_claim_batch',
     );
   }
@@ -336,7 +349,8 @@ export class DeliveryRepository {
     const outcomes = JSON.stringify(
       groups.map((g, n) => ({
         n,
-        ids: g.transitionIds,
+        // A batch whose transitions all share one outcome keeps its array: the ids are not sent.
+        ids: groups.length > 1 ? g.transitionIds : null,
         status: g.status,
         error: g.error ?? null,
         retry_at: g.retryAt?.toISOString() ?? null,

@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import type { HttpPoster } from './http-poster';
-import { SegmentSender } from './segment-sender';
+import { SEGMENT_BATCH_WINDOW_MS, SegmentSender } from './segment-sender';
 
 interface Posted {
   url: string;
@@ -125,6 +125,39 @@ describe('SegmentSender', () => {
     expect(outcomes.map((o) => o.kind)).toEqual(Array.from({ length: 16 }, (_, i) => (i === 5 ? 'permanent' : 'sent')));
     // 1 + 2 per halving (16 → 8 → 4 → 2 → 1): 9 requests, not 16.
     expect(posted).toHaveLength(9);
+  });
+
+  it('holds a claim’s last, part-filled request back for a claim being read, and fills it with that claim', async () => {
+    const { posted, poster } = fakePoster(() => ({ kind: 'sent' }));
+    const sender = new SegmentSender(poster);
+    // ~1,400-byte transitions: 1,250 of them are about 3.4 requests of 500 KB.
+    const claim = (from: number) => Array.from({ length: 1_250 }, (_, i) => delivery(from + i, 'N'.repeat(260)));
+    const read = sender.claiming('dest');
+    const first = sender.sendMany(claim(0), config);
+    read();
+    const outcomes = await Promise.all([first, sender.sendMany(claim(1_250), config)]);
+    expect(outcomes.flat().every((o) => o.kind === 'sent')).toBe(true);
+    // 2,500 transitions in the 7 requests their bytes need, not 4 + 4.
+    expect(posted).toHaveLength(7);
+    for (const request of posted) expect(request.bytes).toBeLessThanOrEqual(500 * 1024);
+    const ids = posted.flatMap((p) => p.messages.map((m) => m.messageId));
+    expect(new Set(ids).size).toBe(5_000);
+  });
+
+  it('holds nothing when no claim is being read, and a held request no longer than the window', async () => {
+    const { posted, poster } = fakePoster(() => ({ kind: 'sent' }));
+    const sender = new SegmentSender(poster);
+    const claim = Array.from({ length: 1_250 }, (_, i) => delivery(i, 'N'.repeat(260)));
+    await sender.sendMany(claim, config);
+    expect(posted).toHaveLength(4);
+    // A claim that is read but brings nothing (taken by another worker): the held request goes out alone.
+    const read = sender.claiming('dest');
+    const started = Date.now();
+    const outcomes = await sender.sendMany(claim, config);
+    read();
+    expect(outcomes.every((o) => o.kind === 'sent')).toBe(true);
+    expect(posted).toHaveLength(8);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SEGMENT_BATCH_WINDOW_MS - 5);
   });
 
   it('does not halve on a 4xx that holds for every request (a wrong write key)', async () => {

@@ -4,6 +4,7 @@ import { TRANSITIONS_PER_BATCH } from '../membership/batch-diff-statement';
 import { MetricsService } from '../ops/metrics.service';
 import type { SingleDelivery } from '../queues/delivery-queues.service';
 import {
+  BatchAudience,
   BatchOutcomeGroup,
   BatchTransitionRow,
   ClaimedBatchRow,
@@ -15,9 +16,8 @@ import { OutcomeRetries } from './outcome-retries';
 import { SegmentSender } from './segment-sender';
 import type { SegmentConfig } from './sync-config';
 
-/** A claimed transition batch: the row, and one entry per transition in it. */
+/** A claimed transition batch: the row, and one entry per transition in it (each with its `audience` set). */
 export interface ClaimedBatch extends ClaimedBatchRow {
-  id: string;
   transitions: BatchTransitionRow[];
 }
 
@@ -46,9 +46,9 @@ export function batchTransitionDelivery(batch: ClaimedBatch, row: BatchTransitio
     attempts: batch.attempts,
     kind: row.kind ?? 'entered',
     at: row.at ?? new Date(),
-    audienceId: row.audienceId ?? '',
-    audienceKey: row.audienceKey ?? '',
-    audienceName: row.audienceName ?? '',
+    audienceId: row.audience?.id ?? '',
+    audienceKey: row.audience?.key ?? '',
+    audienceName: row.audience?.name ?? '',
     destinationType: batch.destinationType,
     config: batch.config,
     destinationVersion: batch.destinationVersion,
@@ -58,7 +58,7 @@ export function batchTransitionDelivery(batch: ClaimedBatch, row: BatchTransitio
     identities: row.identities,
     email: row.email,
     suppression: null,
-    connected: row.connected,
+    connected: row.audience?.connected ?? false,
     account: null,
     journey: null,
     traitChange: null,
@@ -132,21 +132,34 @@ export class TransitionBatches {
   }
 
   /**
-   * Claims those of these deliveries that are transition batches and can be claimed now: one
-   * planned claim, or a single batch; none when another worker holds them or they are done.
+   * Claims those of these deliveries of a destination that are transition batches and can be
+   * claimed now: one planned claim, or a single batch; none when another worker holds them or
+   * they are done. While it is read, the destination's last part-filled request waits for its
+   * transitions (SegmentSender.claiming).
    */
-  async claim(deliveryIds: string[]): Promise<ClaimedBatch[]> {
-    const rows = await this.repository.claimTransitionBatches(deliveryIds, LEASE_MS);
-    const transitions = new Map<string, BatchTransitionRow[]>();
+  async claim(destinationId: string, deliveryIds: string[]): Promise<ClaimedBatch[]> {
+    const read = this.segment.claiming(destinationId);
+    let rows: BatchTransitionRow[];
+    try {
+      rows = await this.repository.claimTransitionBatches(deliveryIds, LEASE_MS);
+    } finally {
+      read();
+    }
     const batches: ClaimedBatch[] = [];
+    let batch: ClaimedBatch | undefined;
+    let audience: BatchAudience | null = null;
+    // Rows come batch by batch, each batch's first with the batch's columns, and the audience
+    // with the first row of each run of one audience (claimTransitionBatches).
     for (const row of rows) {
-      let list = transitions.get(row.id);
-      if (!list) transitions.set(row.id, (list = []));
-      list.push(row);
       if (row.batch) {
         const { destinationVersion, ...own } = row.batch;
-        batches.push({ ...own, destinationVersion: new Date(destinationVersion), id: row.id, transitions: list });
+        batch = { ...own, destinationVersion: new Date(destinationVersion), transitions: [] };
+        batches.push(batch);
+        audience = null;
       }
+      if (row.audience) audience = row.audience;
+      else row.audience = audience;
+      batch!.transitions.push(row);
     }
     return batches;
   }
@@ -197,21 +210,24 @@ export class TransitionBatches {
 
   /** Each transition's outcome: decided without sending (gone, disconnected), or its request's answer. */
   private async attempt(batch: ClaimedBatch): Promise<SendOutcome[]> {
-    const outcomes: SendOutcome[] = [];
-    const sendable: { index: number; delivery: ClaimedDelivery }[] = [];
+    const outcomes = new Array<SendOutcome>(batch.transitions.length);
+    const indices: number[] = [];
+    const deliveries: ClaimedDelivery[] = [];
     batch.transitions.forEach((row, index) => {
       if (row.kind === null)
         outcomes[index] = { kind: 'final', status: 'skipped', error: 'the transition no longer exists' };
-      else if (!row.connected) outcomes[index] = { kind: 'final', status: 'skipped', error: 'disconnected' };
+      else if (!row.audience?.connected) outcomes[index] = { kind: 'final', status: 'skipped', error: 'disconnected' };
       else if (!row.profileId)
         outcomes[index] = { kind: 'final', status: 'skipped', error: 'the profile no longer exists' };
-      else sendable.push({ index, delivery: batchTransitionDelivery(batch, row) });
+      else {
+        indices.push(index);
+        deliveries.push(batchTransitionDelivery(batch, row));
+      }
     });
     // Through the destination's request batcher: the transitions of batches claimed at about the
     // same time (small batches of real-time evaluation, retries due together) share requests.
-    const config = batch.config as SegmentConfig;
-    const sent = await Promise.all(sendable.map((s) => this.segment.send(s.delivery, config)));
-    sendable.forEach((s, i) => (outcomes[s.index] = sent[i]!));
+    const sent = await this.segment.sendMany(deliveries, batch.config as SegmentConfig);
+    indices.forEach((index, i) => (outcomes[index] = sent[i]!));
     return outcomes;
   }
 }

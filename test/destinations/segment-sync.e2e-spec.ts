@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 
+import { batchBody } from '../../src/destinations/segment-requests';
 import { transitionMessageKey } from '../../src/destinations/transition-batches';
 import { Prisma } from '../../src/generated/prisma/client';
 import { DELIVERY_COLUMNS, profileDeliveries } from '../../src/membership/batch-diff-statement';
@@ -422,6 +423,48 @@ describe('segment destinations', () => {
     expect(destination.body.counts).toMatchObject({ sent: 2_999, dead: 1 });
   }, 120_000);
 
+  it('fills the last request of one claim with the next claim, so a sync makes the requests its bytes need', async () => {
+    const hook = await receiver();
+    const audienceId = await seed.audience(ws.workspaceId, 'filled');
+    // A longer name (in every message's context): a claim of 1,250 transitions is 3.1–3.45 requests.
+    await seed.query(`UPDATE audiences SET name = repeat('n', 30) WHERE id = $1`, [audienceId]);
+    const destinationId = await createSegment(`http://127.0.0.1:${hook.port}`, 'fill-key');
+    await api.connect(audienceId, destinationId);
+    const profiles = await seed.query<{ id: string }>(
+      `WITH p AS (
+         INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at)
+         SELECT gen_random_uuid(), $1, jsonb_build_object('email', 'fill' || g || '@example.test'), now(), now()
+         FROM generate_series(1, 2500) g RETURNING id)
+       INSERT INTO identities (id, workspace_id, profile_id, type, value)
+       SELECT gen_random_uuid(), $1, p.id, 'user_id', 'fill-' || p.id FROM p RETURNING profile_id AS id`,
+      [ws.workspaceId],
+    );
+    const refs = await seed.enterTogether(
+      ws.workspaceId,
+      audienceId,
+      profiles.map((p) => p.id),
+    );
+    expect(refs).toHaveLength(2);
+    await seed.enqueue(refs);
+    await waitFor(async () => (await seed.statusCounts(destinationId)).sent === 2_500, {
+      what: '2,500 sent',
+      timeoutMs: 60_000,
+    });
+    const bytes = hook.requests.map((request) =>
+      batchBody(
+        batchOf(request).map((m) => JSON.stringify(m)),
+        new Date(),
+      ),
+    );
+    const total = bytes.reduce((sum, body) => sum + body.length, 0);
+    // Each claim alone needs 4 requests (about 3.4 by bytes); the two together need 7, not 8.
+    expect(total / 2 / (500 * 1024)).toBeGreaterThan(3.1);
+    expect(total / 2 / (500 * 1024)).toBeLessThan(3.45);
+    expect(hook.requests).toHaveLength(7);
+    for (const body of bytes) expect(body.length).toBeLessThanOrEqual(500 * 1024);
+    expect(new Set(hook.requests.flatMap(batchOf).map((m) => m.messageId)).size).toBe(5_000);
+  });
+
   it('skips the transitions of a batch whose audience was disconnected before it went out', async () => {
     const hook = await receiver();
     const kept = await seed.audience(ws.workspaceId, 'kept_batch');
@@ -461,6 +504,58 @@ describe('segment destinations', () => {
       expect.objectContaining({ lastError: 'disconnected', audienceKey: 'dropped_batch' }),
       expect.objectContaining({ lastError: 'disconnected', audienceKey: 'dropped_batch' }),
     ]);
+  });
+
+  it('names each transition of a batch of interleaved audiences by its own audience', async () => {
+    const hook = await receiver();
+    const audiences = [
+      await seed.audience(ws.workspaceId, 'mixed_a'),
+      await seed.audience(ws.workspaceId, 'mixed_b'),
+      await seed.audience(ws.workspaceId, 'mixed_c'),
+    ];
+    const destinationId = await createSegment(`http://127.0.0.1:${hook.port}`, 'mixed-key');
+    for (const audienceId of audiences) await api.connect(audienceId, destinationId);
+    const people = [];
+    for (let i = 0; i < 9; i++) people.push(await seed.profile(ws.workspaceId, {}, { user_id: `mixed-${i}` }));
+    // One statement, one batch whose transitions alternate a, b, c in id order: the claim reads
+    // an audience once per run of transitions of one audience, so every row starts a new run.
+    const refs = await seed.query<DeliveryRef>(
+      `WITH transitions AS (
+         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+         SELECT $1, ($2::uuid[])[(n - 1) % 3 + 1], p, 'entered', now(), 1
+         FROM unnest($3::uuid[]) WITH ORDINALITY u(p, n) ORDER BY n RETURNING *)
+       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
+       RETURNING id, destination_id AS "destinationId"`,
+      [ws.workspaceId, audiences, people],
+    );
+    expect(refs).toHaveLength(1);
+    await api.delete(`/api/audiences/${audiences[2]}/destinations/${destinationId}`).expect(204);
+    await seed.enqueue(refs);
+    await waitFor(
+      async () => {
+        const counts = await seed.statusCounts(destinationId);
+        return counts.sent === 6 && counts.skipped === 3;
+      },
+      { what: 'a and b sent, c skipped' },
+    );
+    const tracks = hook.requests.flatMap(batchOf).filter((m) => m.type === 'track');
+    const keys = Object.fromEntries(
+      tracks.map((m) => [m.userId, (m.properties as { audience_key: string }).audience_key]),
+    );
+    expect(keys).toEqual({
+      'mixed-0': 'mixed_a',
+      'mixed-1': 'mixed_b',
+      'mixed-3': 'mixed_a',
+      'mixed-4': 'mixed_b',
+      'mixed-6': 'mixed_a',
+      'mixed-7': 'mixed_b',
+    });
+    const skipped = await api
+      .get(`/api/destinations/${destinationId}/deliveries`)
+      .query({ status: 'skipped' })
+      .expect(200);
+    const { items } = skipped.body as { items: { audienceKey: string }[] };
+    expect(items.map((item) => item.audienceKey)).toEqual(['mixed_c', 'mixed_c', 'mixed_c']);
   });
 
   it('claims on connections without JIT, which compiled a claim for longer than it ran', async () => {
