@@ -23,7 +23,7 @@
  * Knobs (env): BENCH_EMAILS (5000), BENCH_POOL (5), BENCH_ROUNDS (3), BENCH_EVENTS (100),
  * BENCH_EVENTS_RPS (10), BENCH_CPU_PROFILE (unset; a file for the CPU profile of the last Personae round),
  * BENCH_SEGMENT_MEMBERS (10000,50000: the sizes of audience change timed), BENCH_SEGMENT_ROUNDS (5), BENCH_SEGMENT_CONCURRENCY (4, requests at once in the bare loop),
- * BENCH_SYNC_ONLY (unset; `email` or `segment` to run one part), BENCH_SEGMENT_CPU_PROFILE (unset; a file).
+ * BENCH_SYNC_ONLY (unset; `email` or `segment` to run one part), BENCH_SEGMENT_CPU_PROFILE (unset; a file for the last Personae round's CPU profile, and one with `-bare` in its name for the bare loop after it).
  */
 import 'reflect-metadata';
 
