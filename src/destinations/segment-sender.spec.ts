@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import type { ClaimedDelivery } from './delivery.repository';
 import type { SendOutcome } from './delivery-policy';
 import type { HttpPoster } from './http-poster';
-import { SEGMENT_BATCH_WINDOW_MS, SegmentSender } from './segment-sender';
+import { SEGMENT_HOLD_MAX_MS, SegmentSender } from './segment-sender';
 
 interface Posted {
   url: string;
@@ -144,20 +144,36 @@ describe('SegmentSender', () => {
     expect(new Set(ids).size).toBe(5_000);
   });
 
-  it('holds nothing when no claim is being read, and a held request no longer than the window', async () => {
+  it('holds nothing when no claim is being read, and lets a held request go when the claim read brings nothing', async () => {
     const { posted, poster } = fakePoster(() => ({ kind: 'sent' }));
     const sender = new SegmentSender(poster);
     const claim = Array.from({ length: 1_250 }, (_, i) => delivery(i, 'N'.repeat(260)));
     await sender.sendMany(claim, config);
     expect(posted).toHaveLength(4);
-    // A claim that is read but brings nothing (taken by another worker): the held request goes out alone.
+    // A claim read meanwhile that brings nothing for this destination (another worker took it):
+    // the held request waits while it is read, and goes out alone as soon as it is done.
+    const read = sender.claiming('dest');
+    let answered = false;
+    const sending = sender.sendMany(claim, config).then((outcomes) => ((answered = true), outcomes));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    read();
+    const outcomes = await sending;
+    expect(outcomes.every((o) => o.kind === 'sent')).toBe(true);
+    expect(posted).toHaveLength(8);
+  });
+
+  it('sends a held request after SEGMENT_HOLD_MAX_MS when the claim being read takes longer', async () => {
+    const { posted, poster } = fakePoster(() => ({ kind: 'sent' }));
+    const sender = new SegmentSender(poster);
+    const claim = Array.from({ length: 1_250 }, (_, i) => delivery(i, 'N'.repeat(260)));
     const read = sender.claiming('dest');
     const started = Date.now();
     const outcomes = await sender.sendMany(claim, config);
     read();
     expect(outcomes.every((o) => o.kind === 'sent')).toBe(true);
-    expect(posted).toHaveLength(8);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(SEGMENT_BATCH_WINDOW_MS - 5);
+    expect(posted).toHaveLength(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SEGMENT_HOLD_MAX_MS - 5);
   });
 
   it('does not halve on a 4xx that holds for every request (a wrong write key)', async () => {

@@ -20,6 +20,13 @@ const gzipAsync = promisify(gzip);
  */
 export const SEGMENT_BATCH_WINDOW_MS = 25;
 
+/**
+ * The longest a part-filled request waits for the claim being read (see SegmentSender). It usually
+ * goes sooner: with that claim's transitions, or alone as soon as no claim of its destination is
+ * being read any more.
+ */
+export const SEGMENT_HOLD_MAX_MS = 250;
+
 /** Two messages per transition: at most this many transitions in a request. */
 const DELIVERIES_PER_REQUEST = Math.floor(BATCH_MAX_MESSAGES / 2);
 
@@ -46,7 +53,9 @@ interface Held {
  * 3.4 requests of 500 KB): while another claim of the same destination is being read, the last,
  * part-filled request is held back and filled with that claim's transitions, so that a sync makes
  * the requests its bytes need rather than one more per claim. Nothing is held when no claim is
- * being read, and nothing longer than SEGMENT_BATCH_WINDOW_MS.
+ * being read; a held request goes alone once no claim of its destination is being read any more
+ * (one that brought nothing for it), and after SEGMENT_HOLD_MAX_MS at the latest. A fixed wait of
+ * 25 ms made the filling depend on how fast Postgres answered the next claim.
  */
 @Injectable()
 export class SegmentSender {
@@ -79,8 +88,15 @@ export class SegmentSender {
     this.reading.set(destinationId, (this.reading.get(destinationId) ?? 0) + 1);
     return () => {
       const left = (this.reading.get(destinationId) ?? 1) - 1;
-      if (left > 0) this.reading.set(destinationId, left);
-      else this.reading.delete(destinationId);
+      if (left > 0) {
+        this.reading.set(destinationId, left);
+        return;
+      }
+      this.reading.delete(destinationId);
+      // The claim's own transitions are sent in the same turn as its rows arrive (sendMany takes
+      // the held request then); a held request still there after it waits for no one.
+      const held = this.held.get(destinationId);
+      if (held) setImmediate(() => this.sendHeld(destinationId, held));
     };
   }
 
@@ -120,6 +136,14 @@ export class SegmentSender {
     return [];
   }
 
+  /** Sends a held request alone, unless a claim took it meanwhile. */
+  private sendHeld(destinationId: string, entry: Held): void {
+    if (this.held.get(destinationId) !== entry) return;
+    this.held.delete(destinationId);
+    clearTimeout(entry.timer);
+    this.dispatch(destinationId, entry.version, entry.config, entry.queued, false);
+  }
+
   /** Packs and posts; with `mayHold`, keeps the last request back while a claim of the destination is being read. */
   private dispatch(
     destinationId: string,
@@ -149,11 +173,7 @@ export class SegmentSender {
         version,
         config,
         queued: kept,
-        timer: setTimeout(() => {
-          if (this.held.get(destinationId) !== entry) return;
-          this.held.delete(destinationId);
-          this.dispatch(destinationId, version, config, kept, false);
-        }, SEGMENT_BATCH_WINDOW_MS),
+        timer: setTimeout(() => this.sendHeld(destinationId, entry), SEGMENT_HOLD_MAX_MS),
       };
       this.held.set(destinationId, entry);
     }
