@@ -129,11 +129,13 @@ export class SegmentSender {
   private takeHeld(destinationId: string, version: number): Queued[] {
     const held = this.held.get(destinationId);
     if (!held) return [];
+    if (held.version !== version) {
+      this.sendHeld(destinationId, held);
+      return [];
+    }
     this.held.delete(destinationId);
     clearTimeout(held.timer);
-    if (held.version === version) return held.queued;
-    this.dispatch(destinationId, held.version, held.config, held.queued, false);
-    return [];
+    return held.queued;
   }
 
   /** Sends a held request alone, unless a claim took it meanwhile. */

@@ -7,7 +7,7 @@ import { Prisma } from '../../src/generated/prisma/client';
 import { OUTBOX_VACUUM_DEAD_ROWS, OutboxRelayService } from '../../src/membership/outbox-relay.service';
 import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import { createTestDatabase, TestDatabase, withOneConnection } from '../support/database';
 import { waitFor } from '../support/wait-for';
 
 /** The outbox as a queue: claim order, the bulk reserve, leases, SKIP LOCKED, the relay's listing. */
@@ -204,9 +204,7 @@ describe('ProfileChangesRepository', () => {
     // A worker's connection kept its prepared claim: a generic plan made while the outbox was
     // nearly empty (after a drain) was used again at 200,000 rows and read the whole table once per
     // row claimed (21 s a claim in bench:realtime). Queued small, claimed often, then queued large.
-    const fresh = await createTestDatabase();
-    const single = new PrismaService(loadDatabaseConfig({ DATABASE_URL: fresh.url, DATABASE_POOL_SIZE: '1' }));
-    try {
+    await withOneConnection(async (single) => {
       const repository = new ProfileChangesRepository(single);
       const ws = randomUUID();
       await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'small then large')`);
@@ -238,10 +236,7 @@ describe('ProfileChangesRepository', () => {
         (scan) => !/^Index Scan on profile_changes as profile_changes(_1)? /.test(scan),
       );
       expect(unbounded).toEqual([]);
-    } finally {
-      await single.onModuleDestroy();
-      await fresh.drop();
-    }
+    });
   });
 
   it('is vacuumed by the relay once its dead rows pass the threshold, and not before', async () => {

@@ -1,8 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client } from 'pg';
 
+import { loadDatabaseConfig } from '../../src/config/app-config';
 import { migrate } from '../../src/database/migrator';
 import { PrismaClient } from '../../src/generated/prisma/client';
+import { PrismaService } from '../../src/prisma/prisma.service';
 import { databaseUrl, TEST_SERVER_URL } from './servers';
 import { currentRunId, uniqueSuffix } from './test-run';
 
@@ -133,4 +135,20 @@ export async function createTestPrisma(): Promise<TestPrisma> {
       await database.drop();
     },
   };
+}
+
+/**
+ * Runs `work` against a migrated database of its own through one connection of the app's
+ * PrismaService, so that a statement it prepares keeps its plan from call to call, as on a busy
+ * pool's connection; closed and dropped afterwards, also when `work` fails.
+ */
+export async function withOneConnection<T>(work: (database: PrismaService) => Promise<T>): Promise<T> {
+  const fresh = await createTestDatabase();
+  const single = new PrismaService(loadDatabaseConfig({ DATABASE_URL: fresh.url, DATABASE_POOL_SIZE: '1' }));
+  try {
+    return await work(single);
+  } finally {
+    await single.onModuleDestroy();
+    await fresh.drop();
+  }
 }

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-import { loadDatabaseConfig } from '../../src/config/app-config';
 import { Prisma } from '../../src/generated/prisma/client';
-import { PrismaService } from '../../src/prisma/prisma.service';
 import { EventRow, IngestWrite, TrackingRepository } from '../../src/tracking/tracking.repository';
-import { createTestDatabase } from '../support/database';
+import { withOneConnection } from '../support/database';
 
 /** A request of `track` events, one per profile, about profiles that already exist. */
 function knownPeopleWrite(workspaceId: string, profileIds: string[]): IngestWrite {
@@ -46,9 +44,7 @@ describe('The ingest statement', () => {
     // `profiles` had a few hundred rows, "id = ANY(…)" scanned every profile of the table for each
     // request later on (7 ms a request at 22,000 profiles, bench:ingest with one client; here it
     // read all 20,600).
-    const fresh = await createTestDatabase();
-    const single = new PrismaService(loadDatabaseConfig({ DATABASE_URL: fresh.url, DATABASE_POOL_SIZE: '1' }));
-    try {
+    await withOneConnection(async (single) => {
       const repository = new TrackingRepository(single);
       const ws = randomUUID();
       await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'young then grown')`);
@@ -79,9 +75,6 @@ describe('The ingest statement', () => {
       await single.query(Prisma.sql`SELECT pg_stat_force_next_flush()`);
       expect(await repository.writeIngest(knownPeopleWrite(ws, young.slice(0, 10)))).toBe(10);
       expect((await profileRowsRead()) - before).toBeLessThanOrEqual(10);
-    } finally {
-      await single.onModuleDestroy();
-      await fresh.drop();
-    }
+    });
   });
 });
