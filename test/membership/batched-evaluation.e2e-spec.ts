@@ -24,6 +24,8 @@ const RUNS = Number(process.env.BATCH_DIFF_RUNS ?? 8);
 const START = new Date('2026-06-01T12:00:00.000Z');
 const MINUTE = 60_000;
 const PROFILES = 6;
+/** Longer than any run: the outbox rows of the batched side are never claimable by the app's sweep. */
+const HELD_MS = 3_600_000;
 const NAMES = ['Login', 'Product Added', 'Order Completed'];
 
 /** Every condition family, with `in audience` chains two deep; keys are created in this order. */
@@ -109,7 +111,9 @@ class Side {
       case 'event': {
         const id = this.live(s.profile);
         const at = new Date(clock.now().getTime() - s.minutesAgo * MINUTE);
-        await this.f.event(id, s.name, at, { total: s.total }, { deferSeen: this.deferSeen });
+        // Held as if an evaluator had claimed it: otherwise the app's sweep may evaluate the profile
+        // between checkpoints, after a redefinition the one-by-one side only sees for changed profiles.
+        await this.f.event(id, s.name, at, { total: s.total }, { deferSeen: this.deferSeen, heldForMs: HELD_MS });
         this.changed.add(id);
         return;
       }
@@ -187,7 +191,9 @@ describe('batched real-time evaluation', () => {
 
   beforeAll(async () => {
     clock = new ManualClock(START);
-    app = await startTestApp({}, { clock });
+    // The app's workers run, and its sweep looks for pending changes ten times a second: the
+    // batched side's outbox rows are held (see Side.apply), so only the checkpoints evaluate.
+    app = await startTestApp({ EVALUATION_SWEEP_INTERVAL_MS: '100' }, { clock });
     sql = await TestSql.connect(app);
     membership = app.personae.app.get(MembershipService);
     batches = app.personae.app.get(BatchEvaluatorService);
@@ -242,7 +248,11 @@ describe('batched real-time evaluation', () => {
           0,
         );
       }),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED),
+        path: process.env.FC_PATH,
+      },
     );
     // The comparison means something only if the streams moved people in and out.
     expect(checkpoints).toBeGreaterThan(RUNS);
