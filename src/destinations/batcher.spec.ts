@@ -1,12 +1,21 @@
 import { Batcher } from './batcher';
 
+/** A batcher that records each batch it runs and answers each input through `answer`. */
+function recording(
+  answer: (n: number) => number,
+  maxBatch: number,
+): { batcher: Batcher<number, number>; batches: number[][] } {
+  const batches: number[][] = [];
+  const batcher = new Batcher<number, number>(async (inputs) => {
+    batches.push(inputs);
+    return inputs.map(answer);
+  }, maxBatch);
+  return { batcher, batches };
+}
+
 describe('Batcher', () => {
   it('runs calls of the same tick as one batch and hands each caller its own result', async () => {
-    const batches: number[][] = [];
-    const batcher = new Batcher<number, number>(async (inputs) => {
-      batches.push(inputs);
-      return inputs.map((n) => n * 2);
-    }, 3);
+    const { batcher, batches } = recording((n) => n * 2, 3);
     const results = await Promise.all([1, 2, 3, 4, 5].map((n) => batcher.call(n)));
     expect(results).toEqual([2, 4, 6, 8, 10]);
     expect(batches).toEqual([
@@ -38,11 +47,7 @@ describe('Batcher', () => {
   });
 
   it('batches callMany as that many calls in a row, even split over batches, and answers in order', async () => {
-    const batches: number[][] = [];
-    const batcher = new Batcher<number, number>(async (inputs) => {
-      batches.push(inputs);
-      return inputs.map((n) => n * 10);
-    }, 4);
+    const { batcher, batches } = recording((n) => n * 10, 4);
     const single = batcher.call(1);
     const many = batcher.callMany([2, 3, 4, 5, 6]);
     const none = batcher.callMany([]);

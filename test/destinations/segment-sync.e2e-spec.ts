@@ -72,6 +72,22 @@ describe('segment destinations', () => {
     return (response.body as { id: string }).id;
   }
 
+  /**
+   * Entered transitions of these people, the i-th in audience `audienceIds[i]`, written in one
+   * statement in that order, as evaluation writes them: one transition batch per destination.
+   */
+  async function oneBatchOfTransitions(audienceIds: string[], people: string[]): Promise<DeliveryRef[]> {
+    return seed.query<DeliveryRef>(
+      `WITH transitions AS (
+         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
+         SELECT $1, a, p, 'entered', now(), 1
+         FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY u(a, p, n) ORDER BY n RETURNING *)
+       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
+       RETURNING id, destination_id AS "destinationId"`,
+      [ws.workspaceId, audienceIds, people],
+    );
+  }
+
   it('stores the write key as a secret and validates the config', async () => {
     const created = await api
       .post('/api/destinations')
@@ -475,15 +491,7 @@ describe('segment destinations', () => {
     const people = [];
     for (let i = 0; i < 4; i++) people.push(await seed.profile(ws.workspaceId, {}, { user_id: `disc-${i}` }));
     // One statement, two audiences of the same destination: one transition batch for both.
-    const refs = await seed.query<DeliveryRef>(
-      `WITH transitions AS (
-         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
-         SELECT $1, CASE WHEN n <= 2 THEN $2::uuid ELSE $3::uuid END, p, 'entered', now(), 1
-         FROM unnest($4::uuid[]) WITH ORDINALITY u(p, n) RETURNING *)
-       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
-       RETURNING id, destination_id AS "destinationId"`,
-      [ws.workspaceId, kept, dropped, people],
-    );
+    const refs = await oneBatchOfTransitions([kept, kept, dropped, dropped], people);
     expect(refs).toHaveLength(1);
     await api.delete(`/api/audiences/${dropped}/destinations/${destinationId}`).expect(204);
     await seed.enqueue(refs);
@@ -519,14 +527,9 @@ describe('segment destinations', () => {
     for (let i = 0; i < 9; i++) people.push(await seed.profile(ws.workspaceId, {}, { user_id: `mixed-${i}` }));
     // One statement, one batch whose transitions alternate a, b, c in id order: the claim reads
     // an audience once per run of transitions of one audience, so every row starts a new run.
-    const refs = await seed.query<DeliveryRef>(
-      `WITH transitions AS (
-         INSERT INTO audience_transitions (workspace_id, audience_id, profile_id, kind, at, audience_version)
-         SELECT $1, ($2::uuid[])[(n - 1) % 3 + 1], p, 'entered', now(), 1
-         FROM unnest($3::uuid[]) WITH ORDINALITY u(p, n) ORDER BY n RETURNING *)
-       INSERT INTO deliveries ${DELIVERY_COLUMNS.text} ${profileDeliveries.text}
-       RETURNING id, destination_id AS "destinationId"`,
-      [ws.workspaceId, audiences, people],
+    const refs = await oneBatchOfTransitions(
+      people.map((_, i) => audiences[i % 3]!),
+      people,
     );
     expect(refs).toHaveLength(1);
     await api.delete(`/api/audiences/${audiences[2]}/destinations/${destinationId}`).expect(204);
