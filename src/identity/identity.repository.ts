@@ -104,8 +104,8 @@ export class IdentityRepository {
   async applyMerge(tx: Tx, workspaceId: string, merge: MergePlan): Promise<void> {
     const { survivorId, loserIds } = merge;
     const all = [survivorId, ...loserIds];
-    // With the first and last seen their events left pending (profile-seen.ts): the losers' pending
-    // rows stay theirs, so the survivor takes them over here.
+    // With the first and last seen of their events (profile-seen.ts), read before the events move:
+    // nothing may have applied them to the losers' rows yet.
     const seen = seenNow('p');
     await tx.$queryRaw`
       WITH involved AS (
@@ -162,8 +162,7 @@ export class IdentityRepository {
         RETURNING 1
       ),
       changes AS (
-        INSERT INTO profile_changes (workspace_id, profile_id, created_at)
-        SELECT ${workspaceId}::uuid, id, now() FROM unnest(${all}::uuid[]) AS id
+        INSERT INTO profile_changes (workspace_id, profile_ids, created_at) VALUES (${workspaceId}::uuid, ${all}::uuid[], now())
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM survivor)::int AS survivors`;

@@ -15,7 +15,7 @@ const RETRY_AFTER_MS = 2_000;
 
 export interface BatchOutcome {
   workspaceId: string;
-  /** Outbox rows taken (and deleted once evaluated). */
+  /** Outbox rows taken (and deleted once evaluated); each holds one or more profiles. */
   changes: number;
   profiles: number;
   /** Another batch of this workspace was queued behind the other workspaces. */
@@ -55,7 +55,8 @@ export class BatchEvaluatorService {
     });
     if (claimed.length === 0) return { workspaceId, changes: 0, profiles: 0, more: false, participants: {} };
 
-    const ids = claimed.map((change) => change.id);
+    // A row's profiles share its id.
+    const ids = [...new Set(claimed.map((change) => change.id))];
     const profileIds = [...new Set(claimed.map((change) => change.profileId))];
     const started = performance.now();
     // Renewed while the batch runs: a batch that waits on an audience lock behind a long full
@@ -69,7 +70,7 @@ export class BatchEvaluatorService {
     heartbeat.unref();
     let participants: BatchOutcome['participants'];
     try {
-      // The claim applied the profiles' pending first/last seen.
+      // The claim applied the first/last seen of the profiles' events.
       participants = await this.evaluateParticipants({ workspaceId, profileIds, now: this.clock.now() });
     } catch (error) {
       await this.changes.release(workspaceId, ids, RETRY_AFTER_MS).catch(() => undefined);
@@ -82,10 +83,10 @@ export class BatchEvaluatorService {
 
     const more = claimed.length >= limit || (await this.changes.hasClaimable(workspaceId));
     if (more) await this.trigger.enqueue([workspaceId]);
-    return { workspaceId, changes: claimed.length, profiles: profileIds.length, more, participants };
+    return { workspaceId, changes: ids.length, profiles: profileIds.length, more, participants };
   }
 
-  /** Evaluates profiles not claimed from the outbox: their pending first/last seen first, then evaluateParticipants. */
+  /** Evaluates profiles not claimed from the outbox: their events' first/last seen first, then evaluateParticipants. */
   async evaluate(batch: ChangedProfiles): Promise<BatchOutcome['participants']> {
     await this.changes.applySeen({ workspaceId: batch.workspaceId, profileIds: batch.profileIds });
     return this.evaluateParticipants(batch);

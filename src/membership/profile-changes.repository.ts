@@ -7,8 +7,12 @@ import { applyPendingSeen, applyPendingSeenSteps, SeenScope } from '../profiles/
 /** Which traffic a change came from: live events are evaluated before bulk imports. */
 export type ChangeLane = 'live' | 'bulk';
 
+/** The most profiles one outbox row holds: a row of 100 uuids (1.6 kB) is stored inline, never TOASTed. */
+export const PROFILES_PER_CHANGE = 100;
+
+/** A profile of a claimed outbox row; the row's other profiles share its id. */
 export interface ClaimedChange {
-  /** bigint as text */
+  /** The row's id, bigint as text. */
   id: string;
   profileId: string;
   lane: ChangeLane;
@@ -17,9 +21,9 @@ export interface ClaimedChange {
 
 export interface ClaimRequest {
   workspaceId: string;
-  /** At most this many rows. */
+  /** At most this many profiles, give or take the last row taken. */
   limit: number;
-  /** Rows of the bulk lane a full batch keeps room for, so an import progresses under steady live traffic. */
+  /** Profiles of the bulk lane a full batch keeps room for, so an import progresses under steady live traffic. */
   bulkReserve: number;
   leaseMs: number;
 }
@@ -50,49 +54,64 @@ export class ProfileChangesRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Claims up to `limit` claimable rows of one workspace: live rows first in id order, bulk rows
-   * after them, except that bulk keeps `bulkReserve` places of a full batch. With
-   * taken(live) = min(L, limit − min(reserve, B)) and taken(bulk) = min(B, limit − taken(live)),
-   * a steady live stream is delayed by at most the reserve and an import still moves.
-   * SKIP LOCKED: two claimers of one workspace (a retried job next to its successor) take
-   * different rows. In the same statement (and commit) it applies the pending first/last seen of
-   * the claimed rows' profiles (profile-seen.ts), before anything evaluates them.
+   * Claims claimable rows of one workspace holding up to `limit` profiles (a row holds up to
+   * PROFILES_PER_CHANGE; the last row taken may go past the limit by less than that): live rows
+   * first in id order, bulk rows after them, except that bulk keeps `bulkReserve` profiles of a
+   * full batch. In profiles, with taken(live) = min(L, limit − min(reserve, B)) and
+   * taken(bulk) = min(B, limit − taken(live)), a steady live stream is delayed by at most the
+   * reserve and an import still moves. SKIP LOCKED: two claimers of one workspace (a retried job
+   * next to its successor) take different rows. In the same statement (and commit) it applies the
+   * first/last seen of the claimed profiles' events (profile-seen.ts), before anything evaluates them.
+   * Returns a change per profile of each row taken.
    */
   async claim(request: ClaimRequest): Promise<ClaimedChange[]> {
     const { workspaceId, limit, bulkReserve, leaseMs } = request;
+    const oldest = (name: ChangeLane, columns: Prisma.Sql, rows: Prisma.Sql) => Prisma.sql`
+      SELECT ${columns} FROM profile_changes
+      WHERE workspace_id = ${workspaceId}::uuid AND lane = ${name}::change_lane AND ${claimable}
+      ORDER BY id LIMIT ${rows}`;
+    // Each lane's oldest rows, with the profiles before each: as many rows as hold `limit` profiles
+    // as the queue stands (read unlocked), then that many rows locked, skipping those another
+    // claimer holds. Locking `limit` rows to keep a few would hold back a concurrent claimer.
+    const sized = Prisma.sql`id, cardinality(profile_ids) AS n`;
+    const withBefore = (rows: Prisma.Sql) =>
+      Prisma.sql`SELECT id, n, sum(n) OVER (ORDER BY id) - n AS before FROM (${rows}) r`;
+    const lane = (name: ChangeLane) =>
+      withBefore(Prisma.sql`
+        ${oldest(
+          name,
+          sized,
+          Prisma.sql`(SELECT count(*) FROM (${withBefore(oldest(name, sized, Prisma.sql`${limit}::int`))}) w
+                      WHERE w.before < ${limit}::int)`,
+        )}
+        FOR UPDATE SKIP LOCKED`);
     return this.prisma.query<ClaimedChange>(
       Prisma.sql`
-      WITH live AS MATERIALIZED (
-        SELECT id FROM profile_changes
-        WHERE workspace_id = ${workspaceId}::uuid AND lane = 'live' AND ${claimable}
-        ORDER BY id LIMIT ${limit}::int
-        FOR UPDATE SKIP LOCKED
-      ),
-      bulk AS MATERIALIZED (
-        SELECT id FROM profile_changes
-        WHERE workspace_id = ${workspaceId}::uuid AND lane = 'bulk' AND ${claimable}
-        ORDER BY id LIMIT ${limit}::int
-        FOR UPDATE SKIP LOCKED
-      ),
+      WITH live AS MATERIALIZED (${lane('live')}),
+      bulk AS MATERIALIZED (${lane('bulk')}),
       live_quota AS (
-        SELECT least((SELECT count(*) FROM live), ${limit}::int - least(${bulkReserve}::int, (SELECT count(*) FROM bulk))) AS n
+        SELECT least((SELECT COALESCE(sum(n), 0) FROM live),
+                     ${limit}::int - least(${bulkReserve}::int, (SELECT COALESCE(sum(n), 0) FROM bulk))) AS n
       ),
+      live_picked AS (SELECT id, n FROM live WHERE before < (SELECT n FROM live_quota)),
       picked AS (
-        SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM live) l
-        WHERE l.n <= (SELECT n FROM live_quota)
+        SELECT id FROM live_picked
         UNION ALL
-        SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM bulk) b
-        WHERE b.n <= ${limit}::int - (SELECT n FROM live_quota)
+        SELECT id FROM bulk WHERE before < ${limit}::int - (SELECT COALESCE(sum(n), 0) FROM live_picked)
       ),
       claimed AS (
         UPDATE profile_changes c SET claimed_until = now() + ${leaseMs}::int * interval '1 millisecond'
         WHERE c.id = ANY(ARRAY(SELECT id FROM picked))
-        RETURNING c.id, c.profile_id, c.lane, c.created_at
+        RETURNING c.id, c.profile_ids, c.lane, c.created_at
+      ),
+      claimed_profiles AS (
+        SELECT c.id, u.profile_id, u.n, c.lane, c.created_at
+        FROM claimed c CROSS JOIN LATERAL unnest(c.profile_ids) WITH ORDINALITY AS u(profile_id, n)
       ),
       -- Before anything reads the claimed profiles, in the same commit as the claim.
-      ${applyPendingSeenSteps({ workspaceId, profileIds: Prisma.sql`SELECT profile_id FROM claimed` })}
+      ${applyPendingSeenSteps({ workspaceId, profileIds: Prisma.sql`SELECT profile_id FROM claimed_profiles` })}
       SELECT id::text AS id, profile_id::text AS "profileId", lane::text AS lane, created_at AS "createdAt"
-      FROM claimed`,
+      FROM claimed_profiles cp ORDER BY cp.id, cp.n`,
       // Unnamed, so planned for the outbox as it is at each claim: a prepared claim's generic plan,
       // made while the outbox was nearly empty (after a drain), was kept at 200,000 rows and read
       // the whole table once per row claimed (21 s a claim in bench:realtime).
@@ -102,7 +121,7 @@ export class ProfileChangesRepository {
   /** A change to evaluate that arrived some other way (a job queued before outbox batches existed). */
   async add(workspaceId: string, profileId: string): Promise<void> {
     await this.prisma.query(
-      Prisma.sql`INSERT INTO profile_changes (workspace_id, profile_id) VALUES (${workspaceId}::uuid, ${profileId}::uuid)`,
+      Prisma.sql`INSERT INTO profile_changes (workspace_id, profile_ids) VALUES (${workspaceId}::uuid, ARRAY[${profileId}::uuid])`,
     );
   }
 

@@ -69,11 +69,12 @@ export class OpsRepository {
     return (await this.prisma.destination.findMany({ select: { id: true } })).map((row) => row.id);
   }
 
-  /** Changes not yet evaluated (claimed ones included) and the oldest one, per workspace and lane. */
+  /** Profile changes not yet evaluated (claimed ones included) and the oldest one, per workspace and lane. */
   async evaluationBacklog(workspaceId?: string): Promise<EvaluationBacklogRow[]> {
     const only = workspaceId ? Prisma.sql`WHERE workspace_id = ${workspaceId}::uuid` : Prisma.empty;
     return this.prisma.$queryRaw<EvaluationBacklogRow[]>`
-      SELECT workspace_id::text AS "workspaceId", lane::text AS lane, count(*)::int AS count, min(created_at) AS "oldestAt"
+      SELECT workspace_id::text AS "workspaceId", lane::text AS lane, sum(cardinality(profile_ids))::int AS count,
+             min(created_at) AS "oldestAt"
       FROM profile_changes ${only}
       GROUP BY workspace_id, lane ORDER BY workspace_id, lane`;
   }

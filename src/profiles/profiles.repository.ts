@@ -272,8 +272,17 @@ export class ProfilesRepository {
         WHERE s.workspace_id = ${workspaceId}::uuid AND x.score_id = s.id AND x.subject_id = ANY(${profileIds}::uuid[])
         RETURNING 1
       ),
+      -- The erased profiles leave the outbox rows that queue them; a row left with none goes.
       changes_gone AS (
-        DELETE FROM profile_changes WHERE workspace_id = ${workspaceId}::uuid AND profile_id = ANY(${profileIds}::uuid[])
+        DELETE FROM profile_changes
+        WHERE workspace_id = ${workspaceId}::uuid AND profile_ids <@ ${profileIds}::uuid[]
+        RETURNING 1
+      ),
+      changes_pruned AS (
+        UPDATE profile_changes
+        SET profile_ids = ARRAY(SELECT u FROM unnest(profile_ids) AS u WHERE u <> ALL(${profileIds}::uuid[]))
+        WHERE workspace_id = ${workspaceId}::uuid AND profile_ids && ${profileIds}::uuid[]
+          AND NOT profile_ids <@ ${profileIds}::uuid[]
         RETURNING 1
       ),
       profiles_gone AS (

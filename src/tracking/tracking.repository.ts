@@ -5,6 +5,7 @@ import { postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { IdentityConflictError } from '../identity/identity.errors';
+import { PROFILES_PER_CHANGE } from '../membership/profile-changes.repository';
 import { PrismaService } from '../prisma/prisma.service';
 import { JsonObject } from './message-json';
 
@@ -79,7 +80,7 @@ export interface IngestWrite {
   newIdentities: NewIdentityRow[];
   groups: GroupRow[];
   memberships: MembershipRow[];
-  /** Profiles that get an outbox row (profile_changes). */
+  /** Profiles the outbox (profile_changes) queues for evaluation, PROFILES_PER_CHANGE to a row. */
   touchedProfileIds: string[];
   /** Touched profiles that already existed: they must still be live when the write runs. */
   existingProfileIds: string[];
@@ -101,10 +102,10 @@ export class TrackingRepository {
   /**
    * Writes a whole request in ONE statement, whatever its number of events: new profiles and
    * identities, events (a repeated messageId is skipped), traits of existing profiles, groups and
-   * memberships, and the outbox rows. An existing profile's first/last seen is not updated here: its
-   * outbox row carries the seen range of the events actually inserted (so a duplicate changes
-   * nothing), applied before evaluation reads the profile (profile-seen.ts); only a request that
-   * gives it traits updates the profile row. Rows travel as JSON arrays expanded by jsonb_to_recordset
+   * memberships, and the outbox rows (one per PROFILES_PER_CHANGE touched profiles). An existing
+   * profile's first/last seen is not updated here: evaluation applies its events' timestamps before
+   * it reads the profile (profile-seen.ts); only a request that gives it traits updates the profile
+   * row. Rows travel as JSON arrays expanded by jsonb_to_recordset
    * (events: jsonb_array_elements, see eventsJson).
    *
    * Traits: identify traits apply in event-time order; an identify older than the newest identify
@@ -272,9 +273,6 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         ON CONFLICT (workspace_id, message_id) DO NOTHING
         RETURNING profile_id, message_id, type, traits, timestamp
       ),
-      seen AS (
-        SELECT profile_id, min(timestamp) AS first_ts, max(timestamp) AS last_ts FROM inserted GROUP BY profile_id
-      ),
       -- MATERIALIZED: computed once; inlined, the planner (expecting one locked row) re-ran the
       -- aggregate for every locked profile.
       trait_updates AS MATERIALIZED (
@@ -288,7 +286,7 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         WHERE i.type = 'identify' AND jsonb_typeof(i.traits) = 'object'
         GROUP BY i.profile_id
       ),
-      -- Only traits: a known profile's first/last seen travel in its outbox row (profile-seen.ts).
+      -- Only traits: a known profile's first/last seen are read from its events until evaluation applies them (profile-seen.ts).
       updated AS (
         UPDATE profiles p SET
           traits = (COALESCE(u.older, '{}'::jsonb) || p.traits) || COALESCE(u.newer, '{}'::jsonb),
@@ -317,10 +315,10 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         RETURNING 1
       ),
       changes AS (
-        INSERT INTO profile_changes (workspace_id, profile_id, created_at, lane, first_seen_at, last_seen_at)
-        SELECT ${ws}::uuid, t.id, now(), ${write.lane ?? 'live'}::change_lane, s.first_ts, s.last_ts
-        FROM unnest(${write.touchedProfileIds}::uuid[]) AS t(id)
-        LEFT JOIN seen s ON s.profile_id = t.id AND s.profile_id IN (SELECT id FROM locked)
+        INSERT INTO profile_changes (workspace_id, profile_ids, created_at, lane)
+        SELECT ${ws}::uuid, array_agg(t.id ORDER BY t.n), now(), ${write.lane ?? 'live'}::change_lane
+        FROM unnest(${write.touchedProfileIds}::uuid[]) WITH ORDINALITY AS t(id, n)
+        GROUP BY (t.n - 1) / ${PROFILES_PER_CHANGE}::int
         RETURNING 1
       )${quarantineSteps(write)}
       SELECT (SELECT count(*) FROM inserted)::int AS inserted,

@@ -128,7 +128,12 @@ describe('identity resolution', () => {
         ],
       },
     ]);
-    expect(await sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [newer])).toBeGreaterThan(0);
+    // Each request queued its profiles; the merge queued the survivor and the loser together, in one row.
+    const queued = await sql.rows<{ profile_ids: string[] }>(
+      'SELECT profile_ids FROM profile_changes WHERE workspace_id = $1 ORDER BY id',
+      [ws.workspaceId],
+    );
+    expect(queued.map((row) => row.profile_ids)).toEqual([[older], [newer], [newer], [older, newer], [older]]);
   });
 
   it('refuses a merge that would give a profile two user_ids; the message goes to its user_id owner', async () => {
@@ -315,7 +320,7 @@ describe('identity resolution', () => {
     expect((await profile(member)).traits).toEqual({});
   });
 
-  it('writes one outbox row per touched profile per request', async () => {
+  it('writes one outbox row per request, listing each touched profile once', async () => {
     const ws = await workspace();
     await send(
       ws,
@@ -323,6 +328,15 @@ describe('identity resolution', () => {
       { type: 'track', userId: 'outbox-1', event: 'B' },
       { type: 'track', userId: 'outbox-2', event: 'A' },
     );
-    expect(await sql.count('SELECT count(*) FROM profile_changes WHERE workspace_id = $1', [ws.workspaceId])).toBe(2);
+    const queued = await sql.rows<{ profile_ids: string[] }>(
+      'SELECT profile_ids FROM profile_changes WHERE workspace_id = $1',
+      [ws.workspaceId],
+    );
+    expect(queued).toHaveLength(1);
+    const touched = [
+      await profileOf(sql, ws.workspaceId, 'user_id', 'outbox-1'),
+      await profileOf(sql, ws.workspaceId, 'user_id', 'outbox-2'),
+    ];
+    expect([...queued[0]!.profile_ids].sort()).toEqual(touched.sort());
   });
 });

@@ -92,7 +92,8 @@ describe('journeys: guardrails', () => {
     // A change of the held person brings the run back to the step: still held, recorded once.
     await bed.track(f, newYork, 'Page Viewed');
     await waitFor(
-      async () => (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [newYork])) === 0,
+      async () =>
+        (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE $1 = ANY(profile_ids)', [newYork])) === 0,
       {
         what: 'the change to be evaluated',
       },

@@ -153,7 +153,8 @@ describe('journeys: programs and lifecycle', () => {
     const person = await f.profile({ traits: { email: 'held@example.test' } });
     await bed.track(f, person, 'Signed Up', { plan: 'Pro' });
     await waitFor(
-      async () => (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE profile_id = $1', [person])) === 0,
+      async () =>
+        (await bed.sql.count('SELECT count(*) FROM profile_changes WHERE $1 = ANY(profile_ids)', [person])) === 0,
       { what: 'the entry to be evaluated' },
     );
     await bed.advance(3 * DAY);

@@ -1,9 +1,10 @@
 /**
  * Batched real-time evaluation against one-by-one evaluation: the same random stream of changes
  * (events, trait updates, merges, definition edits, time passing) goes to two workspaces with the
- * same audiences. The batched side's events leave first/last seen pending in the outbox, as
- * ingestion does; the one-by-one side's update the profile at once. At every checkpoint one workspace evaluates its changed profiles one at a time
- * with one statement per audience, the other all of them in one batch through the batch
+ * same audiences. The batched side's events leave the profile's first/last seen for evaluation to
+ * apply from its events, as ingestion does; the one-by-one side's update the profile at once. At
+ * every checkpoint one workspace evaluates its changed profiles one at a time with one statement
+ * per audience, the other all of them in one batch through the batch
  * participants (one statement per dependency level). Memberships, member counts
  * and ledgers (every transition with its kind, instant and audience version) must be identical.
  *
@@ -130,7 +131,7 @@ class Side {
         const from = this.live(s.from);
         const into = this.live(s.into);
         if (from === into) return;
-        // What identity resolution does: events move, first/last seen widen (pending ones included),
+        // What identity resolution does: events move, first/last seen widen (their events' included),
         // the loser points at the survivor.
         if (this.deferSeen) {
           const apply = applyPendingSeen({ workspaceId: this.f.workspaceId, profileIds: [from, into] });

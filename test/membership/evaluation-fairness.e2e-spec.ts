@@ -5,6 +5,8 @@ import { MembershipFixtures } from './membership-support';
 
 const BATCH = 50;
 const BACKLOG = 3_000;
+/** Profiles to a backlog's outbox row; a divisor of BATCH, so that every batch holds BATCH profiles exactly. */
+const PER_ROW = 10;
 
 /**
  * Fairness of real-time evaluation, with one evaluation slot so that order is all there is: a
@@ -37,15 +39,17 @@ describe('fair real-time evaluation', () => {
     return { ws, ids };
   }
 
-  /** Profiles on the Pro plan with an outbox row each, in the given lane: a backlog. */
+  /** Profiles on the Pro plan in outbox rows of PER_ROW, in the given lane: a backlog. */
   async function backlog(workspaceId: string, lane: 'live' | 'bulk'): Promise<void> {
     await sql.rows(
       `WITH made AS (
          INSERT INTO profiles (id, workspace_id, traits, first_seen_at, last_seen_at)
          SELECT gen_random_uuid(), $1, '{"plan":"Pro"}', now(), now() FROM generate_series(1, $2::int)
          RETURNING id)
-       INSERT INTO profile_changes (workspace_id, profile_id, lane) SELECT $1, id, $3::change_lane FROM made`,
-      [workspaceId, BACKLOG, lane],
+       INSERT INTO profile_changes (workspace_id, profile_ids, lane)
+       SELECT $1, array_agg(id), $3::change_lane FROM (SELECT id, row_number() OVER () - 1 AS n FROM made) m
+       GROUP BY n / $4::int`,
+      [workspaceId, BACKLOG, lane, PER_ROW],
     );
   }
 
@@ -115,7 +119,8 @@ describe('fair real-time evaluation', () => {
     await waitFor(async () => (await transitionsOf(busy.ws.workspaceId)) > 0, { what: 'the import to start' });
 
     const { transitionId, accepted } = await probe(busy.ws, busy.ids[0]!, 'live-probe', busy.ws.workspaceId);
-    // The batch in flight when the change committed, and the probe's own batch (49 imported + the probe).
+    // The batch in flight when the change committed, and the probe's own batch: the probe and whole
+    // rows of the import up to the limit (50 imported).
     const importFirst = (await transitionsOf(busy.ws.workspaceId, transitionId)) - accepted;
     expect(importFirst).toBeLessThanOrEqual(2 * BATCH);
 

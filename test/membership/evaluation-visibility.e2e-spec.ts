@@ -19,12 +19,19 @@ describe('real-time evaluation backlog and lag', () => {
     await app.close();
   });
 
-  async function changes(ws: WorkspaceCredentials, lane: 'live' | 'bulk', count: number, ageSeconds: number) {
+  /** An outbox row per entry of `profilesPerRow`, listing that many new profile ids. */
+  async function changes(
+    ws: WorkspaceCredentials,
+    lane: 'live' | 'bulk',
+    profilesPerRow: number[],
+    ageSeconds: number,
+  ) {
     await sql.rows(
-      `INSERT INTO profile_changes (workspace_id, profile_id, lane, created_at)
-       SELECT $1, gen_random_uuid(), $2::change_lane, now() - make_interval(secs => $4)
-       FROM generate_series(1, $3::int)`,
-      [ws.workspaceId, lane, count, ageSeconds],
+      `INSERT INTO profile_changes (workspace_id, profile_ids, lane, created_at)
+       SELECT $1, ARRAY(SELECT gen_random_uuid() FROM generate_series(1, r.n)), $2::change_lane,
+              now() - make_interval(secs => $4)
+       FROM unnest($3::int[]) AS r(n)`,
+      [ws.workspaceId, lane, profilesPerRow, ageSeconds],
     );
   }
 
@@ -38,8 +45,9 @@ describe('real-time evaluation backlog and lag', () => {
 
   it('are metrics per workspace and lane', async () => {
     const ws = await createWorkspace(app);
-    await changes(ws, 'live', 3, 5);
-    await changes(ws, 'bulk', 2, 120);
+    // The backlog counts profiles, not rows.
+    await changes(ws, 'live', [2, 1], 5);
+    await changes(ws, 'bulk', [2], 120);
     const text = (await app.http().get('/metrics').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(200)).text;
     const labels = (lane: string) => `workspace="${ws.workspaceId}",lane="${lane}"`;
     expect(text).toContain(`personae_evaluation_backlog{${labels('live')}} 3`);
@@ -64,8 +72,8 @@ describe('real-time evaluation backlog and lag', () => {
     });
 
     // An import waiting behind live traffic is expected.
-    await changes(ws, 'bulk', 4, 600);
-    await changes(ws, 'live', 1, 2);
+    await changes(ws, 'bulk', [3, 1], 600);
+    await changes(ws, 'live', [1], 2);
     const importing = await status(ws);
     expect(importing).toMatchObject({
       status: 'ok',
@@ -74,7 +82,7 @@ describe('real-time evaluation backlog and lag', () => {
     });
     expect((importing.evaluation as { bulk: { lagSeconds: number } }).bulk.lagSeconds).toBeGreaterThanOrEqual(600);
 
-    await changes(ws, 'live', 1, 90);
+    await changes(ws, 'live', [1], 90);
     const behind = await status(ws);
     expect(behind.status).toBe('degraded');
     expect(behind.problems).toEqual([

@@ -82,8 +82,8 @@ describe('membership engine (ManualClock)', () => {
     await compute(f, dormant);
     expect(await f.members(dormant)).toEqual([old]);
 
-    // As ingestion leaves it: last seen pending in the outbox, not yet evaluated. A full computation
-    // applies the workspace's pending first/last seen before it reads the profiles.
+    // As ingestion leaves it: the profile's last seen behind its events, not yet evaluated. A full
+    // computation applies its queued profiles' first/last seen before it reads the profiles.
     await f.event(old, 'Login', clock.now(), {}, { deferSeen: true, heldForMs: 3_600_000 });
     await compute(f, active);
     await compute(f, dormant);

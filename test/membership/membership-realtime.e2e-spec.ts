@@ -85,9 +85,12 @@ describe('real-time membership', () => {
       const jobs = (await queue(app, QueueName.Evaluate).getJobs(['completed'])).filter(
         (job) => (job.data as { workspaceId: string }).workspaceId === ws.workspaceId,
       );
-      const evaluated = jobs.reduce((n, job) => n + ((job.returnvalue as { profiles?: number }).profiles ?? 0), 0);
+      const outcomes = jobs.map((job) => job.returnvalue as { changes?: number; profiles?: number });
+      const evaluated = outcomes.reduce((n, outcome) => n + (outcome.profiles ?? 0), 0);
       expect(evaluated).toBeGreaterThanOrEqual(1);
       expect(evaluated).toBeLessThan(20);
+      // An outbox row per request, each taken (and deleted) once.
+      expect(outcomes.reduce((n, outcome) => n + (outcome.changes ?? 0), 0)).toBe(20);
       expect(await f.transitions(audience)).toHaveLength(1);
     });
     it('still evaluates a job queued, one per profile, by a version before batches', async () => {
@@ -129,7 +132,7 @@ describe('real-time membership', () => {
       await f.changed(profile);
       // Long enough for several relay attempts, each of which must give its batch back.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(await sql.count('SELECT count(*) FROM profile_changes')).toBe(1);
+      expect(await sql.rows('SELECT profile_ids FROM profile_changes')).toEqual([{ profile_ids: [profile] }]);
 
       await redis.start();
       await waitForQueues(app);

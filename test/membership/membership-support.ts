@@ -4,6 +4,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
 
 import { readAudienceDefinition } from '../../src/audiences/language/audience-definition';
+import { PROFILES_PER_CHANGE } from '../../src/membership/profile-changes.repository';
 import { QueueName } from '../../src/queues/queue-names';
 import { TestApp } from '../support/app';
 import { waitFor } from '../support/wait-for';
@@ -31,7 +32,8 @@ export class MembershipFixtures {
 
   /**
    * A track event. Its profile's first/last seen widen at once, as ingestion did before it left
-   * them to evaluation; with `deferSeen`, as ingestion does now: an outbox row carries them.
+   * them to evaluation; with `deferSeen`, as ingestion does now: the profile row stays as it is
+   * (evaluation applies its events' first/last seen) and an outbox row lists the profile.
    */
   async event(
     profileId: string,
@@ -55,10 +57,10 @@ export class MembershipFixtures {
     );
     if (options.deferSeen) {
       await this.sql.rows(
-        // heldForMs: claimed by an evaluator that is not done with it (so no evaluation applies it meanwhile).
-        `INSERT INTO profile_changes (workspace_id, profile_id, first_seen_at, last_seen_at, claimed_until)
-         VALUES ($1, $2, $3, $3, now() + $4::int * interval '1 millisecond')`,
-        [this.workspaceId, profileId, at.toISOString(), options.heldForMs ?? null],
+        // heldForMs: claimed by an evaluator that is not done with it (so the app's own evaluation leaves it alone).
+        `INSERT INTO profile_changes (workspace_id, profile_ids, claimed_until)
+         VALUES ($1, ARRAY[$2::uuid], now() + $3::int * interval '1 millisecond')`,
+        [this.workspaceId, profileId, options.heldForMs ?? null],
       );
       return;
     }
@@ -70,12 +72,12 @@ export class MembershipFixtures {
     );
   }
 
-  /** What ingestion does in its transaction: an outbox row for the profile. */
+  /** What a request's ingestion does in its transaction: rows listing the profiles, PROFILES_PER_CHANGE a row. */
   async changed(...profileIds: string[]): Promise<void> {
-    for (const profileId of profileIds) {
-      await this.sql.rows('INSERT INTO profile_changes (workspace_id, profile_id) VALUES ($1, $2)', [
+    for (let start = 0; start < profileIds.length; start += PROFILES_PER_CHANGE) {
+      await this.sql.rows('INSERT INTO profile_changes (workspace_id, profile_ids) VALUES ($1, $2::uuid[])', [
         this.workspaceId,
-        profileId,
+        profileIds.slice(start, start + PROFILES_PER_CHANGE),
       ]);
     }
   }

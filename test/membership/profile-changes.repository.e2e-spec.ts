@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { loadDatabaseConfig } from '../../src/config/app-config';
 import { Prisma } from '../../src/generated/prisma/client';
 import { OUTBOX_VACUUM_DEAD_ROWS, OutboxRelayService } from '../../src/membership/outbox-relay.service';
-import { ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
+import { ClaimedChange, ProfileChangesRepository } from '../../src/membership/profile-changes.repository';
 import { PrismaService } from '../../src/prisma/prisma.service';
 import { createTestDatabase, TestDatabase, withOneConnection } from '../support/database';
 import { waitFor } from '../support/wait-for';
@@ -31,14 +31,33 @@ describe('ProfileChangesRepository', () => {
     await database.drop();
   });
 
-  /** Outbox rows for new profile ids (no profile rows: the outbox does not need them). */
+  /** Outbox rows of one new profile id each (no profile rows: the outbox does not need them). */
   async function rows(workspaceId: string, lane: 'live' | 'bulk', count: number): Promise<string[]> {
-    const result = await sql.query<{ profile_id: string }>(
-      `INSERT INTO profile_changes (workspace_id, profile_id, lane)
-       SELECT $1, gen_random_uuid(), $2::change_lane FROM generate_series(1, $3::int) RETURNING profile_id`,
+    const result = await sql.query<{ profile_ids: string[] }>(
+      `INSERT INTO profile_changes (workspace_id, profile_ids, lane)
+       SELECT $1, ARRAY[gen_random_uuid()], $2::change_lane FROM generate_series(1, $3::int) RETURNING profile_ids`,
       [workspaceId, lane, count],
     );
-    return result.rows.map((r) => r.profile_id);
+    return result.rows.map((r) => r.profile_ids[0]!);
+  }
+
+  /** An outbox row per entry of `sizes`, in order, listing that many new profile ids; answers each row's ids. */
+  async function rowsOf(workspaceId: string, lane: 'live' | 'bulk', sizes: number[]): Promise<string[][]> {
+    const result = await sql.query<{ profile_ids: string[] }>(
+      `INSERT INTO profile_changes (workspace_id, profile_ids, lane)
+       SELECT $1, ARRAY(SELECT gen_random_uuid() FROM generate_series(1, r.n)), $2::change_lane
+       FROM unnest($3::int[]) WITH ORDINALITY AS r(n, position) ORDER BY r.position
+       RETURNING profile_ids`,
+      [workspaceId, lane, sizes],
+    );
+    return result.rows.map((r) => r.profile_ids);
+  }
+
+  /** The claimed profiles, row by row: the profiles of each row id, in the order the claim gave them. */
+  function byRow(claimed: ClaimedChange[]): string[][] {
+    const grouped = new Map<string, string[]>();
+    for (const change of claimed) grouped.set(change.id, [...(grouped.get(change.id) ?? []), change.profileId]);
+    return [...grouped.values()];
   }
 
   const claim = (workspaceId: string, limit: number, bulkReserve = 2, leaseMs = 60_000) =>
@@ -64,39 +83,128 @@ describe('ProfileChangesRepository', () => {
     expect(await changes.hasClaimable(ws)).toBe(false);
   });
 
-  it('applies every pending first/last seen of the profiles it claims, in the same statement', async () => {
+  it('claims whole rows, counting the limit in profiles, past it by less than the last row', async () => {
     const ws = randomUUID();
+    const live = await rowsOf(ws, 'live', [3, 4, 5, 2]);
+
+    // 3 profiles are short of 6: the next row goes whole (7), and none after it.
+    expect(byRow(await claim(ws, 6, 0))).toEqual([live[0], live[1]]);
+    // Exactly the limit: the next row would start past it.
+    expect(byRow(await claim(ws, 5, 0))).toEqual([live[2]]);
+    // A row larger than the limit still goes, whole.
+    expect(byRow(await claim(ws, 1, 0))).toEqual([live[3]]);
+    expect(await claim(ws, 100, 0)).toEqual([]);
+  });
+
+  it('keeps the bulk reserve and fills up with bulk in profiles, whole rows of either lane', async () => {
+    const ws = randomUUID();
+    const bulk = await rowsOf(ws, 'bulk', [4, 4, 4]);
+    const live = await rowsOf(ws, 'live', [3, 3, 3, 3]);
+
+    // Live may take 10 − 2 reserved = 8 profiles: three rows (9); bulk the 1 left: its first row (4).
+    const first = await claim(ws, 10, 2);
+    expect(byRow(first.filter((c) => c.lane === 'live'))).toEqual(live.slice(0, 3));
+    expect(byRow(first.filter((c) => c.lane === 'bulk'))).toEqual(bulk.slice(0, 1));
+    expect(first).toHaveLength(13);
+
+    // 3 live left: they go, and bulk fills the batch with every row that starts within the 7 left (11).
+    const second = await claim(ws, 10, 2);
+    expect(byRow(second.filter((c) => c.lane === 'live'))).toEqual(live.slice(3));
+    expect(byRow(second.filter((c) => c.lane === 'bulk'))).toEqual(bulk.slice(1));
+    // In row id order: the import's rows were queued first.
+    expect(byRow(second)).toEqual([bulk[1], bulk[2], live[3]]);
+    expect(await changes.hasClaimable(ws)).toBe(false);
+  });
+
+  it("returns each profile of a claimed row under the row's id, and completes, renews and releases rows", async () => {
+    const ws = randomUUID();
+    const [one, two] = await rowsOf(ws, 'bulk', [3, 2]);
+    const claimed = await claim(ws, 100, 0);
+    const [first, second] = [claimed[0]!.id, claimed[3]!.id];
+    expect(first).not.toBe(second);
+    expect(claimed).toEqual(
+      [
+        ...one!.map((profileId) => ({ id: first, profileId })),
+        ...two!.map((profileId) => ({ id: second, profileId })),
+      ].map((change) => ({ ...change, lane: 'bulk', createdAt: expect.any(Date) })),
+    );
+    expect(Number(second)).toBeGreaterThan(Number(first));
+
+    // A row is released, renewed and completed as a whole, by its id.
+    await changes.release(ws, [second], 0);
+    await waitFor(async () => (await changes.hasClaimable(ws)) === true, { what: 'the 0 ms pause to pass' });
+    expect(byRow(await claim(ws, 100, 0))).toEqual([two]);
+    await changes.renew(ws, [first, second], 60_000);
+    expect(await claim(ws, 100, 0)).toEqual([]);
+    await changes.complete(ws, [first]);
+    const { rows: left } = await sql.query<{ id: string; profile_ids: string[] }>(
+      'SELECT id::text, profile_ids FROM profile_changes WHERE workspace_id = $1',
+      [ws],
+    );
+    expect(left).toEqual([{ id: second, profile_ids: two }]);
+  });
+
+  it("applies the first/last seen of the claimed profiles' events in the same statement, where they move", async () => {
+    const ws = randomUUID();
+    const source = randomUUID();
     await sql.query(`INSERT INTO workspaces (id, name) VALUES ($1, 'seen')`, [ws]);
+    await sql.query(`INSERT INTO sources (id, workspace_id, name, write_key) VALUES ($1, $2, 'seen', $3)`, [
+      source,
+      ws,
+      `seen-${source}`,
+    ]);
     const t0 = '2026-03-01T12:00:00.000Z';
     const profile = async () =>
       (
         await sql.query<{ id: string }>(
-          `INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at) VALUES (gen_random_uuid(), $1, $2, $2)
-           RETURNING id`,
+          `INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at, updated_at)
+           VALUES (gen_random_uuid(), $1, $2, $2, $2) RETURNING id`,
           [ws, t0],
         )
       ).rows[0]!.id;
-    const [seen, untouched] = [await profile(), await profile()];
-    const pending = (id: string, lane: string, first: string | null, last: string | null) =>
+    const [seen, untouched, unclaimed] = [await profile(), await profile(), await profile()];
+    // What ingestion leaves: a known profile's events, its row as it was.
+    const events = (id: string, ...timestamps: string[]) =>
       sql.query(
-        `INSERT INTO profile_changes (workspace_id, profile_id, lane, first_seen_at, last_seen_at)
-         VALUES ($1, $2, $3::change_lane, $4, $5)`,
-        [ws, id, lane, first, last],
+        `INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, timestamp, received_at)
+         SELECT $1, $2, $3, gen_random_uuid()::text, 'track', 'Seen', t, t FROM unnest($4::timestamptz[]) AS t`,
+        [ws, id, source, timestamps],
       );
-    await pending(seen, 'live', '2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z');
-    await pending(untouched, 'live', null, null);
-    // Not claimed below, yet applied with the first: one update per profile, whatever its rows.
-    await pending(seen, 'bulk', '2026-02-01T00:00:00.000Z', '2026-03-01T12:30:00.000Z');
+    const queue = (lane: string, ids: string[]) =>
+      sql.query(
+        'INSERT INTO profile_changes (workspace_id, profile_ids, lane) VALUES ($1, $2::uuid[], $3::change_lane)',
+        [ws, ids, lane],
+      );
+    await events(seen, '2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z');
+    await events(untouched, t0);
+    await queue('live', [seen, untouched]);
+    // Not claimed below, yet applied with the first: one update per profile, from all its events.
+    await events(seen, '2026-02-01T00:00:00.000Z', '2026-03-01T12:30:00.000Z');
+    await queue('bulk', [seen]);
+    // Events of a profile no claimed row lists: left for its own claim.
+    await events(unclaimed, '2026-01-01T00:00:00.000Z');
+    await queue('bulk', [unclaimed]);
 
     expect((await claim(ws, 2, 0)).map((c) => c.profileId)).toEqual([seen, untouched]);
-    const { rows: after } = await sql.query<{ id: string; first: Date; last: Date }>(
-      'SELECT id, first_seen_at AS first, last_seen_at AS last FROM profiles WHERE workspace_id = $1 ORDER BY id = $2 DESC',
-      [ws, seen],
-    );
-    expect(after.map((p) => [p.id, p.first.toISOString(), p.last.toISOString()])).toEqual([
-      [seen, '2026-02-01T00:00:00.000Z', '2026-03-01T14:00:00.000Z'],
-      [untouched, t0, t0],
+    const stored = async () =>
+      (
+        await sql.query<{ id: string; first: Date; last: Date; updated: Date }>(
+          `SELECT id, first_seen_at AS first, last_seen_at AS last, updated_at AS updated FROM profiles
+           WHERE workspace_id = $1 ORDER BY array_position($2::uuid[], id)`,
+          [ws, [seen, untouched, unclaimed]],
+        )
+      ).rows.map((p) => [p.id, p.first.toISOString(), p.last.toISOString(), p.updated.getTime() === Date.parse(t0)]);
+    expect(await stored()).toEqual([
+      [seen, '2026-02-01T00:00:00.000Z', '2026-03-01T14:00:00.000Z', false],
+      [untouched, t0, t0, true],
+      [unclaimed, t0, t0, true],
     ]);
+
+    // A full computation's scope: every queued profile; only the unclaimed one still moves, once.
+    expect(await changes.applySeen({ workspaceId: ws, all: true })).toBe(1);
+    expect(await changes.applySeen({ workspaceId: ws, all: true })).toBe(0);
+    expect(await changes.applySeen({ workspaceId: ws, profileIds: [seen, untouched, unclaimed] })).toBe(0);
+    expect((await stored())[2]).toEqual([unclaimed, '2026-01-01T00:00:00.000Z', t0, false]);
   });
 
   it('leaves claimed rows alone until they are released, completed or their lease runs out', async () => {
@@ -208,18 +316,30 @@ describe('ProfileChangesRepository', () => {
       const repository = new ProfileChangesRepository(single);
       const ws = randomUUID();
       await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'small then large')`);
+      await single.query(
+        Prisma.sql`INSERT INTO sources (id, workspace_id, name, write_key)
+                   VALUES (${ws}::uuid, ${ws}::uuid, 'plans', ${ws})`,
+      );
+      // Each profile with events a day either side of its first/last seen, in five rows of ten profiles.
       const queue = (profiles: number) =>
         single.query(Prisma.sql`
           WITH added AS (
             INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at)
             SELECT gen_random_uuid(), ${ws}::uuid, now(), now() FROM generate_series(1, ${profiles}::int) RETURNING id
+          ),
+          numbered AS (SELECT id, row_number() OVER () - 1 AS n FROM added),
+          happened AS (
+            INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, timestamp, received_at)
+            SELECT ${ws}::uuid, id, ${ws}::uuid, gen_random_uuid()::text, 'track', 'Seen',
+                   now() + d.days * interval '1 day', now()
+            FROM added, unnest(ARRAY[-1, 1]) AS d(days)
           )
-          INSERT INTO profile_changes (workspace_id, profile_id, lane, first_seen_at, last_seen_at)
-          SELECT ${ws}::uuid, id, 'bulk', now() - interval '1 day', now() + interval '1 day'
-          FROM added, generate_series(1, 5)`);
+          INSERT INTO profile_changes (workspace_id, profile_ids, lane)
+          SELECT ${ws}::uuid, array_agg(id), 'bulk' FROM numbered, generate_series(1, 5) AS round
+          GROUP BY round, n / 10 ORDER BY round, n / 10`);
       const request = { workspaceId: ws, limit: 50, bulkReserve: 5, leaseMs: 1 };
       await queue(20);
-      await single.query(Prisma.sql`ANALYZE profile_changes`);
+      await single.query(Prisma.sql`ANALYZE profile_changes, events`);
       for (let i = 0; i < 10; i += 1) await repository.claim(request);
       await queue(20_000);
       expect((await repository.claim(request)).length).toBe(50);
@@ -231,10 +351,11 @@ describe('ProfileChangesRepository', () => {
       expect(prepared.filter((p) => p.statement.includes('FOR UPDATE SKIP LOCKED'))).toEqual([]);
       // … and planned afresh at this size, it reads both tables through index conditions.
       const [plan] = await plansOf((repository) => repository.claim(request), single);
-      // The oldest rows of a lane may come from an index read in id order, stopped at the limit.
-      const unbounded = unconditionedScans(plan).filter(
-        (scan) => !/^Index Scan on profile_changes as profile_changes(_1)? /.test(scan),
-      );
+      // The oldest rows of a lane (sized unlocked, then locked) may come from an index read in id
+      // order, stopped at the limit: four such reads at most, two per lane.
+      const scans = unconditionedScans(plan);
+      const unbounded = scans.filter((scan) => !/^Index Scan on profile_changes as profile_changes(_\d)? /.test(scan));
+      expect(scans.length - unbounded.length).toBeLessThanOrEqual(4);
       expect(unbounded).toEqual([]);
     });
   });
@@ -271,6 +392,57 @@ describe('ProfileChangesRepository', () => {
     const ids = claims.flat().map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(200);
+  });
+
+  it('gives concurrent claimers rows of several profiles whole, each to one claimer', async () => {
+    const ws = randomUUID();
+    const queued = await rowsOf(
+      ws,
+      'live',
+      Array.from({ length: 80 }, (_, i) => 1 + (i % 5)),
+    );
+    const claims = await Promise.all(Array.from({ length: 4 }, () => claim(ws, 60, 0)));
+    // Claimers that found rows locked by another skip them; what is left is there for the next.
+    const all = [...claims, await claim(ws, 1_000, 0)];
+    const rowsTaken = all.map((taken) => byRow(taken));
+    expect(rowsTaken.flat().sort()).toEqual([...queued].sort());
+    const ids = all.map((taken) => [...new Set(taken.map((c) => c.id))]).flat();
+    expect(new Set(ids).size).toBe(queued.length);
+  });
+
+  it('locks only the rows it takes: a claimer meanwhile takes the next ones, in order', async () => {
+    const ws = randomUUID();
+    const queued = await rowsOf(
+      ws,
+      'live',
+      Array.from({ length: 20 }, () => 10),
+    );
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      // The claim in a transaction left open, so its row locks stay while the others look.
+      await holder.query('BEGIN');
+      const holding = {
+        query: async (statement: Prisma.Sql): Promise<unknown[]> =>
+          (await holder.query<Record<string, unknown>>(statement.text, statement.values)).rows,
+      } as unknown as PrismaService;
+      const held = await new ProfileChangesRepository(holding).claim({
+        workspaceId: ws,
+        limit: 30,
+        bulkReserve: 0,
+        leaseMs: 60_000,
+      });
+      expect(byRow(held)).toEqual(queued.slice(0, 3));
+      const { rows: free } = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT id FROM profile_changes WHERE workspace_id = $1 FOR UPDATE SKIP LOCKED) x`,
+        [ws],
+      );
+      expect(free).toEqual([{ n: 17 }]);
+      expect(byRow(await claim(ws, 30, 0))).toEqual(queued.slice(3, 6));
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
   });
 
   it('lists the workspaces that have claimable rows, one probe each', async () => {

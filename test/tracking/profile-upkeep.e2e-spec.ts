@@ -1,3 +1,4 @@
+import { PROFILES_PER_CHANGE } from '../../src/membership/profile-changes.repository';
 import { applyPendingSeen } from '../../src/profiles/profile-seen';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, profileOf, TestSql } from './tracking-support';
@@ -14,8 +15,9 @@ const at = (base: string, minutes: number): string => new Date(Date.parse(base) 
 /**
  * The profile upkeep of ingest: identify traits are one update per profile and request, whatever
  * the number of events, applied before the request answers; a known profile's first/last seen
- * travel in its outbox row and are applied by evaluation, yet reads right after the request see
- * them. Concurrent requests about one person each apply theirs on top of the others'.
+ * are read from its events until evaluation applies them, so reads right after the request see
+ * them. Concurrent requests about one person each apply theirs on top of the others'. A request
+ * queues its touched profiles in outbox rows of PROFILES_PER_CHANGE, which erasure prunes.
  */
 describe('profile upkeep at ingest', () => {
   let app: TestApp;
@@ -136,24 +138,76 @@ describe('profile upkeep at ingest', () => {
     await post('/v1/track', { userId: 'seen', event: 'Opened', messageId: 'seen-once', timestamp: at(t0, 999) });
 
     expect(await stored()).toEqual(before);
+    // Each request queued the profile in a row of its own, the one whose only event was a duplicate too.
     expect(
-      await sql.rows('SELECT first_seen_at, last_seen_at FROM profile_changes WHERE profile_id = $1 ORDER BY id', [id]),
-    ).toEqual([
-      // The first request created the profile with its seen range: nothing pending.
-      { first_seen_at: null, last_seen_at: null },
-      { first_seen_at: new Date(at(t0, -60)), last_seen_at: new Date(at(t0, 90)) },
-      { first_seen_at: new Date(at(t0, 120)), last_seen_at: new Date(at(t0, 120)) },
-      { first_seen_at: null, last_seen_at: null },
-    ]);
+      await sql.rows(
+        'SELECT profile_ids FROM profile_changes WHERE workspace_id = $1 AND $2 = ANY(profile_ids) ORDER BY id',
+        [ws.workspaceId, id],
+      ),
+    ).toEqual(Array.from({ length: 4 }, () => ({ profile_ids: [id] })));
+    // The profile API reads the range of its events (the duplicate's t0+999 was never stored).
     const read = await profile('seen');
     expect([read.firstSeenAt, read.lastSeenAt]).toEqual([at(t0, -60), at(t0, 120)]);
 
-    // What evaluation does first: apply every pending range of the profile, once; again changes nothing.
+    // What evaluation does first: apply its events' first/last seen, once; again changes nothing.
     const apply = applyPendingSeen({ workspaceId: ws.workspaceId, profileIds: [id ?? ''] });
     expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 1 }]);
     expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 0 }]);
     const applied = await stored();
     expect([applied?.first.toISOString(), applied?.last.toISOString()]).toEqual([at(t0, -60), at(t0, 120)]);
+  });
+
+  it('queues a request about 250 new people in outbox rows of 100, 100 and 50; erasure takes one out', async () => {
+    const userIds = Array.from({ length: 250 }, (_, i) => `crowd-${i}`);
+    await post('/v1/batch', {
+      batch: userIds.map((userId) => ({ type: 'track', userId, event: 'Arrived' })),
+    }).expect(200);
+    const people = await sql.rows<{ value: string; profile_id: string }>(
+      `SELECT value, profile_id FROM identities WHERE workspace_id = $1 AND type = 'user_id' AND value = ANY($2)`,
+      [ws.workspaceId, userIds],
+    );
+    expect(people).toHaveLength(250);
+    const ids = people.map((p) => p.profile_id);
+    const queued = async () =>
+      (
+        await sql.rows<{ id: string; profile_ids: string[] }>(
+          `SELECT id::text, profile_ids FROM profile_changes
+           WHERE workspace_id = $1 AND profile_ids && $2::uuid[] ORDER BY id`,
+          [ws.workspaceId, ids],
+        )
+      ).map((row) => ({ id: row.id, profileIds: row.profile_ids }));
+    const rows = await queued();
+    expect(rows.map((row) => row.profileIds.length).sort((a, b) => b - a)).toEqual([
+      PROFILES_PER_CHANGE,
+      PROFILES_PER_CHANGE,
+      50,
+    ]);
+    // Exactly those people, each once.
+    expect(rows.flatMap((row) => row.profileIds).sort()).toEqual([...ids].sort());
+
+    // Another request about one of them: a row of its own.
+    const erased = ids[0]!;
+    const listing = rows.find((row) => row.profileIds.includes(erased))!;
+    const { value: erasedUserId } = people.find((p) => p.profile_id === erased)!;
+    await post('/v1/track', { userId: erasedUserId, event: 'Came Back' }).expect(200);
+    expect((await queued()).filter((row) => row.profileIds.includes(erased))).toEqual([
+      listing,
+      { id: expect.any(String), profileIds: [erased] },
+    ]);
+
+    await app.http().delete(`/api/profiles/${erased}`).set('authorization', `Bearer ${ws.apiToken}`).expect(200);
+    // Out of the row it shared, in order, with the others left; its own row gone.
+    expect(await queued()).toEqual(
+      rows.map((row) =>
+        row.id === listing.id ? { ...row, profileIds: row.profileIds.filter((p) => p !== erased) } : row,
+      ),
+    );
+    expect(
+      await sql.count('SELECT count(*) FROM profile_changes WHERE workspace_id = $1 AND $2 = ANY(profile_ids)', [
+        ws.workspaceId,
+        erased,
+      ]),
+    ).toBe(0);
   });
 
   it('compares a late identify with the newest identify taken, not with the last event seen', async () => {

@@ -6,8 +6,8 @@ import { TestApp } from '../support/app';
 /** `Authorization: Basic base64(writeKey:)`, as Segment libraries send it. */
 const seen = seenNow('p');
 /**
- * Select-list columns first_seen_at and last_seen_at of profile `p` as readers see them: with the
- * seen ranges its outbox rows still carry (ingest leaves them for evaluation to apply).
+ * Select-list columns first_seen_at and last_seen_at of profile `p` as readers see them: with its
+ * events' timestamps (ingest leaves them for evaluation to apply to the row).
  */
 export const SEEN_NOW = `${seen.first.text} AS first_seen_at, ${seen.last.text} AS last_seen_at`;
 
