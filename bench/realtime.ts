@@ -28,7 +28,7 @@ import { Client } from 'pg';
 import { freePort } from '../test/support/redis-server';
 import { machineInfo, redactUrl } from './generator/report';
 import { checkRealtimeAudiences, PROBE_AUDIENCE_KEY, PROBE_EVENT } from './realtime/audiences';
-import { PhaseResult, runPhase } from './realtime/phase';
+import { countQueuedProfiles, PhaseResult, runPhase } from './realtime/phase';
 import { Probe, ProbeOptions, ProbeResult } from './realtime/probe';
 import { startPersonae, stopPersonae, withApplicationName } from './realtime/processes';
 import { formatReport, GOALS, RealtimeReport } from './realtime/report';
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
   const runUrl = await cloneTemplate(templateUrl, `personae_bench_realtime_run_${randomBytes(4).toString('hex')}`);
   const sql = new Client({ connectionString: runUrl });
   await sql.connect();
+  await countQueuedProfiles(sql);
 
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
