@@ -103,8 +103,9 @@ export class TrackingRepository {
    * Writes a whole request in ONE statement, whatever its number of events: new profiles and
    * identities, events (a repeated messageId is skipped), traits of existing profiles, groups and
    * memberships, and the outbox rows (one per PROFILES_PER_CHANGE touched profiles). An existing
-   * profile's first/last seen is not updated here: the request widens its pending range, which
-   * evaluation folds in before it reads the profile (profile-seen.ts). Rows travel as JSON arrays expanded by jsonb_to_recordset
+   * profile's first/last seen is not updated here: evaluation applies its events' timestamps before
+   * it reads the profile (profile-seen.ts); only a request that gives it traits updates the profile
+   * row. Rows travel as JSON arrays expanded by jsonb_to_recordset
    * (events: jsonb_array_elements, see eventsJson).
    *
    * Traits: identify traits apply in event-time order; an identify older than the newest identify
@@ -285,34 +286,14 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
         WHERE i.type = 'identify' AND jsonb_typeof(i.traits) = 'object'
         GROUP BY i.profile_id
       ),
-      -- The seen range of each known profile's new events (a duplicate changes nothing).
-      seen AS (
-        SELECT i.profile_id, min(i.timestamp) AS first_ts, max(i.timestamp) AS last_ts
-        FROM inserted i JOIN locked p ON p.id = i.profile_id
-        GROUP BY i.profile_id
-      ),
-      -- One update per known profile, and only where something changes: traits, and the pending
-      -- seen range where the new events reach past first/last seen and what is already pending
-      -- (profile-seen.ts). No index covers these columns, so the update is HOT. One primary-key
-      -- probe per profile whatever the plan's age, as in locked: "= ANY(ARRAY[…])" is a join clause
-      -- no hash or merge join can use, so the join is a nested loop over seen (prepared while the
-      -- table was young, "p.id = s.profile_id" kept a hash join over every profile).
+      -- Only traits: a known profile's first/last seen are read from its events until evaluation applies them (profile-seen.ts).
       updated AS (
         UPDATE profiles p SET
-          traits = CASE WHEN u.profile_id IS NULL THEN p.traits
-                        ELSE (COALESCE(u.older, '{}'::jsonb) || p.traits) || COALESCE(u.newer, '{}'::jsonb) END,
-          last_identified_at = CASE WHEN u.profile_id IS NULL THEN p.last_identified_at
-                                    ELSE GREATEST(COALESCE(p.last_identified_at, p.last_seen_at), u.identified_at) END,
-          pending_first_seen_at = CASE WHEN s.first_ts < p.first_seen_at THEN LEAST(p.pending_first_seen_at, s.first_ts)
-                                       ELSE p.pending_first_seen_at END,
-          pending_last_seen_at = CASE WHEN s.last_ts > p.last_seen_at THEN GREATEST(p.pending_last_seen_at, s.last_ts)
-                                      ELSE p.pending_last_seen_at END,
-          updated_at = CASE WHEN u.profile_id IS NULL THEN p.updated_at ELSE now() END
-        FROM seen s LEFT JOIN trait_updates u ON u.profile_id = s.profile_id
-        WHERE p.id = ANY(ARRAY[s.profile_id])
-          AND (u.profile_id IS NOT NULL
-               OR s.first_ts < LEAST(p.first_seen_at, p.pending_first_seen_at)
-               OR s.last_ts > GREATEST(p.last_seen_at, p.pending_last_seen_at))
+          traits = (COALESCE(u.older, '{}'::jsonb) || p.traits) || COALESCE(u.newer, '{}'::jsonb),
+          last_identified_at = GREATEST(COALESCE(p.last_identified_at, p.last_seen_at), u.identified_at),
+          updated_at = now()
+        FROM trait_updates u
+        WHERE p.id = u.profile_id
         RETURNING 1
       ),
       upserted_groups AS (

@@ -32,8 +32,8 @@ export class MembershipFixtures {
 
   /**
    * A track event. Its profile's first/last seen widen at once, as ingestion did before it left
-   * them to evaluation; with `deferSeen`, as ingestion does now: the event widens the profile's
-   * pending range (evaluation folds it into first/last seen) and an outbox row lists the profile.
+   * them to evaluation; with `deferSeen`, as ingestion does now: the profile row stays as it is
+   * (evaluation applies its events' first/last seen) and an outbox row lists the profile.
    */
   async event(
     profileId: string,
@@ -56,14 +56,6 @@ export class MembershipFixtures {
       ],
     );
     if (options.deferSeen) {
-      // As ingestion widens a known profile's pending range (only past first/last seen).
-      await this.sql.rows(
-        `UPDATE profiles SET
-           pending_first_seen_at = CASE WHEN $2 < first_seen_at THEN least(pending_first_seen_at, $2) ELSE pending_first_seen_at END,
-           pending_last_seen_at = CASE WHEN $2 > last_seen_at THEN greatest(pending_last_seen_at, $2) ELSE pending_last_seen_at END
-         WHERE id = $1`,
-        [profileId, at.toISOString()],
-      );
       await this.sql.rows(
         // heldForMs: claimed by an evaluator that is not done with it (so the app's own evaluation leaves it alone).
         `INSERT INTO profile_changes (workspace_id, profile_ids, claimed_until)

@@ -144,7 +144,7 @@ describe('ProfileChangesRepository', () => {
     expect(left).toEqual([{ id: second, profile_ids: two }]);
   });
 
-  it('folds the pending first/last seen of the claimed profiles in the same statement, where they move', async () => {
+  it("applies the first/last seen of the claimed profiles' events in the same statement, where they move", async () => {
     const ws = randomUUID();
     const source = randomUUID();
     await sql.query(`INSERT INTO workspaces (id, name) VALUES ($1, 'seen')`, [ws]);
@@ -163,25 +163,13 @@ describe('ProfileChangesRepository', () => {
         )
       ).rows[0]!.id;
     const [seen, untouched, unclaimed] = [await profile(), await profile(), await profile()];
-    // What ingestion leaves: a known profile's events, and its pending range widened where they
-    // reach past first/last seen.
-    const events = async (id: string, ...timestamps: string[]) => {
-      await sql.query(
+    // What ingestion leaves: a known profile's events, its row as it was.
+    const events = (id: string, ...timestamps: string[]) =>
+      sql.query(
         `INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, timestamp, received_at)
          SELECT $1, $2, $3, gen_random_uuid()::text, 'track', 'Seen', t, t FROM unnest($4::timestamptz[]) AS t`,
         [ws, id, source, timestamps],
       );
-      await sql.query(
-        `UPDATE profiles SET
-           pending_first_seen_at = CASE WHEN r.first < first_seen_at THEN least(pending_first_seen_at, r.first)
-                                        ELSE pending_first_seen_at END,
-           pending_last_seen_at = CASE WHEN r.last > last_seen_at THEN greatest(pending_last_seen_at, r.last)
-                                       ELSE pending_last_seen_at END
-         FROM (SELECT min(t) AS first, max(t) AS last FROM unnest($2::timestamptz[]) AS t) r
-         WHERE id = $1`,
-        [id, timestamps],
-      );
-    };
     const queue = (lane: string, ids: string[]) =>
       sql.query(
         'INSERT INTO profile_changes (workspace_id, profile_ids, lane) VALUES ($1, $2::uuid[], $3::change_lane)',
@@ -190,7 +178,7 @@ describe('ProfileChangesRepository', () => {
     await events(seen, '2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z');
     await events(untouched, t0);
     await queue('live', [seen, untouched]);
-    // Not claimed below, yet folded with the first: one update per profile, whatever its rows.
+    // Not claimed below, yet applied with the first: one update per profile, from all its events.
     await events(seen, '2026-02-01T00:00:00.000Z', '2026-03-01T12:30:00.000Z');
     await queue('bulk', [seen]);
     // Events of a profile no claimed row lists: left for its own claim.
@@ -328,21 +316,30 @@ describe('ProfileChangesRepository', () => {
       const repository = new ProfileChangesRepository(single);
       const ws = randomUUID();
       await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'small then large')`);
-      // Each profile with a pending range a day either side of its first/last seen, in five rows of ten profiles.
+      await single.query(
+        Prisma.sql`INSERT INTO sources (id, workspace_id, name, write_key)
+                   VALUES (${ws}::uuid, ${ws}::uuid, 'plans', ${ws})`,
+      );
+      // Each profile with events a day either side of its first/last seen, in five rows of ten profiles.
       const queue = (profiles: number) =>
         single.query(Prisma.sql`
           WITH added AS (
-            INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at, pending_first_seen_at, pending_last_seen_at)
-            SELECT gen_random_uuid(), ${ws}::uuid, now(), now(), now() - interval '1 day', now() + interval '1 day'
-            FROM generate_series(1, ${profiles}::int) RETURNING id
+            INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at)
+            SELECT gen_random_uuid(), ${ws}::uuid, now(), now() FROM generate_series(1, ${profiles}::int) RETURNING id
           ),
-          numbered AS (SELECT id, row_number() OVER () - 1 AS n FROM added)
+          numbered AS (SELECT id, row_number() OVER () - 1 AS n FROM added),
+          happened AS (
+            INSERT INTO events (workspace_id, profile_id, source_id, message_id, type, name, timestamp, received_at)
+            SELECT ${ws}::uuid, id, ${ws}::uuid, gen_random_uuid()::text, 'track', 'Seen',
+                   now() + d.days * interval '1 day', now()
+            FROM added, unnest(ARRAY[-1, 1]) AS d(days)
+          )
           INSERT INTO profile_changes (workspace_id, profile_ids, lane)
           SELECT ${ws}::uuid, array_agg(id), 'bulk' FROM numbered, generate_series(1, 5) AS round
           GROUP BY round, n / 10 ORDER BY round, n / 10`);
       const request = { workspaceId: ws, limit: 50, bulkReserve: 5, leaseMs: 1 };
       await queue(20);
-      await single.query(Prisma.sql`ANALYZE profile_changes, profiles`);
+      await single.query(Prisma.sql`ANALYZE profile_changes, events`);
       for (let i = 0; i < 10; i += 1) await repository.claim(request);
       await queue(20_000);
       expect((await repository.claim(request)).length).toBe(50);

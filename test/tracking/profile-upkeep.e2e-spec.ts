@@ -113,7 +113,7 @@ describe('profile upkeep at ingest', () => {
     });
   });
 
-  it("leaves a known profile's first/last seen to evaluation: the request widens its pending range, reads see both", async () => {
+  it("leaves a known profile's first/last seen to evaluation: its row is not updated, reads still see them", async () => {
     const t0 = '2026-05-01T08:00:00.000Z';
     await post('/v1/identify', { userId: 'seen', traits: { plan: 'free' }, timestamp: t0 }).expect(200);
     const id = await profileOf(sql, ws.workspaceId, 'user_id', 'seen');
@@ -137,14 +137,7 @@ describe('profile upkeep at ingest', () => {
     await post('/v1/track', { userId: 'seen', event: 'Opened', messageId: 'seen-once', timestamp: at(t0, 120) });
     await post('/v1/track', { userId: 'seen', event: 'Opened', messageId: 'seen-once', timestamp: at(t0, 999) });
 
-    // First/last seen (indexed) and updated_at stay; the pending range holds what the events reach.
     expect(await stored()).toEqual(before);
-    expect(
-      await sql.rows(
-        'SELECT pending_first_seen_at AS first, pending_last_seen_at AS last FROM profiles WHERE id = $1',
-        [id],
-      ),
-    ).toEqual([{ first: new Date(at(t0, -60)), last: new Date(at(t0, 120)) }]);
     // Each request queued the profile in a row of its own, the one whose only event was a duplicate too.
     expect(
       await sql.rows(
@@ -152,25 +145,16 @@ describe('profile upkeep at ingest', () => {
         [ws.workspaceId, id],
       ),
     ).toEqual(Array.from({ length: 4 }, () => ({ profile_ids: [id] })));
-    // The profile API reads the pending range too (the duplicate's t0+999 was never stored).
+    // The profile API reads the range of its events (the duplicate's t0+999 was never stored).
     const read = await profile('seen');
     expect([read.firstSeenAt, read.lastSeenAt]).toEqual([at(t0, -60), at(t0, 120)]);
 
-    // What evaluation does first: fold the pending range in, once; again changes nothing.
+    // What evaluation does first: apply its events' first/last seen, once; again changes nothing.
     const apply = applyPendingSeen({ workspaceId: ws.workspaceId, profileIds: [id ?? ''] });
     expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 1 }]);
     expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 0 }]);
     const applied = await stored();
     expect([applied?.first.toISOString(), applied?.last.toISOString()]).toEqual([at(t0, -60), at(t0, 120)]);
-    expect(
-      await sql.rows('SELECT pending_first_seen_at, pending_last_seen_at FROM profiles WHERE id = $1', [id]),
-    ).toEqual([{ pending_first_seen_at: null, pending_last_seen_at: null }]);
-
-    // An event inside first/last seen leaves the profile row alone: nothing to widen, nothing to fold.
-    const folded = await stored();
-    await post('/v1/track', { userId: 'seen', event: 'Inside', timestamp: at(t0, 45) }).expect(200);
-    expect(await stored()).toEqual(folded);
-    expect(await sql.rows(apply.text, apply.values)).toEqual([{ updated: 0 }]);
   });
 
   it('queues a request about 250 new people in outbox rows of 100, 100 and 50; erasure takes one out', async () => {
