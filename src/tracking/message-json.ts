@@ -29,6 +29,34 @@ function isKeptField(key: string): key is keyof MessageTexts {
   return key === 'properties' || key === 'traits' || key === 'context' || key === 'integrations';
 }
 
+/** The JSON text of the field names a message usually has, so they are not serialized for every message. */
+const KEY_TEXTS = new Map(
+  [
+    'type',
+    'messageId',
+    'userId',
+    'anonymousId',
+    'previousId',
+    'groupId',
+    'event',
+    'name',
+    'category',
+    'properties',
+    'traits',
+    'context',
+    'integrations',
+    'timestamp',
+    'originalTimestamp',
+    'sentAt',
+    'receivedAt',
+    'writeKey',
+    'channel',
+    'version',
+    'options',
+    '_metadata',
+  ].map((key) => [key, JSON.stringify(key)]),
+);
+
 /** Serializes the message's fields one by one; together they are exactly `JSON.stringify(message)`. */
 export function serializeMessage(message: JsonObject): SerializedMessage {
   const texts: MessageTexts = {};
@@ -38,10 +66,11 @@ export function serializeMessage(message: JsonObject): SerializedMessage {
   for (const key of Object.keys(message)) {
     const text: string | undefined = JSON.stringify(message[key]);
     if (text === undefined) continue;
-    const keyText = JSON.stringify(key);
+    const known = KEY_TEXTS.get(key);
+    const keyText = known ?? JSON.stringify(key);
     length += keyText.length + 1 + text.length + (fields > 0 ? 1 : 0);
     fields += 1;
-    if (!escapes && (text.includes('\\u') || keyText.includes('\\u'))) escapes = true;
+    if (!escapes && (text.includes('\\u') || (known === undefined && keyText.includes('\\u')))) escapes = true;
     if (isKeptField(key)) texts[key] = text;
   }
   return { texts, length, escapes };

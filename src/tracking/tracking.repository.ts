@@ -212,11 +212,13 @@ function quarantineSteps(write: IngestWrite): Prisma.Sql {
  */
 function eventsJson(events: EventRow[]): string {
   const q = JSON.stringify;
+  // Ids, types and ISO timestamps need no escaping: quoted as they are, not through JSON.stringify.
+  const plain = (text: string | null) => (text === null ? 'null' : `"${text}"`);
   const rows = events.map(
     (e) =>
-      `[${q(e.profile_id)},${q(e.message_id)},${q(e.type)},${q(e.name)},${q(e.user_id)},${q(e.anonymous_id)},` +
-      `${e.properties},${e.traits ?? 'null'},${e.context},${e.integrations ?? 'null'},${q(e.timestamp)},` +
-      `${q(e.original_timestamp)},${q(e.sent_at)},${q(e.received_at)}]`,
+      `["${e.profile_id}",${q(e.message_id)},"${e.type}",${q(e.name)},${q(e.user_id)},${q(e.anonymous_id)},` +
+      `${e.properties},${e.traits ?? 'null'},${e.context},${e.integrations ?? 'null'},"${e.timestamp}",` +
+      `${plain(e.original_timestamp)},${plain(e.sent_at)},"${e.received_at}"]`,
   );
   return `[${rows.join(',')}]`;
 }
