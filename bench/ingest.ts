@@ -18,6 +18,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { createPersonae } from '../src/app.factory';
@@ -295,7 +296,21 @@ async function main(): Promise<void> {
   } finally {
     await sql.end();
     await personae.close();
+    await removeKeys(config.REDIS_URL, config.QUEUE_PREFIX);
     if (!process.env.BENCH_KEEP_DB) await database.drop();
+  }
+}
+
+/** The run's Redis keys (its queues' and its rate limiter's), all under its own prefix. */
+async function removeKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+    }
+  } finally {
+    redis.disconnect();
   }
 }
 
