@@ -18,7 +18,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { createPersonae } from '../src/app.factory';
@@ -28,6 +27,7 @@ import { copyBaseline, copyRows } from './ingest/copy-baseline';
 import { startCpuProfile } from './ingest/cpu-profile';
 import type { LoadJob, LoadResult } from './ingest/load-client';
 import { backendCpu, cpuBetween } from './ingest/postgres-cpu';
+import { dropRedisKeys } from './support/redis-keys';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const DURATION_S = env('BENCH_DURATION_S', 20);
@@ -296,21 +296,8 @@ async function main(): Promise<void> {
   } finally {
     await sql.end();
     await personae.close();
-    await removeKeys(config.REDIS_URL, config.QUEUE_PREFIX);
+    await dropRedisKeys(config.REDIS_URL, config.QUEUE_PREFIX);
     if (!process.env.BENCH_KEEP_DB) await database.drop();
-  }
-}
-
-/** The run's Redis keys (its queues' and its rate limiter's), all under its own prefix. */
-async function removeKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true });
-  try {
-    await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 

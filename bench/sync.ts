@@ -33,7 +33,6 @@ import { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
-import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { createPersonae } from '../src/app.factory';
@@ -42,6 +41,7 @@ import { UnsubscribeLinks } from '../src/unsubscribe/unsubscribe-links';
 import { WorkspacesService } from '../src/workspaces/workspaces.service';
 import { createTestDatabase } from '../test/support/database';
 import { startCpuProfile } from './ingest/cpu-profile';
+import { dropRedisKeys } from './support/redis-keys';
 import { bareLoop, BareResult } from './sync/bare-loop';
 import { BatchSinkClient } from './sync/batch-sink-client';
 import { api, personaeSync, SyncResult } from './sync/personae-sync';
@@ -327,22 +327,9 @@ async function main(): Promise<void> {
     await db.end();
     await personae.close();
     await database.drop();
-    await dropQueueKeys(config.REDIS_URL, config.QUEUE_PREFIX);
+    await dropRedisKeys(config.REDIS_URL, config.QUEUE_PREFIX);
     sink.stop();
     batchSink.stop();
-  }
-}
-
-/** This run's queues in Redis, the destinations' own included (their names are not known in advance). */
-async function dropQueueKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true });
-  await redis.connect();
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 
