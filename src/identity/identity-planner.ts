@@ -79,13 +79,14 @@ export function profilesNeedingDetails(messages: PlannedMessage[], known: KnownI
   const owners = new Map(known.map((identity) => [identifierKey(identity), identity.profileId]));
   const needed = new Set<string>();
   for (const { identity } of messages) {
-    const owning = new Set<string>();
+    // A message has a handful of identifiers: an array is cheaper than a Set per message.
+    const owning: string[] = [];
     for (const candidate of lookupCandidates(identity)) {
       const owner = owners.get(identifierKey(candidate));
-      if (owner !== undefined) owning.add(owner);
+      if (owner !== undefined && !owning.includes(owner)) owning.push(owner);
     }
     const unowned = identity.identifiers.some((i) => !owners.has(identifierKey(i)));
-    if (owning.size > 1 || unowned || identity.previousId !== undefined) for (const id of owning) needed.add(id);
+    if (owning.length > 1 || unowned || identity.previousId !== undefined) for (const id of owning) needed.add(id);
   }
   return [...needed];
 }
