@@ -18,17 +18,20 @@ function byTime(a: { message: NormalizedMessage }, b: { message: NormalizedMessa
   return a.message.timestamp.getTime() - b.message.timestamp.getTime();
 }
 
-/** `toISOString`, remembering the last instant it formatted. */
+/**
+ * `toISOString`, remembering the instants it formatted: the messages of a request share their
+ * receivedAt and usually their sentAt, and a batch sent at once often shares timestamps too.
+ */
 function memoizedIso(): (date: Date) => string {
-  let lastTime = Number.NaN;
-  let lastText = '';
+  const texts = new Map<number, string>();
   return (date) => {
     const time = date.getTime();
-    if (time !== lastTime) {
-      lastTime = time;
-      lastText = date.toISOString();
+    let text = texts.get(time);
+    if (text === undefined) {
+      text = date.toISOString();
+      texts.set(time, text);
     }
-    return lastText;
+    return text;
   };
 }
 
@@ -56,11 +59,13 @@ export function buildIngestWrite(
     return { message, profileId };
   });
   const inTimeOrder = [...resolved].sort(byTime);
+  // Every message of a request shares its receivedAt (and a batch, usually its sentAt).
+  const iso = memoizedIso();
 
   const newProfiles = new Map<string, NewProfileRow>();
   for (const { message, profileId } of inTimeOrder) {
     if (!plan.newProfileIds.has(profileId)) continue;
-    const at = message.timestamp.toISOString();
+    const at = iso(message.timestamp);
     const row = newProfiles.get(profileId) ?? {
       id: profileId,
       traits: {},
@@ -85,15 +90,13 @@ export function buildIngestWrite(
     const group = groups.get(message.groupId) ?? {
       group_id: message.groupId,
       traits: {},
-      created_at: message.timestamp.toISOString(),
+      created_at: iso(message.timestamp),
     };
     if (message.traits) Object.assign(group.traits, message.traits);
     groups.set(message.groupId, group);
     memberships.set(`${message.groupId}\u0000${profileId}`, { group_id: message.groupId, profile_id: profileId });
   }
 
-  // Every message of a request shares its receivedAt (and a batch, usually its sentAt).
-  const iso = memoizedIso();
   return {
     workspaceId,
     sourceId,
