@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { RedisService } from '../redis/redis.service';
+import { redisScript,RedisService } from '../redis/redis.service';
 import { RateLimitedError } from './tracking.errors';
 
 /**
@@ -16,7 +16,7 @@ import { RateLimitedError } from './tracking.errors';
  * API processes; "now" comes from the injected clock (processes' clocks agree within ms, and the
  * bucket tolerates that).
  */
-const CONSUME_SCRIPT = `
+const CONSUME_SCRIPT = redisScript(`
 local now = tonumber(ARGV[1])
 local wait = 0
 local tats = {}
@@ -36,7 +36,7 @@ if wait > 0 then return {0, tostring(wait)} end
 for i = 1, #KEYS do
   redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', math.ceil(tats[i] - now) + 1)
 end
-return {1, '0'}`;
+return {1, '0'}`);
 
 const WARN_EVERY_MS = 60_000;
 
@@ -68,16 +68,10 @@ export class RateLimiterService {
     const key = `${this.config.QUEUE_PREFIX}:ratelimit:{${sourceId}}`;
     let result: unknown;
     try {
-      result = await this.redis.client.eval(
+      result = await this.redis.runScript(
         CONSUME_SCRIPT,
-        2,
-        `${key}:events`,
-        `${key}:bytes`,
-        this.clock.now().getTime(),
-        limits.rateLimitPerSecond,
-        cost.events,
-        limits.bytesPerSecond,
-        cost.bytes,
+        [`${key}:events`, `${key}:bytes`],
+        [this.clock.now().getTime(), limits.rateLimitPerSecond, cost.events, limits.bytesPerSecond, cost.bytes],
       );
     } catch (error) {
       // Postgres, not Redis, is what makes an event durable: an outage of Redis must not stop ingestion.

@@ -1,4 +1,5 @@
 import { ManualClock } from '../../src/common/clock';
+import { RedisService } from '../../src/redis/redis.service';
 import { createWorkspace, startTestApp, TestApp, WorkspaceCredentials } from '../support/app';
 import { basicAuth, TestSql } from './tracking-support';
 
@@ -75,5 +76,18 @@ describe('ingest rate limits (token buckets in events and bytes per source)', ()
     await send(busy, batchOf(10)).expect(200);
     await send(busy, batchOf(10)).expect(429);
     await send(quiet, batchOf(10)).expect(200);
+  });
+
+  it('still limits after Redis forgets its scripts (a restart, SCRIPT FLUSH): the script is sent again', async () => {
+    const ws = await createWorkspace(app, 'Scripts flushed');
+    await sql.setWorkspaceSettings(ws.workspaceId, { tracking: { rateLimitPerSecond: 10 } });
+    clock.advance(5_000);
+    await send(ws, batchOf(10)).expect(200);
+    // Clients that run scripts by SHA-1 (BullMQ's, ours) send them again on NOSCRIPT.
+    await app.personae.app.get(RedisService).client.script('FLUSH');
+    // Without the retry by text, the limiter would fail open and let this through.
+    await send(ws, batchOf(10)).expect(429);
+    clock.advance(1_000);
+    await send(ws, batchOf(10)).expect(200);
   });
 });
