@@ -149,7 +149,7 @@ async function main(): Promise<void> {
 
   const usPerEvent = (ms: number): number => (ms * 1000) / events;
   const stages = STAGES.map((stage) => ({ stage, usPerEvent: usPerEvent(spent.get(stage) ?? 0) }));
-  const totalUs = ((cpu.user + cpu.system) / events);
+  const totalUs = (cpu.user + cpu.system) / events;
   const floorUs = (floor.user + floor.system) / events;
   const results = {
     at: new Date().toISOString(),

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { redisScript,RedisService } from '../redis/redis.service';
+import { redisScript, RedisService } from '../redis/redis.service';
 import { RateLimitedError } from './tracking.errors';
 
 /**
