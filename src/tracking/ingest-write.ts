@@ -59,7 +59,6 @@ export function buildIngestWrite(
     return { message, profileId };
   });
   const inTimeOrder = [...resolved].sort(byTime);
-  // Every message of a request shares its receivedAt (and a batch, usually its sentAt).
   const iso = memoizedIso();
 
   const newProfiles = new Map<string, NewProfileRow>();
