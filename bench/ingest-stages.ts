@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { SystemClock } from '../src/common/clock';
 import type { AppConfig } from '../src/config/app-config';
 import { identifierKey, identifiersOf } from '../src/identity/identifiers';
 import type { IdentityRepository } from '../src/identity/identity.repository';
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
       return [{ inserted: BATCH }];
     },
   } as unknown as PrismaService;
-  const tracking = new TrackingRepository(prisma);
+  const tracking = new TrackingRepository(prisma, new SystemClock());
 
   const spent = new Map<Stage, number>(STAGES.map((stage) => [stage, 0]));
   const request = async (body: string): Promise<void> => {

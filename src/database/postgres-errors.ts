@@ -11,6 +11,18 @@ export function postgresErrorCode(error: unknown, depth = 0): string | undefined
   return typeof own === 'string' && /^[0-9A-Z]{5}$/.test(own) && !own.startsWith('P') ? own : undefined;
 }
 
+/** The constraint a Postgres error names (a unique violation's index, …), however deeply it was wrapped. */
+export function postgresConstraint(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+  const record = error as Record<string, unknown>;
+  if (typeof record.constraint === 'string') return record.constraint;
+  for (const nested of [record.meta, record.driverAdapterError, record.cause]) {
+    const constraint = postgresConstraint(nested, depth + 1);
+    if (constraint !== undefined) return constraint;
+  }
+  return undefined;
+}
+
 /** Postgres stopped the statement because it ran past statement_timeout (not a manual cancel). */
 export function isStatementTimeout(error: unknown): boolean {
   return postgresErrorCode(error) === '57014' && /statement timeout/i.test(messages(error).join(' '));

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
+import { Clock } from '../common/clock';
 import { liveProfileFilter } from '../database/live-profile-filter';
-import { postgresErrorCode } from '../database/postgres-errors';
+import { postgresConstraint, postgresErrorCode } from '../database/postgres-errors';
 import type { Tx } from '../database/transactions';
 import { Prisma } from '../generated/prisma/client';
 import { IdentityConflictError } from '../identity/identity.errors';
@@ -94,10 +95,29 @@ export interface IngestWrite {
 
 /** The write's guard divides by zero to abort the statement; nothing else in it divides. */
 const GUARD_FAILED = '22012';
+const UNIQUE_VIOLATION = '23505';
+/** The index that keeps one event per messageId in a workspace (the first migration names it). */
+const MESSAGE_ID_INDEX = 'events_workspace_id_message_id_key';
+/** How long the writes of a source that repeated a messageId skip repeats from the start. */
+const REPEATS_EXPECTED_MS = 60_000;
+
+/**
+ * How the write's event insert treats a messageId the workspace already has. `fail`: a plain
+ * insert, aborted by the unique index (a statement that then wrote nothing). `skip`: ON CONFLICT
+ * DO NOTHING, which costs Postgres a second probe of the index and a second WAL record for every
+ * event, repeated or not: 0.4 ms more per 100 events (a fifth of the insert).
+ */
+type RepeatHandling = 'fail' | 'skip';
 
 @Injectable()
 export class TrackingRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  /** Sources that repeated a messageId lately, and until when (epoch ms) their writes skip repeats at once. */
+  private readonly repeating = new Map<string, number>();
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Writes a whole request in ONE statement, whatever its number of events: new profiles and
@@ -121,16 +141,38 @@ export class TrackingRepository {
    * transaction.
    */
   async writeIngest(write: IngestWrite, tx?: Tx): Promise<number> {
-    const statement = ingestStatement(write);
+    // Repeated messageIds are rare (a client retrying a request whose answer it lost), so the
+    // insert first assumes there are none. A failed statement would abort the caller's transaction,
+    // and a source that just repeated one probably retries more: those skip repeats from the start.
+    if (tx || this.expectsRepeats(write.sourceId)) return this.run(write, 'skip', tx);
+    try {
+      return await this.run(write, 'fail');
+    } catch (error) {
+      if (postgresErrorCode(error) !== UNIQUE_VIOLATION || postgresConstraint(error) !== MESSAGE_ID_INDEX) throw error;
+      this.repeating.set(write.sourceId, this.clock.now().getTime() + REPEATS_EXPECTED_MS);
+      return this.run(write, 'skip');
+    }
+  }
+
+  private async run(write: IngestWrite, repeats: RepeatHandling, tx?: Tx): Promise<number> {
+    const statement = ingestStatement(write, repeats);
     try {
       const [result] = tx
         ? await tx.$queryRaw<{ inserted: number }[]>(statement)
-        : await this.prisma.query<{ inserted: number }>(statement, statementName(write));
+        : await this.prisma.query<{ inserted: number }>(statement, statementName(write, repeats));
       return result?.inserted ?? 0;
     } catch (error) {
       if (postgresErrorCode(error) === GUARD_FAILED) throw new IdentityConflictError('the write lost a race');
       throw error;
     }
+  }
+
+  private expectsRepeats(sourceId: string): boolean {
+    const until = this.repeating.get(sourceId);
+    if (until === undefined) return false;
+    if (until > this.clock.now().getTime()) return true;
+    this.repeating.delete(sourceId);
+    return false;
   }
 
   /** Quarantines the messages of a request that stores no event (every message invalid, or strict). */
@@ -151,10 +193,11 @@ export class TrackingRepository {
 }
 
 /** A prepared statement's text must never vary: each variant of the ingest statement has its own name. */
-function statementName(write: IngestWrite): string {
+function statementName(write: IngestWrite, repeats: RepeatHandling): string {
   const quarantine = write.quarantine.length > 0 ? '_quarantine' : '';
   const replay = write.replayedQuarantineIds.length > 0 ? '_replay' : '';
-  return `tracking_write_ingest${quarantine}${replay}`;
+  const skip = repeats === 'skip' ? '_skip_repeats' : '';
+  return `tracking_write_ingest${quarantine}${replay}${skip}`;
 }
 
 const QUARANTINE_RECORD = Prisma.sql`q(kind text, reason text, type text, message_id text, fingerprint text,
@@ -232,7 +275,7 @@ const EVENT_FIELDS = Prisma.sql`(r->>0)::uuid AS profile_id, r->>1 AS message_id
   NULLIF(r->8, 'null') AS context, NULLIF(r->9, 'null') AS integrations, (r->>10)::timestamptz AS timestamp,
   (r->>11)::timestamptz AS original_timestamp, (r->>12)::timestamptz AS sent_at, (r->>13)::timestamptz AS received_at`;
 
-function ingestStatement(write: IngestWrite): Prisma.Sql {
+function ingestStatement(write: IngestWrite, repeats: RepeatHandling): Prisma.Sql {
   const ws = write.workspaceId;
   return Prisma.sql`
       WITH locked AS (
@@ -271,8 +314,10 @@ function ingestStatement(write: IngestWrite): Prisma.Sql {
                COALESCE(e.properties, '{}'::jsonb), e.traits, COALESCE(e.context, '{}'::jsonb), e.integrations,
                e.timestamp, e.original_timestamp, e.sent_at, e.received_at
         FROM (SELECT ${EVENT_FIELDS} FROM jsonb_array_elements(${eventsJson(write.events)}::jsonb) AS r) AS e
+        -- In messageId order, so that two requests repeating each other's messageIds wait for each
+        -- other in the same order instead of deadlocking.
         ORDER BY e.message_id
-        ON CONFLICT (workspace_id, message_id) DO NOTHING
+        ${repeats === 'skip' ? Prisma.sql`ON CONFLICT (workspace_id, message_id) DO NOTHING` : Prisma.empty}
         RETURNING profile_id, message_id, type, traits, timestamp
       ),
       -- MATERIALIZED: computed once; inlined, the planner (expecting one locked row) re-ran the
