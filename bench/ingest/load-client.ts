@@ -19,6 +19,12 @@ export interface LoadJob {
   /** Total requests per second across all clients (latency mode). */
   ratePerSecond: number;
   people: number;
+  /**
+   * Throughput mode: events whose requests are built before the clock starts, as the COPY's rows
+   * are (a client of a real deployment builds its requests on its own machine). Requests past
+   * these are built while the clock runs.
+   */
+  prebuiltEvents?: number;
 }
 
 export interface LoadResult {
@@ -28,17 +34,18 @@ export interface LoadResult {
   statuses: Record<string, number>;
   elapsedMs: number;
   latenciesMs: number[];
-  /** CPU this process used (building and sending requests), in ms. */
+  /** CPU this process used while the clock ran (sending requests, building those not prebuilt), in ms. */
   cpuMs: number;
+  /** Requests built while the clock ran (throughput mode): 0 when the prebuilt ones sufficed. */
+  builtDuringRun: number;
 }
 
 /** Plain node:http on kept-alive connections: fetch's streams cost the generator more CPU. */
-function poster(job: LoadJob): (path: string, body: string) => Promise<number> {
+function poster(job: LoadJob): (path: string, payload: Buffer) => Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
   const authorization = `Basic ${Buffer.from(`${job.writeKey}:`).toString('base64')}`;
-  return (path, body) =>
+  return (path, payload) =>
     new Promise((resolve, reject) => {
-      const payload = Buffer.from(body);
       const req = request(
         `${job.baseUrl}${path}`,
         {
@@ -57,6 +64,22 @@ function poster(job: LoadJob): (path: string, body: string) => Promise<number> {
     });
 }
 
+/** Builds request bodies from a shared counter, so that every message of a run is distinct. */
+function bodyBuilder(job: LoadJob): () => Buffer {
+  let counter = 0;
+  return () => {
+    const size = job.mode === 'latency' ? 1 : job.batchSize;
+    const now = new Date().toISOString();
+    const messages: string[] = [];
+    for (let i = 0; i < size; i += 1) messages.push(benchMessageJson(job.runId, counter++, job.people, now));
+    const body =
+      job.mode === 'latency'
+        ? JSON.stringify({ ...JSON.parse(messages[0] ?? '{}'), type: undefined, event: 'Product Viewed' })
+        : `{"batch":[${messages.join(',')}],"sentAt":"${now}"}`;
+    return Buffer.from(body);
+  };
+}
+
 async function run(job: LoadJob): Promise<LoadResult> {
   const result: LoadResult = {
     requests: 0,
@@ -66,13 +89,28 @@ async function run(job: LoadJob): Promise<LoadResult> {
     elapsedMs: 0,
     latenciesMs: [],
     cpuMs: 0,
+    builtDuringRun: 0,
   };
   const post = poster(job);
+  const build = bodyBuilder(job);
+  const prebuilt: Buffer[] = [];
+  if (job.mode === 'throughput') {
+    for (let events = 0; events < (job.prebuiltEvents ?? 0); events += job.batchSize) prebuilt.push(build());
+    prebuilt.reverse();
+  }
+  const nextBody = (): Buffer => {
+    const body = prebuilt.pop();
+    if (body) return body;
+    if (job.mode === 'throughput') result.builtDuringRun += 1;
+    return build();
+  };
+
   const cpuBefore = process.cpuUsage();
-  let counter = 0;
   const started = performance.now();
   const deadline = started + job.durationMs;
   const interval = job.mode === 'latency' ? (1000 * job.concurrency) / job.ratePerSecond : 0;
+  const size = job.mode === 'latency' ? 1 : job.batchSize;
+  const path = job.mode === 'latency' ? '/v1/track' : '/v1/batch';
 
   const client = async (index: number): Promise<void> => {
     let next = started + (interval * index) / job.concurrency;
@@ -82,15 +120,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         next += interval;
       }
-      const size = job.mode === 'latency' ? 1 : job.batchSize;
-      const now = new Date().toISOString();
-      const messages: string[] = [];
-      for (let i = 0; i < size; i += 1) messages.push(benchMessageJson(job.runId, counter++, job.people, now));
-      const path = job.mode === 'latency' ? '/v1/track' : '/v1/batch';
-      const body =
-        job.mode === 'latency'
-          ? JSON.stringify({ ...JSON.parse(messages[0] ?? '{}'), type: undefined, event: 'Product Viewed' })
-          : `{"batch":[${messages.join(',')}],"sentAt":"${now}"}`;
+      const body = nextBody();
       const sent = performance.now();
       const status = await post(path, body).catch(() => 0);
       result.latenciesMs.push(performance.now() - sent);
