@@ -246,6 +246,27 @@ describe('partial batches and the quarantine', () => {
     expect(await quarantinedMetric('warning', 'replaced_characters')).toBe(before + 1);
   });
 
+  it('keeps a warning only with a new event, also in a request that repeats a stored messageId', async () => {
+    await post('/v1/track', { userId: 'q-repeat', event: 'First', messageId: 'q-repeat-1' }).expect(200);
+    // A retry of that call, now with a character to replace, in a batch with a new message that has one too.
+    await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'q-repeat', event: 'Retried\u0000', messageId: 'q-repeat-1' },
+        { type: 'track', userId: 'q-repeat', event: 'New\u0000', messageId: 'q-repeat-2' },
+      ],
+    }).expect(200);
+    const stored = await sql.rows<{ message_id: string; name: string }>(
+      "SELECT message_id, name FROM events WHERE workspace_id = $1 AND message_id LIKE 'q-repeat-%' ORDER BY message_id",
+      [ws.workspaceId],
+    );
+    expect(stored).toEqual([
+      { message_id: 'q-repeat-1', name: 'First' },
+      { message_id: 'q-repeat-2', name: 'New\uFFFD' },
+    ]);
+    expect(await entryFor('q-repeat-1')).toBeUndefined();
+    expect(await entryFor('q-repeat-2')).toMatchObject({ kind: 'warning', reason: 'replaced_characters' });
+  });
+
   it('does not let a future timestamp pin a profile: it is stored at receivedAt, with a warning', async () => {
     await post('/v1/identify', {
       userId: 'q-future',
