@@ -55,8 +55,11 @@ export class EvaluationTrigger {
   private async flush(): Promise<void> {
     try {
       while (this.pending.size > 0) {
-        const rest = this.lastAddAt + NUDGE_SPACING_MS - Date.now();
-        if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+        // Until the spacing has passed by the wall clock: a timer counts from the event loop's
+        // cached time, stale by however long the current turn ran, and can fire that much early.
+        for (let rest = this.spacingLeft(); rest > 0; rest = this.spacingLeft()) {
+          await new Promise((resolve) => setTimeout(resolve, rest));
+        }
         this.lastAddAt = Date.now();
         const workspaceIds = [...this.pending];
         this.pending.clear();
@@ -69,6 +72,10 @@ export class EvaluationTrigger {
     } finally {
       this.sending = undefined;
     }
+  }
+
+  private spacingLeft(): number {
+    return this.lastAddAt + NUDGE_SPACING_MS - Date.now();
   }
 
   private warn(error: unknown): void {
