@@ -65,10 +65,9 @@ function poster(job: LoadJob): (path: string, payload: Buffer) => Promise<number
 }
 
 /** Builds request bodies from a shared counter, so that every message of a run is distinct. */
-function bodyBuilder(job: LoadJob): () => Buffer {
+function bodyBuilder(job: LoadJob, size: number): () => Buffer {
   let counter = 0;
   return () => {
-    const size = job.mode === 'latency' ? 1 : job.batchSize;
     const now = new Date().toISOString();
     const messages: string[] = [];
     for (let i = 0; i < size; i += 1) messages.push(benchMessageJson(job.runId, counter++, job.people, now));
@@ -92,14 +91,16 @@ async function run(job: LoadJob): Promise<LoadResult> {
     builtDuringRun: 0,
   };
   const post = poster(job);
-  const build = bodyBuilder(job);
+  const size = job.mode === 'latency' ? 1 : job.batchSize;
+  const build = bodyBuilder(job, size);
   const prebuilt: Buffer[] = [];
   if (job.mode === 'throughput') {
     for (let events = 0; events < (job.prebuiltEvents ?? 0); events += job.batchSize) prebuilt.push(build());
-    prebuilt.reverse();
   }
+  let taken = 0;
   const nextBody = (): Buffer => {
-    const body = prebuilt.pop();
+    const body = prebuilt[taken];
+    taken += 1;
     if (body) return body;
     if (job.mode === 'throughput') result.builtDuringRun += 1;
     return build();
@@ -109,7 +110,6 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const started = performance.now();
   const deadline = started + job.durationMs;
   const interval = job.mode === 'latency' ? (1000 * job.concurrency) / job.ratePerSecond : 0;
-  const size = job.mode === 'latency' ? 1 : job.batchSize;
   const path = job.mode === 'latency' ? '/v1/track' : '/v1/batch';
 
   const client = async (index: number): Promise<void> => {

@@ -71,16 +71,8 @@ describe('The ingest statement', () => {
     // read all 20,600).
     await withOneConnection(async (single) => {
       const repository = new TrackingRepository(single, new SystemClock());
-      const ws = randomUUID();
-      await single.query(Prisma.sql`INSERT INTO workspaces (id, name) VALUES (${ws}::uuid, 'young then grown')`);
-      const addProfiles = async (n: number): Promise<string[]> =>
-        (
-          await single.query<{ id: string }>(Prisma.sql`
-            INSERT INTO profiles (id, workspace_id, first_seen_at, last_seen_at)
-            SELECT gen_random_uuid(), ${ws}::uuid, now(), now() FROM generate_series(1, ${n}::int) RETURNING id`)
-        ).map((row) => row.id);
-
-      const young = await addProfiles(600);
+      const ws = await addWorkspace(single, 'young then grown');
+      const young = await addProfiles(single, ws, 600);
       for (let i = 0; i < 10; i += 1)
         await repository.writeIngest(knownPeopleWrite(ws, young.slice(i * 50, (i + 1) * 50)));
       const [prepared] = await single.query<{ generic_plans: string }>(
@@ -88,7 +80,7 @@ describe('The ingest statement', () => {
       );
       expect(Number(prepared?.generic_plans)).toBeGreaterThan(0);
 
-      await addProfiles(20_000);
+      await addProfiles(single, ws, 20_000);
       // Rows of `profiles` read so far, by any scan; the one connection reports its own at once.
       const profileRowsRead = async (): Promise<number> => {
         await single.query(Prisma.sql`SELECT pg_stat_force_next_flush()`);
